@@ -1,0 +1,59 @@
+"""PyTorch's shape errors, said in plain words for the node that raised them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from studio.core.spec import NodeSpec
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+Rule = tuple[re.Pattern[str], Callable[[re.Match[str], NodeSpec], str]]
+
+_RULES: list[Rule] = [
+    (re.compile(r"a and b must have same reduction dim, but got \[(\d+), (\d+)\] X \[(\d+), (\d+)\]"),
+     lambda m, s: f"{s.title} expects {m.group(3)} features, gets {m.group(2)}"),
+    (re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)"),
+     lambda m, s: f"{s.title} expects {m.group(3)} features, gets {m.group(2)}"),
+    (re.compile(r"expected input\[([\d, ]+)\] to have (\d+) channels, but got (\d+) channels"),
+     lambda m, s: f"{s.title} expects {m.group(2)} input channels, gets {m.group(3)}"),
+    (re.compile(r"input\.size\(-1\) must be equal to input_size\. Expected (\d+), got (\d+)"),
+     lambda m, s: f"{s.title} expects {m.group(1)} features per step, gets {m.group(2)}"),
+    (re.compile(r"running_mean should contain (\d+) elements not (\d+)"),
+     lambda m, s: f"{s.title} expects {m.group(2)} features/channels, gets {m.group(1)}"),
+    (re.compile(r"Expected (\d+)D \(unbatched\) or (\d+)D \(batched\) input to \w+, but got input of size: \[([\d, ]*)\]"),
+     lambda m, s: f"{s.title} needs a {m.group(2)}-D input (batch first), gets {len(m.group(3).split(','))}-D"
+                  f" ({m.group(3)})"),
+    (re.compile(r"Sizes of tensors must match except in dimension (\d+)"),
+     lambda m, s: f"{s.title}: inputs must have the same size in every dimension except {m.group(1)}"),
+    (re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)"),
+     lambda m, s: f"{s.title}: inputs differ in dimension {m.group(3)} ({m.group(1)} vs {m.group(2)})"),
+    (re.compile(r"shape '\[([-\d, ]+)\]' is invalid for input of size (\d+)"),
+     lambda m, s: f"{s.title}: cannot reshape {m.group(2)} values into ({m.group(1)})"),
+    (re.compile(r"Kernel size can't be greater than actual input size|Output size is too small|"
+                r"computed output size .* too small|input image .* smaller than kernel"),
+     lambda m, s: f"{s.title}: the input is smaller than the kernel (too much downsampling upstream?)"),
+    (re.compile(r"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int"),
+     lambda m, s: f"{s.title} needs integer token ids (set the Input's dtype to int64)"),
+]
+
+
+def plain_error(spec: NodeSpec, exc: BaseException, in_shapes: Sequence[Sequence[int]],
+                resolved: Mapping[str, Any]) -> str:
+    """A one-line message for the user; PyTorch's own words follow when no rule matches."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for pattern, say in _RULES:
+        match = pattern.search(text)
+        if match:
+            plain = say(match, spec)
+            break
+    else:
+        plain = f"{spec.title}: {text}"
+    if in_shapes:
+        plain += " — input " + ", ".join(_shape(s) for s in in_shapes)
+    return plain
