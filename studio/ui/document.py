@@ -58,6 +58,10 @@ class Document(QObject):
     #: path or None
     path_changed = Signal(object)
     dirty_changed = Signal(bool)
+    #: (graph_id, [node_id, ...]) whenever the canvas selection changes
+    selection_changed = Signal(str, list)
+    #: graph id of the tab now shown
+    current_graph_changed = Signal(str)
 
     def __init__(self, registry: Registry, project: Project | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +74,8 @@ class Document(QObject):
         self._shapes: dict[str, GraphShapes] = {}
         self._unsubscribe = None
         self.project: Project = project or new_project()
+        self.current_graph_id: str = self.project.main_graph.id
+        self.selected: list[str] = []
         self._attach()
 
     # -- project lifetime -------------------------------------------------------------------
@@ -86,6 +92,8 @@ class Document(QObject):
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.path = path
+        self.current_graph_id = project.main_graph.id
+        self.selected = []
         self.path_changed.emit(path)
         self.project_replaced.emit()
         for graph in project.graphs:
@@ -107,6 +115,19 @@ class Document(QObject):
         self.path = path
         self.undo_stack.setClean()
         self.path_changed.emit(path)
+
+    # -- view state shared by panels -------------------------------------------------------
+    def set_current_graph(self, graph_id: str) -> None:
+        if graph_id != self.current_graph_id:
+            self.current_graph_id = graph_id
+            self.selected = []
+            self.current_graph_changed.emit(graph_id)
+
+    def set_selection(self, graph_id: str, node_ids: list[str]) -> None:
+        if graph_id != self.current_graph_id or list(node_ids) != self.selected:
+            self.current_graph_id = graph_id
+            self.selected = list(node_ids)
+            self.selection_changed.emit(graph_id, list(node_ids))
 
     # -- shapes ----------------------------------------------------------------------------
     def shapes(self, graph_id: str) -> GraphShapes:
