@@ -25,7 +25,7 @@ _NAME_CHARS = re.compile(r"[^0-9a-zA-Z_]+")
 
 def identifier(text: str, fallback: str = "node") -> str:
     """Turn any text into a safe Python identifier (not a keyword, never starting with a digit)."""
-    name = _NAME_CHARS.sub("_", text.strip()).strip("_").lower()
+    name = _NAME_CHARS.sub("_", text.strip()).strip("_")
     if not name:
         name = fallback
     if name[0].isdigit():

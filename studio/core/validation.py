@@ -1,0 +1,135 @@
+"""Validation of a graph: every problem at once, each pointing at its node, port or param.
+
+Validation never raises for a bad graph; it returns :class:`Issue` objects that the problems
+panel, the command line (`nnstudio check`) and the compiler all show the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from studio.core.graph_order import find_cycle, would_create_cycle
+from studio.core.model import Graph
+from studio.core.registry import Registry
+from studio.core.shapes import GraphShapes
+from studio.core.spec import validate_params
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem, with enough of a location for the UI to select the culprit."""
+
+    severity: Severity
+    message: str
+    node_id: str | None = None
+    port: str | None = None
+    param: str | None = None
+    edge_id: str | None = None
+    code: str = ""
+
+    def located(self, graph: Graph) -> str:
+        """The message prefixed with the node's name, for text output."""
+        node = graph.nodes.get(self.node_id) if self.node_id else None
+        where = f"{node.name}: " if node else ""
+        if self.param and self.param != "*":
+            where += f"[{self.param}] "
+        elif self.port:
+            where += f"[{self.port}] "
+        return where + self.message
+
+
+def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None) -> list[Issue]:
+    """All problems in ``graph``: structure, params, and (given ``shapes``) shape errors."""
+    issues: list[Issue] = []
+    roles: Counter[str] = Counter()
+    names: Counter[str] = Counter(n.name for n in graph.nodes.values())
+
+    for node in graph.nodes.values():
+        spec = registry.find(node.type_id)
+        if spec is None or node.placeholder is not None:
+            issues.append(Issue("error", f"unknown node type '{node.type_id}' (kept as a placeholder; "
+                                         "install the plugin that provides it or delete the node)",
+                                node.id, code="unknown-type"))
+            continue
+        roles[spec.role] += 1
+        if names[node.name] > 1:
+            issues.append(Issue("error", f"name '{node.name}' is used by {names[node.name]} nodes", node.id,
+                                code="duplicate-name"))
+        for param, message in validate_params(spec, node.params).items():
+            issues.append(Issue("error", message, node.id, param=param, code="bad-param"))
+        for port in spec.inputs:
+            feeding = [e for e in graph.edges.values() if e.dst == node.id and e.dst_port == port.name]
+            if not feeding and not port.optional:
+                issues.append(Issue("error", f"input '{port.name}' is not connected", node.id, port=port.name,
+                                    code="unconnected"))
+            elif len(feeding) > 1:
+                issues.append(Issue("error", f"input '{port.name}' has {len(feeding)} wires; it takes one",
+                                    node.id, port=port.name, code="multiple-wires"))
+        if spec.role == "input" and not graph.edges_from(node.id):
+            issues.append(Issue("warning", "this input is not used", node.id, code="unused-input"))
+
+    for edge in graph.edges.values():
+        issues.extend(_edge_issues(graph, registry, edge))
+
+    cycle = find_cycle(graph)
+    if cycle:
+        loop = " → ".join(graph.nodes[n].name for n in cycle if n in graph.nodes)
+        issues.append(Issue("error", f"the graph has a cycle: {loop}", cycle[0], code="cycle"))
+    if graph.nodes and roles["input"] == 0:
+        issues.append(Issue("error", "the graph has no Input node", code="no-input"))
+    if graph.nodes and roles["output"] == 0:
+        issues.append(Issue("error", "the graph has no Output node", code="no-output"))
+    if not graph.nodes:
+        issues.append(Issue("warning", "the graph is empty: add an Input, some layers and an Output", code="empty"))
+
+    if shapes is not None:
+        flagged = {i.node_id for i in issues if i.severity == "error"}
+        for node_id, info in shapes.nodes.items():
+            if info.error and node_id not in flagged:
+                issues.append(Issue("error", info.error, node_id, param=info.error_param, code="shape"))
+    return issues
+
+
+def _edge_issues(graph: Graph, registry: Registry, edge) -> list[Issue]:
+    src, dst = graph.nodes.get(edge.src), graph.nodes.get(edge.dst)
+    if src is None or dst is None:
+        return [Issue("error", "a wire points at a node that does not exist", dst.id if dst else None,
+                      edge_id=edge.id, code="dangling")]
+    out: list[Issue] = []
+    src_spec, dst_spec = registry.find(src.type_id), registry.find(dst.type_id)
+    if src_spec is not None and src.placeholder is None and edge.src_port not in src_spec.output_names():
+        out.append(Issue("error", f"{src_spec.title} has no output '{edge.src_port}'", src.id,
+                         port=edge.src_port, edge_id=edge.id, code="bad-port"))
+    if dst_spec is not None and dst.placeholder is None and edge.dst_port not in dst_spec.input_names():
+        out.append(Issue("error", f"{dst_spec.title} has no input '{edge.dst_port}'", dst.id,
+                         port=edge.dst_port, edge_id=edge.id, code="bad-port"))
+    return out
+
+
+def can_connect(graph: Graph, registry: Registry, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+    """Why a wire from ``src.src_port`` to ``dst.dst_port`` is refused, or None if it is fine.
+
+    An input that already has a wire is not a reason: connecting replaces it (see ops.connect).
+    """
+    if src not in graph.nodes or dst not in graph.nodes:
+        return "that node no longer exists"
+    if src == dst:
+        return "a node cannot feed itself"
+    src_spec, dst_spec = registry.find(graph.nodes[src].type_id), registry.find(graph.nodes[dst].type_id)
+    if src_spec is None or dst_spec is None:
+        return "placeholder nodes of unknown type cannot be connected"
+    if src_port not in src_spec.output_names():
+        return f"{src_spec.title} has no output '{src_port}'"
+    if dst_port not in dst_spec.input_names():
+        return f"{dst_spec.title} has no input '{dst_port}'"
+    existing = graph.edge_into(dst, dst_port)
+    if existing is not None and existing.src == src and existing.src_port == src_port:
+        return "these ports are already connected"
+    if would_create_cycle(graph, src, dst):
+        return (f"connecting {graph.nodes[src].name} → {graph.nodes[dst].name} would make a loop; "
+                "data must flow one way")
+    return None

@@ -1,0 +1,301 @@
+"""Project files: JSON with a format name and version, params by name, atomic saves.
+
+Loading goes raw -> migrated -> checked field by field -> model. Anything wrong raises
+:class:`ProjectFileError` naming the file and the field; nothing in the file is ever executed
+or imported, and node types are only looked up in the registry. Unknown node types load as
+visible placeholder nodes that save back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from studio.core.model import Edge, Graph, Group, Node, Project, identifier
+from studio.core.registry import Registry
+from studio.io.errors import ProjectFileError
+from studio.io.migrations import CURRENT_VERSION, migrate
+
+FORMAT = "nnstudio.project"
+SUFFIX = ".nnstudio"
+MAX_BYTES = 64 * 1024 * 1024
+_MAX_DEPTH = 32
+
+
+# ------------------------------------------------------------------------------------------- save
+def project_to_dict(project: Project, registry: Registry | None = None) -> dict[str, Any]:
+    """The JSON-ready form of ``project`` (deterministic: same project, same dict)."""
+    graphs = []
+    for graph in project.graphs:
+        nodes = []
+        for node in graph.nodes.values():
+            if node.placeholder is not None:
+                record = dict(node.placeholder)
+                record.update(id=node.id, name=node.name, position=list(node.position), group=node.group)
+                nodes.append(record)
+                continue
+            spec = registry.find(node.type_id) if registry is not None else None
+            nodes.append({
+                "id": node.id,
+                "type": node.type_id,
+                "type_version": spec.version if spec is not None else 1,
+                "name": node.name,
+                "params": _jsonable(node.params),
+                "position": [float(node.position[0]), float(node.position[1])],
+                "group": node.group,
+            })
+        graphs.append({
+            "id": graph.id,
+            "name": graph.name,
+            "nodes": nodes,
+            "edges": [{"id": e.id, "from": {"node": e.src, "port": e.src_port},
+                       "to": {"node": e.dst, "port": e.dst_port}} for e in graph.edges.values()],
+            "groups": [{"id": g.id, "name": g.name, "collapsed": g.collapsed} for g in graph.groups.values()],
+        })
+    return {
+        "format": FORMAT,
+        "version": CURRENT_VERSION,
+        "name": project.name,
+        "meta": _jsonable(project.meta),
+        "training": _jsonable(project.training),
+        "graphs": graphs,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def dumps(project: Project, registry: Registry | None = None) -> str:
+    return json.dumps(project_to_dict(project, registry), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and os.replace: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_project(project: Project, path: str | Path, registry: Registry | None = None) -> Path:
+    """Save atomically; raises ProjectFileError (not a traceback) when the file cannot be written."""
+    path = Path(path)
+    try:
+        atomic_write_text(path, dumps(project, registry))
+    except (OSError, ValueError) as exc:
+        raise ProjectFileError(path, "", f"cannot save: {exc}") from exc
+    return path
+
+
+# ------------------------------------------------------------------------------------------- load
+def load_project(path: str | Path, registry: Registry) -> Project:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ProjectFileError(path, "", f"file is {size // 1_048_576} MiB; project files are at most "
+                                             f"{MAX_BYTES // 1_048_576} MiB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectFileError(path, "", "file not found") from None
+    except OSError as exc:
+        raise ProjectFileError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    return loads(raw, registry, source=str(path))
+
+
+def loads(raw: bytes | str, registry: Registry, source: str | None = None) -> Project:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProjectFileError(source, "", f"not a text file (invalid UTF-8 at byte {exc.start})") from None
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks cut off)" if exc.pos >= len(raw.rstrip()) else ""
+        raise ProjectFileError(source, f"line {exc.lineno}, column {exc.colno}",
+                               f"not valid JSON: {exc.msg}{hint}") from None
+    except (RecursionError, ValueError) as exc:
+        raise ProjectFileError(source, "", f"not valid JSON: {exc}") from None
+    return project_from_dict(data, registry, source)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not allowed in a project file")
+
+
+def project_from_dict(data: Any, registry: Registry, source: str | None = None) -> Project:
+    """Check and convert raw data into a Project; every problem raises ProjectFileError."""
+    if not isinstance(data, dict):
+        raise ProjectFileError(source, "", f"expected a JSON object at the top, got {_kind(data)}")
+    if data.get("format") != FORMAT:
+        raise ProjectFileError(source, "format", f"not an NN Studio project (format is {data.get('format')!r}, "
+                                                 f"expected {FORMAT!r})")
+    data = migrate(dict(data), source)
+    reader = _Reader(source, registry)
+    name = reader.text(data.get("name", "Untitled"), "name")
+    meta = reader.json_object(data.get("meta", {}), "meta")
+    training = reader.json_object(data.get("training", {}), "training")
+    graphs_raw = reader.list(data.get("graphs"), "graphs")
+    if not graphs_raw:
+        raise ProjectFileError(source, "graphs", "a project needs at least one graph")
+    graphs = [reader.graph(g, f"graphs[{i}]") for i, g in enumerate(graphs_raw)]
+    ids = [g.id for g in graphs]
+    if len(set(ids)) != len(ids):
+        raise ProjectFileError(source, "graphs", "two graphs share an id")
+    return Project(name=name, graphs=graphs, training=training, meta=meta)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
+
+
+class _Reader:
+    """Field-by-field checks that know where they are (for the error message)."""
+
+    def __init__(self, source: str | None, registry: Registry) -> None:
+        self.source = source
+        self.registry = registry
+
+    def fail(self, field: str, message: str) -> ProjectFileError:
+        return ProjectFileError(self.source, field, message)
+
+    def text(self, value: Any, field: str, max_len: int = 4096) -> str:
+        if not isinstance(value, str):
+            raise self.fail(field, f"must be text, got {_kind(value)}")
+        if len(value) > max_len:
+            raise self.fail(field, f"is too long ({len(value)} characters)")
+        return value
+
+    def ident(self, value: Any, field: str) -> str:
+        value = self.text(value, field, 128)
+        if not value:
+            raise self.fail(field, "must not be empty")
+        return value
+
+    def list(self, value: Any, field: str) -> list:
+        if not isinstance(value, list):
+            raise self.fail(field, f"must be a list, got {_kind(value)}")
+        return value
+
+    def obj(self, value: Any, field: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(field, f"must be an object, got {_kind(value)}")
+        return value
+
+    def json_object(self, value: Any, field: str) -> dict:
+        self.obj(value, field)
+        self.json_value(value, field, 0)
+        return value
+
+    def json_value(self, value: Any, field: str, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise self.fail(field, "is nested too deeply")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.json_value(v, f"{field}.{k}", depth + 1)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self.json_value(v, f"{field}[{i}]", depth + 1)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(field, "must be a finite number")
+        elif not isinstance(value, str | int | float | bool | type(None)):
+            raise self.fail(field, f"unsupported value {_kind(value)}")
+
+    def number(self, value: Any, field: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.fail(field, f"must be a finite number, got {value!r}")
+        return float(value)
+
+    def graph(self, raw: Any, field: str) -> Graph:
+        raw = self.obj(raw, field)
+        graph = Graph(name=self.text(raw.get("name", "model"), f"{field}.name", 200),
+                      id=self.ident(raw.get("id"), f"{field}.id"))
+        for i, g in enumerate(self.list(raw.get("groups", []), f"{field}.groups")):
+            where = f"{field}.groups[{i}]"
+            g = self.obj(g, where)
+            collapsed = g.get("collapsed", False)
+            if not isinstance(collapsed, bool):
+                raise self.fail(f"{where}.collapsed", "must be true or false")
+            group = Group(name=self.text(g.get("name", "block"), f"{where}.name", 200), collapsed=collapsed,
+                          id=self.ident(g.get("id"), f"{where}.id"))
+            graph.groups[group.id] = group
+        for i, n in enumerate(self.list(raw.get("nodes", []), f"{field}.nodes")):
+            node = self.node(n, f"{field}.nodes[{i}]", graph)
+            if node.id in graph.nodes:
+                raise self.fail(f"{field}.nodes[{i}].id", f"id {node.id!r} is used twice")
+            graph.nodes[node.id] = node
+        for i, e in enumerate(self.list(raw.get("edges", []), f"{field}.edges")):
+            edge = self.edge(e, f"{field}.edges[{i}]", graph)
+            if edge.id in graph.edges:
+                raise self.fail(f"{field}.edges[{i}].id", f"id {edge.id!r} is used twice")
+            graph.edges[edge.id] = edge
+        return graph
+
+    def node(self, raw: Any, field: str, graph: Graph) -> Node:
+        raw = self.obj(raw, field)
+        node_id = self.ident(raw.get("id"), f"{field}.id")
+        type_id = self.ident(raw.get("type"), f"{field}.type")
+        name = self.text(raw.get("name", type_id), f"{field}.name", 200)
+        params = self.json_object(raw.get("params", {}), f"{field}.params")
+        pos = self.list(raw.get("position", [0, 0]), f"{field}.position")
+        if len(pos) != 2:
+            raise self.fail(f"{field}.position", "must be [x, y]")
+        position = (self.number(pos[0], f"{field}.position[0]"), self.number(pos[1], f"{field}.position[1]"))
+        group = raw.get("group")
+        if group is not None and group not in graph.groups:
+            raise self.fail(f"{field}.group", f"names group {group!r}, which the graph does not have")
+        version = raw.get("type_version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise self.fail(f"{field}.type_version", f"must be a whole number >= 1, got {version!r}")
+        safe_name = graph.unique_name(name or type_id)
+        spec = self.registry.find(type_id)
+        if spec is None:
+            return Node(type_id=type_id, name=safe_name, params=dict(params), position=position, id=node_id,
+                        group=group, placeholder=dict(raw))
+        if version > spec.version:
+            raise self.fail(f"{field}.type_version", f"{spec.title} version {version} is newer than this NN "
+                                                     f"Studio knows ({spec.version})")
+        if version < spec.version and spec.migrate is not None:
+            params = spec.migrate(version, dict(params))
+        merged = spec.default_params()
+        merged.update(params)
+        return Node(type_id=spec.type_id, name=safe_name, params=merged, position=position, id=node_id,
+                    group=group)
+
+    def edge(self, raw: Any, field: str, graph: Graph) -> Edge:
+        raw = self.obj(raw, field)
+        ends = []
+        for end in ("from", "to"):
+            where = f"{field}.{end}"
+            ref = self.obj(raw.get(end), where)
+            node_id = self.ident(ref.get("node"), f"{where}.node")
+            if node_id not in graph.nodes:
+                raise self.fail(f"{where}.node", f"refers to node {node_id!r}, which is not in the graph")
+            ends.append((node_id, self.ident(ref.get("port"), f"{where}.port")))
+        return Edge(ends[0][0], ends[0][1], ends[1][0], ends[1][1], id=self.ident(raw.get("id"), f"{field}.id"))
+
+
+def default_project_name(path: Path) -> str:
+    return identifier(path.stem, "project")
