@@ -15,6 +15,14 @@ from typing import Any
 from studio.core.model import Edge, Graph, Group, Node, Project
 
 
+def _insert_at(mapping: dict, index: int, key: str, value: Any) -> None:
+    """Put ``key`` back at ``index`` so undo restores the exact order (exports and files depend on it)."""
+    items = list(mapping.items())
+    items.insert(min(index, len(items)), (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
 class Operation:
     """Base: a reversible change with a human label for the undo menu."""
 
@@ -61,13 +69,16 @@ class RemoveNode(Operation):
     node_id: str
     label: str = "Delete node"
     _node: Node | None = field(default=None, repr=False)
-    _edges: list[Edge] = field(default_factory=list, repr=False)
+    _index: int = field(default=0, repr=False)
+    _edges: list[tuple[int, Edge]] = field(default_factory=list, repr=False)
 
     def apply(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
         self._node = graph.node(self.node_id)
-        self._edges = graph.edges_of(self.node_id)
-        for edge in self._edges:
+        self._index = list(graph.nodes).index(self.node_id)
+        self._edges = [(i, e) for i, e in enumerate(graph.edges.values())
+                       if self.node_id in (e.src, e.dst)]
+        for _, edge in self._edges:
             del graph.edges[edge.id]
             project.events.emit("edge_removed", graph.id, edge_id=edge.id, edge=edge)
         del graph.nodes[self.node_id]
@@ -76,10 +87,10 @@ class RemoveNode(Operation):
     def revert(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
         assert self._node is not None
-        graph.nodes[self._node.id] = self._node
+        _insert_at(graph.nodes, self._index, self._node.id, self._node)
         project.events.emit("node_added", graph.id, node_id=self._node.id)
-        for edge in self._edges:
-            graph.edges[edge.id] = edge
+        for index, edge in self._edges:
+            _insert_at(graph.edges, index, edge.id, edge)
             project.events.emit("edge_added", graph.id, edge_id=edge.id)
 
 
@@ -108,16 +119,18 @@ class RemoveEdge(Operation):
     edge_id: str
     label: str = "Disconnect"
     _edge: Edge | None = field(default=None, repr=False)
+    _index: int = field(default=0, repr=False)
 
     def apply(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
+        self._index = list(graph.edges).index(self.edge_id)
         self._edge = graph.edges.pop(self.edge_id)
         project.events.emit("edge_removed", graph.id, edge_id=self.edge_id, edge=self._edge)
 
     def revert(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
         assert self._edge is not None
-        graph.edges[self._edge.id] = self._edge
+        _insert_at(graph.edges, self._index, self._edge.id, self._edge)
         project.events.emit("edge_added", graph.id, edge_id=self._edge.id)
 
 
@@ -316,16 +329,23 @@ class SetTraining(Operation):
     label: str = "Change training setting"
     _old: Any = field(default=None, repr=False)
     _had: bool = field(default=True, repr=False)
+    _created: list[str] = field(default_factory=list, repr=False)
 
-    def _parent(self, project: Project) -> tuple[dict, str]:
+    def _parent(self, project: Project, create: bool = False) -> tuple[dict, str]:
         *path, last = self.key.split(".")
         parent = project.training
-        for part in path:
-            parent = parent.setdefault(part, {})
+        for i, part in enumerate(path):
+            if part not in parent:
+                if not create:
+                    raise KeyError(self.key)
+                parent[part] = {}
+                self._created.append(".".join(path[: i + 1]))
+            parent = parent[part]
         return parent, last
 
     def apply(self, project: Project) -> None:
-        parent, last = self._parent(project)
+        self._created = []
+        parent, last = self._parent(project, create=True)
         self._had = last in parent
         self._old = copy.deepcopy(parent.get(last))
         parent[last] = copy.deepcopy(self.value)
@@ -337,6 +357,12 @@ class SetTraining(Operation):
             parent[last] = self._old
         else:
             parent.pop(last, None)
+        for dotted in reversed(self._created):  # drop the sections this op created
+            *path, last = dotted.split(".")
+            holder = project.training
+            for part in path:
+                holder = holder[part]
+            holder.pop(last, None)
         project.events.emit("training_changed", None, key=self.key)
 
     def merge_key(self) -> tuple | None:
