@@ -1,0 +1,219 @@
+"""The layer palette: every registered node type, by category, searchable and draggable.
+
+Dragging an entry carries its type id as ``application/x-nnstudio-node-type`` so the canvas can
+drop it; double-clicking (or Enter) asks the window to add it at a sensible place.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.spec import NodeSpec
+from studio.ui.document import Document
+from studio.ui.panels._common import category_swatch, is_dark
+
+NODE_MIME = "application/x-nnstudio-node-type"
+_TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def node_mime_data(type_id: str) -> QMimeData:
+    """The payload of a palette drag: the node type id as UTF-8 under :data:`NODE_MIME`."""
+    mime = QMimeData()
+    mime.setData(NODE_MIME, type_id.encode("utf-8"))
+    mime.setText(type_id)
+    return mime
+
+
+def type_id_from_mime(mime: QMimeData) -> str | None:
+    """The type id a drop carries, or None when the drop is not a palette entry."""
+    if not mime.hasFormat(NODE_MIME):
+        return None
+    return bytes(mime.data(NODE_MIME).data()).decode("utf-8", errors="replace") or None
+
+
+def spec_tooltip(spec: NodeSpec) -> str:
+    """Rich tooltip: title, description, ports and type id."""
+    ins = ", ".join(p.name + ("?" if p.optional else "") for p in spec.inputs) or "none"
+    outs = ", ".join(p.name for p in spec.outputs) or "none"
+    desc = spec.description or "No description."
+    return (f"<b>{_esc(spec.title)}</b> <span style='opacity:0.7'>({_esc(spec.category)})</span>"
+            f"<p>{_esc(desc)}</p><p>inputs: {_esc(ins)}<br>outputs: {_esc(outs)}<br>"
+            f"<code>{_esc(spec.type_id)}</code></p>")
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _PaletteTree(QTreeWidget):
+    """Tree whose leaf items drag as node types."""
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
+        return [NODE_MIME]
+
+    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802 - Qt's name
+        for item in items:
+            type_id = item.data(0, _TYPE_ROLE)
+            if type_id:
+                return node_mime_data(type_id)
+        return QMimeData()
+
+
+class PalettePanel(QWidget):
+    """Searchable, categorised list of node types (the registry as the user sees it)."""
+
+    #: the user asked to add a node of this type (double-click / Enter)
+    add_requested = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.registry = document.registry
+        self.filter = QLineEdit(self)
+        self.filter.setPlaceholderText("Search layers…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.apply_filter)
+        self.filter.returnPressed.connect(self._add_first_visible)
+        self.filter.installEventFilter(self)
+
+        self.tree = _PaletteTree(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setIndentation(14)
+        self.tree.setIconSize(QSize(12, 12))
+        self.tree.setUniformRowHeights(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemCollapsed.connect(self._remember_collapse)
+        self.tree.itemExpanded.connect(self._remember_collapse)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree)
+        self._collapsed: set[str] = set()
+        self.reload()
+
+    # -- building -----------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Rebuild from the registry (call after new node types were registered)."""
+        dark = is_dark(self)
+        self.tree.clear()
+        header_font = QFont(self.font())
+        header_font.setBold(True)
+        for category, specs in self.registry.categories().items():
+            head = QTreeWidgetItem([category])
+            head.setFont(0, header_font)
+            head.setIcon(0, category_swatch(category, dark))
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            head.setData(0, Qt.ItemDataRole.UserRole, category)
+            head.setToolTip(0, f"{category}: {len(specs)} node types")
+            for spec in specs:
+                entry = QTreeWidgetItem([spec.title])
+                entry.setData(0, _TYPE_ROLE, spec.type_id)
+                entry.setToolTip(0, spec_tooltip(spec))
+                entry.setIcon(0, category_swatch(spec.category, dark, 10))
+                entry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                               | Qt.ItemFlag.ItemIsDragEnabled)
+                head.addChild(entry)
+            self.tree.addTopLevelItem(head)
+            head.setExpanded(category not in self._collapsed)
+        self.apply_filter(self.filter.text())
+
+    def _remember_collapse(self, item: QTreeWidgetItem) -> None:
+        if self.filter.text().strip():
+            return  # expansion while filtering is automatic, not the user's choice
+        category = item.data(0, Qt.ItemDataRole.UserRole)
+        if item.isExpanded():
+            self._collapsed.discard(category)
+        else:
+            self._collapsed.add(category)
+
+    # -- filtering ----------------------------------------------------------------------------
+    def apply_filter(self, text: str) -> None:
+        """Show only entries matching every word of ``text`` (title, id, category, tags, description)."""
+        words = text.lower().split()
+        hits = {s.type_id for s in self.registry.search(text)} if words else None
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            shown = 0
+            for j in range(head.childCount()):
+                entry = head.child(j)
+                type_id = entry.data(0, _TYPE_ROLE)
+                match = hits is None or type_id in hits or self._description_matches(type_id, words)
+                entry.setHidden(not match)
+                shown += match
+            head.setHidden(shown == 0)
+            category = head.data(0, Qt.ItemDataRole.UserRole)
+            self.tree.blockSignals(True)
+            head.setExpanded(bool(words) or category not in self._collapsed)
+            self.tree.blockSignals(False)
+
+    def _description_matches(self, type_id: str, words: list[str]) -> bool:
+        spec = self.registry.find(type_id)
+        if spec is None:
+            return False
+        hay = f"{spec.title} {spec.type_id} {spec.category} {' '.join(spec.tags)} {spec.description}".lower()
+        return all(w in hay for w in words)
+
+    def visible_type_ids(self) -> list[str]:
+        """Type ids currently listed (in display order)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            if head.isHidden():
+                continue
+            for j in range(head.childCount()):
+                entry = head.child(j)
+                if not entry.isHidden():
+                    out.append(entry.data(0, _TYPE_ROLE))
+        return out
+
+    def item_for(self, type_id: str) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            for j in range(head.childCount()):
+                if head.child(j).data(0, _TYPE_ROLE) == type_id:
+                    return head.child(j)
+        return None
+
+    def mime_data(self, type_id: str) -> QMimeData:
+        """The QMimeData a drag of ``type_id`` carries (what the tree hands to QDrag)."""
+        item = self.item_for(type_id)
+        if item is None:
+            raise KeyError(f"palette has no entry for node type {type_id!r}")
+        return self.tree.mimeData([item])
+
+    # -- activation ---------------------------------------------------------------------------
+    def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        type_id = item.data(0, _TYPE_ROLE)
+        if type_id:
+            self.add_requested.emit(type_id)
+
+    def _add_first_visible(self) -> None:
+        visible = self.visible_type_ids()
+        if visible:
+            self.add_requested.emit(visible[0])
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        """Down arrow in the search box moves into the list."""
+        if watched is self.filter and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Down:
+                visible = self.visible_type_ids()
+                if visible:
+                    self.tree.setCurrentItem(self.item_for(visible[0]))
+                    self.tree.setFocus()
+                return True
+        return super().eventFilter(watched, event)
