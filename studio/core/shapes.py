@@ -98,6 +98,25 @@ def dtype_name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+_ELEMENTWISE: tuple[type, ...] | None = None
+
+
+def elementwise_classes() -> tuple[type, ...]:
+    """torch.nn classes whose output always has the input's shape and dtype and that accept any shape.
+
+    Their meta forward runs through slow Python reference kernels and can never fail on shape, so
+    inference builds them (for parameter counts) but passes the input's TensorInfo straight through.
+    """
+    global _ELEMENTWISE
+    if _ELEMENTWISE is None:
+        from torch import nn
+
+        _ELEMENTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
+                        nn.Hardswish, nn.Hardsigmoid, nn.Softplus, nn.Mish, nn.Dropout, nn.Identity, nn.SELU,
+                        nn.CELU, nn.Hardtanh, nn.Softsign, nn.Tanhshrink, nn.AlphaDropout)
+    return _ELEMENTWISE
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
@@ -190,7 +209,10 @@ class ShapeInferencer:
                 with torch.device("meta"):
                     module = spec.build(out.resolved)
                 module.eval()
-                result = module(*tensors)
+                if type(module) in elementwise_classes() and len(tensors) == 1:
+                    result = tensors[0]
+                else:
+                    result = module(*tensors)
                 out.params = sum(p.numel() for p in module.parameters())
                 out.trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
             elif spec.function is not None:
