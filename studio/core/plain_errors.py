@@ -40,7 +40,32 @@ _RULES: list[Rule] = [
      lambda m, s: f"{s.title}: the input is smaller than the kernel (too much downsampling upstream?)"),
     (re.compile(r"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int"),
      lambda m, s: f"{s.title} needs integer token ids (set the Input's dtype to int64)"),
+    # node library (nodes/): messages PyTorch gives on the meta device
+    (re.compile(r"^Invalid channel dimensions$"),
+     lambda m, s: f"{s.title}: the input's channel count (dimension 1) differs from in_channels"),
+    (re.compile(r"expected ([\dD or]+?)D input \(got (\d+)D input\)"),
+     lambda m, s: f"{s.title} needs a {m.group(1)}-D input (batch first), gets {m.group(2)}-D"),
+    (re.compile(r"Given normalized_shape=\[([\d, ]+)\]"),
+     lambda m, s: f"{s.title} normalises trailing size(s) ({m.group(1)}), which the input's last dimension(s) "
+                  "do not match"),
+    (re.compile(r"Attempting to broadcast a dimension of length (\d+) at (-?\d+)!.*"
+                r"broadcastable to \[([\d, ]+)\]"),
+     lambda m, s: _broadcast(m, s)),
+    (re.compile(r"unflatten: Provided sizes \[([-\d, ]+)\] don't multiply up to the size of dim (-?\d+) \((\d+)\)"),
+     lambda m, s: f"{s.title}: sizes ({m.group(1)}) do not multiply up to {m.group(3)}, "
+                  f"the size of dimension {m.group(2)}"),
+    (re.compile(r"key's sequence and batch dims torch\.Size\(\[(\d+), (\d+)\]\) do not match "
+                r"value's torch\.Size\(\[(\d+), (\d+)\]\)"),
+     lambda m, s: f"{s.title}: key and value must have the same length (key {m.group(1)}, value {m.group(3)})"),
 ]
+
+
+def _broadcast(m: re.Match[str], spec: NodeSpec) -> str:
+    """Meta tensors word a broadcast clash differently from CPU ones; say it the CPU way."""
+    target = [int(d) for d in m.group(3).split(",")]
+    dim = int(m.group(2))
+    dim = dim + len(target) if dim < 0 else dim
+    return f"{spec.title}: inputs differ in dimension {dim} ({target[dim]} vs {m.group(1)})"
 
 
 def plain_error(spec: NodeSpec, exc: BaseException, in_shapes: Sequence[Sequence[int]],
