@@ -1,0 +1,144 @@
+"""GUI entry point: show the window first, load torch and the layer registry right after.
+
+``python -m studio [FILE]`` opens the editor; ``python -m studio --screenshot OUT.png --template NAME
+[--theme dark|light]`` renders the main window offscreen with a template (or ``demo``) and exits.
+``NNSTUDIO_STARTUP_PROBE=shown|ready`` prints a line and quits at that point (the benchmark's probe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nnstudio", description="NN Studio: build, train and export networks")
+    parser.add_argument("file", nargs="?", help="project file to open")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="render the main window to a PNG and exit")
+    parser.add_argument("--template", metavar="NAME", help="template to load ('demo' for the built-in demo)")
+    parser.add_argument("--theme", choices=("dark", "light"), help="colour theme")
+    parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui import theme
+
+    theme.configure_high_dpi()
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("NN Studio")
+    app.setOrganizationName("NN Studio")
+    from studio.ui.files import settings
+
+    theme_name = args.theme or str(settings().value("theme", "dark"))
+    theme.apply_theme(app, theme_name if theme_name in theme.THEMES else "dark")
+    if args.screenshot:
+        try:
+            return screenshot(args.screenshot, args.template or "demo", args.size)
+        except Exception as exc:  # a clear message, not a traceback
+            print(f"screenshot failed: {exc}", file=sys.stderr)
+            return 1
+
+    from studio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    probe = os.environ.get("NNSTUDIO_STARTUP_PROBE")
+    if probe == "shown":
+        app.processEvents()
+        print(f"shown {time.perf_counter() - _T0:.3f}", flush=True)
+        return 0
+    QTimer.singleShot(0, lambda: _finish_startup(window, args, probe))
+    return app.exec()
+
+
+def _finish_startup(window, args: argparse.Namespace, probe: str | None) -> None:
+    """The heavy half of start-up: torch, the registry, the document, then file / recovery / gallery."""
+    from studio.core.registry import default_registry
+    from studio.ui.document import Document
+
+    registry = default_registry()
+    document = Document(registry)
+    window.attach(document)
+    if probe == "ready":
+        print(f"ready {time.perf_counter() - _T0:.3f}", flush=True)
+        window.files.autosave_enabled = False
+        window.close()
+        return
+    if args.file:
+        window.files.open(args.file)
+    elif args.template:
+        _open_template(window, args.template)
+    elif not window.files.offer_recovery():
+        from studio.io.templates import list_templates
+
+        if list_templates():
+            window.show_gallery()
+
+
+def _open_template(window, name: str) -> None:
+    from studio.io.project_file import SUFFIX
+    from studio.io.templates import TEMPLATE_DIR
+
+    if name == "demo":
+        from studio.ui.demo import demo_project
+
+        window.document.replace_project(demo_project(window.document.registry))
+    else:
+        window.files.open_template(TEMPLATE_DIR / f"{name}{SUFFIX}")
+
+
+def load_named(name: str, registry):
+    """A project for ``--template NAME``: 'demo' or a file stem in templates/."""
+    if name == "demo":
+        from studio.ui.demo import demo_project
+
+        return demo_project(registry)
+    from studio.io.templates import load_template
+
+    return load_template(name, registry)
+
+
+def screenshot(out: str, template: str, size: str = "1440x900") -> int:
+    """Render the main window with ``template`` loaded into ``out`` (PNG)."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.core.registry import default_registry
+    from studio.ui.document import Document
+    from studio.ui.main_window import MainWindow
+
+    registry = default_registry()
+    project = load_named(template, registry)
+    document = Document(registry, project)
+    window = MainWindow(document, restore_state=False)
+    window.files.autosave_enabled = False
+    width, height = (int(v) for v in size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    app = QApplication.instance()
+    for _ in range(3):
+        app.processEvents()
+    window.fit_all()
+    first = next((n for n in project.main_graph.nodes.values() if registry.find(n.type_id)
+                  and registry.get(n.type_id).role == "layer"), None)
+    if first is not None:
+        window.views[project.main_graph.id].graph_scene.select_nodes([first.id])
+    window._update_size()
+    for _ in range(3):
+        app.processEvents()
+    image = window.grab()
+    if not image.save(out):
+        raise OSError(f"cannot write {out}")
+    print(f"wrote {out} ({image.width()}×{image.height()})")
+    window.close()
+    return 0

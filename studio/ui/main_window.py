@@ -1,0 +1,502 @@
+"""The editor window: graph tabs with canvases in the middle, docked panels around, menus and shortcuts.
+
+The window can exist before the heavy part of the app (torch, the node registry) is loaded:
+``MainWindow()`` shows a light shell at once and :meth:`MainWindow.attach` fills it in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QToolButton,
+    QWidget,
+)
+
+from studio.ui import theme
+
+APP_NAME = "NN Studio"
+
+PANELS = (  # (attribute, class name, module, dock title, area)
+    ("palette", "PalettePanel", "palette", "Layers", Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("inspector", "InspectorPanel", "inspector", "Inspector", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("summary", "SummaryPanel", "summary", "Summary", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("code", "CodePanel", "code_view", "Code", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("problems", "ProblemsPanel", "problems", "Problems", Qt.DockWidgetArea.BottomDockWidgetArea),
+)
+
+
+def panel_class(class_name: str, module: str):
+    """A panel class from studio.ui.panels, or None while it is not written yet (the window still works)."""
+    for name in (f"studio.ui.panels.{module}", "studio.ui.panels"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        cls = getattr(mod, class_name, None)
+        if cls is not None:
+            return cls
+    return None
+
+
+class MainWindow(QMainWindow):
+    """One window, one document."""
+
+    def __init__(self, document=None, restore_state: bool = True) -> None:
+        super().__init__()
+        self.document = None
+        self.views: dict[str, object] = {}
+        self.panels: dict[str, QWidget] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self.edit = None
+        self.files = None
+        self.restore_state = restore_state
+        self.setWindowTitle(APP_NAME)
+        self.resize(1440, 900)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setMovable(False)
+        self._loading = QLabel("Loading layers…", self)
+        self._loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(self._loading)
+        self.status_message = QLabel("", self)
+        self.size_label = QLabel("", self)
+        self.device_label = QLabel("", self)
+        self.statusBar().addWidget(self.status_message, 1)
+        self.statusBar().addPermanentWidget(self.size_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+        if document is not None:
+            self.attach(document)
+
+    # -- setup -----------------------------------------------------------------------------
+    def attach(self, document) -> None:
+        """Build canvases, panels, menus for ``document`` (needs the registry, i.e. torch)."""
+        from studio.ui.actions import EditActions
+        from studio.ui.files import FileController
+
+        self.document = document
+        self.edit = EditActions(document, self.current_view, self)
+        self.edit.message.connect(self.show_message)
+        self.edit.actions["snap"].toggled.connect(self._set_snap)
+        self.files = FileController(document, self)
+        self.files.message.connect(self.show_message)
+        self.files.recent_changed.connect(lambda _items: self._fill_recent())
+        self._loading.hide()
+        self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.tabBarDoubleClicked.connect(self._rename_tab)
+        plus = QToolButton(self.tabs)
+        plus.setText("+")
+        plus.setToolTip("Add a graph to the project")
+        plus.clicked.connect(self.add_graph)
+        self.tabs.setCornerWidget(plus, Qt.Corner.TopRightCorner)
+        self._build_panels()
+        self._build_menus()
+        document.changed.connect(self._on_event)
+        document.project_replaced.connect(self._rebuild_tabs)
+        document.current_graph_changed.connect(self._show_graph)
+        document.shapes_changed.connect(self._schedule_size)
+        document.dirty_changed.connect(lambda _d: self._update_title())
+        document.path_changed.connect(lambda _p: self._update_title())
+        self._size_timer = QTimer(self)
+        self._size_timer.setSingleShot(True)
+        self._size_timer.setInterval(50)
+        self._size_timer.timeout.connect(self._update_size)
+        self._rebuild_tabs()
+        self._update_device()
+        if self.restore_state:
+            self._restore_window_state()
+
+    def _build_panels(self) -> None:
+        for attr, class_name, module, title, area in PANELS:
+            cls = panel_class(class_name, module)
+            if cls is None:
+                continue
+            try:
+                panel = cls(self.document)
+            except Exception as exc:  # a panel bug must not take the editor down
+                self.show_message(f"{title} panel failed to load: {exc}")
+                continue
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock_{attr}")
+            dock.setWidget(panel)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            self.addDockWidget(area, dock)
+            self.panels[attr] = panel
+            self.docks[attr] = dock
+        right = [self.docks[k] for k in ("inspector", "summary", "code") if k in self.docks]
+        for dock in right[1:]:
+            self.tabifyDockWidget(right[0], dock)
+        if right:
+            right[0].raise_()
+        if "palette" in self.docks:
+            self.resizeDocks([self.docks["palette"]], [230], Qt.Orientation.Horizontal)
+        if right:
+            self.resizeDocks([right[0]], [340], Qt.Orientation.Horizontal)
+        if "problems" in self.docks:
+            self.resizeDocks([self.docks["problems"]], [130], Qt.Orientation.Vertical)
+        palette = self.panels.get("palette")
+        if palette is not None and hasattr(palette, "add_requested"):
+            palette.add_requested.connect(self._add_from_palette)
+        problems = self.panels.get("problems")
+        if problems is not None and hasattr(problems, "node_activated"):
+            problems.node_activated.connect(self.reveal_node)
+
+    def _build_menus(self) -> None:
+        a = self.edit.actions
+        stack = self.document.undo_stack
+        undo = stack.createUndoAction(self, "Undo")
+        undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+        redo = stack.createRedoAction(self, "Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.undo_action, self.redo_action = undo, redo
+
+        def act(text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None, tip: str = "") -> QAction:
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setStatusTip(tip or text)
+            action.triggered.connect(lambda _c=False: slot())
+            return action
+
+        S = QKeySequence.StandardKey  # noqa: N806
+        self.file_actions = {
+            "new": act("New", self.files.new, S.New, "Start an empty project"),
+            "open": act("Open…", self.files.open, S.Open, "Open a project file"),
+            "templates": act("Templates…", self.show_gallery, "Ctrl+Shift+N", "Start from a template"),
+            "save": act("Save", self.files.save, S.Save, "Save the project"),
+            "save_as": act("Save as…", self.files.save_as, "Ctrl+Shift+S", "Save under a new name"),
+            "export": act("Export PyTorch code…", self.export_code, "Ctrl+Shift+E", "Write a standalone .py file"),
+            "quit": act("Quit", self.close, S.Quit, "Close NN Studio"),
+        }
+        menu = self.menuBar().addMenu("&File")
+        for key in ("new", "open", "templates"):
+            menu.addAction(self.file_actions[key])
+        self.recent_menu = menu.addMenu("Open recent")
+        self._fill_recent()
+        menu.addSeparator()
+        for key in ("save", "save_as", "export"):
+            menu.addAction(self.file_actions[key])
+        menu.addSeparator()
+        menu.addAction(self.file_actions["quit"])
+
+        menu = self.menuBar().addMenu("&Edit")
+        menu.addAction(undo)
+        menu.addAction(redo)
+        menu.addSeparator()
+        for key in ("cut", "copy", "paste", "duplicate", "delete", "select_all"):
+            menu.addAction(a[key])
+
+        self.quick_add_action = act("Quick add…", lambda: self.current_view() and self.current_view().open_quick_add(),
+                                    None, "Search for a layer and add it at the cursor (Space, Tab or double-click)")
+        menu = self.menuBar().addMenu("&Graph")
+        menu.addAction(self.quick_add_action)
+        for key in ("group", "ungroup", "toggle_group", "layout"):
+            menu.addAction(a[key])
+        menu.addSeparator()
+        menu.addAction(act("Add graph", self.add_graph, None, "Add another model graph (e.g. a discriminator)"))
+        menu.addAction(act("Rename graph…", lambda: self._rename_tab(self.tabs.currentIndex())))
+        menu.addAction(act("Remove graph", self.remove_graph))
+
+        menu = self.menuBar().addMenu("&View")
+        for key in ("fit", "zoom_in", "zoom_out", "zoom_reset", "snap"):
+            menu.addAction(a[key])
+        menu.addSeparator()
+        theme_menu = menu.addMenu("Theme")
+        group = QActionGroup(self)
+        for name in ("dark", "light"):
+            action = QAction(name.title(), self, checkable=True)
+            action.setChecked(theme.current().name == name)
+            action.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            theme_menu.addAction(action)
+        menu.addSeparator()
+        for dock in self.docks.values():
+            menu.addAction(dock.toggleViewAction())
+
+        menu = self.menuBar().addMenu("&Help")
+        self.help_action = act("Keyboard shortcuts", self.show_shortcuts, "F1", "List every shortcut")
+        menu.addAction(self.help_action)
+
+        bar = self.addToolBar("Main")
+        bar.setObjectName("toolbar_main")
+        bar.setMovable(False)
+        for action in (self.file_actions["new"], self.file_actions["open"], self.file_actions["save"], None,
+                       undo, redo, None, a["fit"], a["layout"], a["group"], a["ungroup"]):
+            if action is None:
+                bar.addSeparator()
+            else:
+                bar.addAction(action)
+        for action in [*a.values(), *self.file_actions.values(), undo, redo, self.help_action, self.quick_add_action]:
+            if action not in self.actions():
+                self.addAction(action)
+
+    # -- graph tabs ------------------------------------------------------------------------
+    def current_view(self):
+        widget = self.tabs.currentWidget()
+        return widget if widget is not None and widget in self.views.values() else None
+
+    def view_for(self, graph_id: str):
+        return self.views.get(graph_id)
+
+    def _make_view(self, graph_id: str):
+        from studio.ui.canvas.scene import GraphScene
+        from studio.ui.canvas.view import GraphView
+
+        scene = GraphScene(self.document, graph_id)
+        scene.snap_to_grid = self.edit.actions["snap"].isChecked()
+        quick = panel_class("QuickAddPopup", "quick_add")
+        registry = self.document.registry
+        view = GraphView(scene, (lambda parent: quick(registry, parent)) if quick else None)
+        view.message.connect(self.show_message)
+        scene.message.connect(self.show_message)
+        return view
+
+    def _rebuild_tabs(self) -> None:
+        self.tabs.blockSignals(True)
+        try:
+            for view in self.views.values():
+                view.graph_scene.detach()
+                view.deleteLater()
+            self.views.clear()
+            self.tabs.clear()
+            for graph in self.document.project.graphs:
+                view = self._make_view(graph.id)
+                self.views[graph.id] = view
+                self.tabs.addTab(view, graph.name)
+        finally:
+            self.tabs.blockSignals(False)
+        self.tabs.tabBar().setVisible(len(self.views) > 1)
+        self._show_graph(self.document.current_graph_id)
+        self._update_title()
+        self._schedule_size()
+        QTimer.singleShot(0, self.fit_all)
+
+    def fit_all(self) -> None:
+        for view in self.views.values():
+            view.graph_scene.flush()
+            view.fit()
+
+    def _show_graph(self, graph_id: str) -> None:
+        view = self.views.get(graph_id)
+        if view is not None and self.tabs.currentWidget() is not view:
+            self.tabs.setCurrentWidget(view)
+
+    def _tab_changed(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        for graph_id, v in self.views.items():
+            if v is view:
+                self.document.set_current_graph(graph_id)
+                self._schedule_size()
+
+    def _on_event(self, event) -> None:
+        if event.kind == "graph_added":
+            graph = self.document.project.graph(event.graph_id)
+            view = self._make_view(graph.id)
+            self.views[graph.id] = view
+            self.tabs.insertTab(self.document.project.graphs.index(graph), view, graph.name)
+            self.tabs.tabBar().setVisible(True)
+        elif event.kind == "graph_removed":
+            view = self.views.pop(event.graph_id, None)
+            if view is not None:
+                self.tabs.removeTab(self.tabs.indexOf(view))
+                view.graph_scene.detach()
+                view.deleteLater()
+            self.tabs.tabBar().setVisible(len(self.views) > 1)
+        elif event.kind == "graph_renamed":
+            view = self.views.get(event.graph_id)
+            if view is not None:
+                self.tabs.setTabText(self.tabs.indexOf(view), self.document.project.graph(event.graph_id).name)
+
+    def add_graph(self) -> None:
+        from studio.core.model import Graph
+        from studio.core.ops import AddGraph
+
+        names = {g.name for g in self.document.project.graphs}
+        name, i = "graph", 2
+        while f"{name}_{i}" in names:
+            i += 1
+        graph = Graph(f"{name}_{i}")
+        self.document.push(AddGraph(graph))
+        self.document.set_current_graph(graph.id)
+
+    def remove_graph(self) -> None:
+        from studio.core.ops import RemoveGraph
+
+        if len(self.document.project.graphs) < 2:
+            self.show_message("A project keeps at least one graph")
+            return
+        self.document.push(RemoveGraph(self.document.current_graph_id))
+        self.document.set_current_graph(self.document.project.graphs[0].id)
+
+    def _rename_tab(self, index: int) -> None:
+        from studio.core.ops import RenameGraph
+
+        view = self.tabs.widget(index)
+        graph_id = next((g for g, v in self.views.items() if v is view), None)
+        if graph_id is None:
+            return
+        old = self.document.project.graph(graph_id).name
+        name, ok = QInputDialog.getText(self, "Rename graph", "Graph name:", text=old)
+        if ok and name.strip() and name.strip() != old:
+            self.document.push(RenameGraph(graph_id, name.strip()))
+
+    # -- panels wiring ---------------------------------------------------------------------
+    def reveal_node(self, graph_id: str, node_id: str) -> None:
+        """Problems click: show the node's graph, select the node and centre it."""
+        self.document.set_current_graph(graph_id)
+        view = self.views.get(graph_id)
+        if view is not None:
+            view.center_on_node(node_id)
+            view.setFocus()
+
+    def _add_from_palette(self, type_id: str) -> None:
+        view = self.current_view()
+        if view is not None:
+            center = view.mapToScene(view.viewport().rect().center())
+            view.add_node_at(type_id, center)
+
+    def _set_snap(self, on: bool) -> None:
+        for view in self.views.values():
+            view.graph_scene.snap_to_grid = on
+
+    # -- status ----------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.status_message.setText(text)
+        self.status_message.setToolTip(text)
+
+    def _schedule_size(self, *_args) -> None:
+        if hasattr(self, "_size_timer"):
+            self._size_timer.start()
+
+    def _update_size(self) -> None:
+        from studio.ui.canvas.items import format_count
+
+        if self.document is None:
+            return
+        try:
+            shapes = self.document.shapes(self.document.current_graph_id)
+        except KeyError:
+            return
+        total = shapes.total_params
+        errors = len(shapes.errors())
+        text = f"{format_count(total)} params · {total * 4 / 1_048_576:.1f} MiB"
+        if errors:
+            text += f" · {errors} error{'s' if errors > 1 else ''}"
+        self.size_label.setText(text)
+
+    def _update_device(self) -> None:
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                name = f"GPU: {torch.cuda.get_device_name(0)}"
+            elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+                name = "GPU: Apple MPS"
+            else:
+                name = "CPU"
+        except Exception:  # pragma: no cover - a broken CUDA install must not stop the editor
+            name = "CPU"
+        self.device_label.setText(name)
+
+    def _update_title(self) -> None:
+        if self.document is None:
+            return
+        path = self.document.path
+        name = Path(path).name if path else self.document.project.name
+        star = "*" if self.document.dirty else ""
+        self.setWindowTitle(f"{name}{star} — {APP_NAME}")
+        self.setWindowModified(self.document.dirty)
+
+    def _fill_recent(self) -> None:
+        if not hasattr(self, "recent_menu"):
+            return
+        self.recent_menu.clear()
+        items = self.files.recent()
+        for path in items:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.files.open(p))
+        self.recent_menu.setEnabled(bool(items))
+
+    # -- dialogs ---------------------------------------------------------------------------
+    def show_gallery(self) -> None:
+        from studio.ui.gallery import GalleryDialog
+
+        dialog = GalleryDialog(self.document.registry, self)
+        if dialog.exec() and dialog.chosen is not None:
+            self.files.open_template(dialog.chosen)
+
+    def show_shortcuts(self) -> None:
+        from studio.ui.help import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
+
+    def export_code(self) -> None:
+        from studio.ui.exporting import export_code_dialog
+
+        export_code_dialog(self)
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        theme.apply_theme(app, name)
+        from studio.ui.files import settings
+
+        settings().setValue("theme", name)
+        for view in self.views.values():
+            for item in view.graph_scene.items():
+                item.update()
+            view.resetCachedContent()
+            view.viewport().update()
+
+    # -- state -----------------------------------------------------------------------------
+    def _restore_window_state(self) -> None:
+        from studio.ui.files import settings
+
+        s = settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_window_state(self) -> None:
+        from studio.ui.files import settings
+
+        s = settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.files is not None:
+            if not self.files.maybe_save():
+                event.ignore()
+                return
+            self.files.discard_recovery()
+            self.files.autosave_enabled = False
+        if self.restore_state and self.document is not None:
+            self.save_window_state()
+        event.accept()
+
+
+def context_menu_for(window: MainWindow) -> QMenu:  # pragma: no cover - convenience for the canvas
+    menu = QMenu(window)
+    for key in ("cut", "copy", "paste", "duplicate", "delete", None, "group", "ungroup", "toggle_group", "layout"):
+        if key is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(window.edit.actions[key])
+    return menu
