@@ -22,6 +22,7 @@ FAMILIES = (
     "recurrent",
     "attention",
     "pretrained",
+    "functional",
 )
 
 
