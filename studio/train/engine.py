@@ -1,0 +1,371 @@
+"""The training loop: a plain generator that yields throttled :class:`Update` objects.
+
+Usage (GUI worker thread or command line)::
+
+    control = RunControl()
+    for update in run(project.snapshot(), registry, control=control, checkpoint_dir=out):
+        ...                       # update.kind: started/step/epoch/views/paused/done/cancelled/error
+    control.cancel()              # from any thread: takes effect within one step
+    control.pause(); control.resume()
+
+The loop knows nothing of Qt. It never raises for a training fault: every failure ends the run
+with one ``error`` update whose ``message`` says what happened and whose ``node``/``node_id``/
+``graph``/``setting`` locate the cause. The last good checkpoint is never overwritten by a bad one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from studio.core.model import Project
+from studio.core.registry import Registry
+from studio.train.build import ModelError
+from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from studio.train.data import DataError
+from studio.train.metrics import Running, higher_is_better, model_size
+from studio.train.recipes import make_recipe
+from studio.train.recipes.base import Context, NonFiniteLoss, Recipe, _is_oom
+from studio.train.settings import SettingsError, TrainingSettings
+
+FINAL_KINDS = ("done", "cancelled", "error")
+
+
+class RunControl:
+    """Thread-safe cancel / pause switches checked by the loop before every step."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused loop so it can stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, poll: float = 0.1) -> None:
+        while not self._running.wait(poll):
+            pass
+
+
+@dataclass
+class Update:
+    """One message from the loop to whoever drives it.
+
+    ``kind``: ``started`` (``info`` holds model size, dataset sizes, device, classes),
+    ``step`` (throttled; ``points`` holds every step since the previous update as
+    ``(global_step, {metric: value})``; ``metrics`` is the latest step), ``epoch`` (``metrics``
+    holds the epoch's train means and validation metrics, prefixed ``val_``), ``views`` (live
+    view payloads, see :mod:`studio.train.views`), ``paused``, and one final update:
+    ``done`` / ``cancelled`` / ``error``.
+    """
+
+    kind: str
+    epoch: int = 0  # current epoch, 1-based
+    epochs: int = 0
+    step: int = 0  # steps completed, over the whole run
+    total_steps: int = 0
+    progress: float = 0.0  # 0..1
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    samples_per_s: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    points: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    views: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    node: str | None = None  # name of the node that caused an error
+    node_id: str | None = None
+    graph: str | None = None
+    setting: str | None = None  # dotted training-setting key that caused an error
+    checkpoint: str | None = None  # last good checkpoint written so far
+    info: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch metrics (final updates)
+
+    @property
+    def final(self) -> bool:
+        return self.kind in FINAL_KINDS
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cpu":
+        return torch.device("cpu")
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "cuda":
+        if not cuda:
+            raise SettingsError("device", "CUDA was chosen but no usable NVIDIA GPU was found; choose auto or cpu")
+        return torch.device("cuda")
+    if name == "mps":
+        if not mps:
+            raise SettingsError("device", "MPS was chosen but this Mac has no usable Metal GPU; choose auto or cpu")
+        return torch.device("mps")
+    return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run(project: Project, registry: Registry, settings: TrainingSettings | dict | None = None,
+        control: RunControl | None = None, checkpoint_dir: str | os.PathLike | None = None,
+        resume_from: str | os.PathLike | None = None, *, throttle_s: float = 0.05,
+        view_interval_s: float = 1.0) -> Iterator[Update]:
+    """Train ``project`` (pass a snapshot) and yield updates; see the module docstring."""
+    loop = _Loop(project, registry, settings, control or RunControl(), checkpoint_dir, resume_from,
+                 throttle_s, view_interval_s)
+    yield from loop.run()
+
+
+class _Loop:
+    def __init__(self, project, registry, settings, control, checkpoint_dir, resume_from, throttle_s,
+                 view_interval_s) -> None:
+        self.project, self.registry, self.raw_settings = project, registry, settings
+        self.control = control
+        self.dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.resume_from = resume_from
+        self.throttle_s, self.view_interval_s = throttle_s, view_interval_s
+        self.recipe: Recipe | None = None
+        self.last_checkpoint: str | None = None
+        self.history: list[dict[str, float]] = []
+        self.global_step = 0
+        self.epoch = 0
+        self.t0 = time.perf_counter()
+
+    def _base(self, kind: str, **kw) -> Update:
+        total = getattr(self, "total_steps", 0)
+        progress = min(1.0, self.global_step / total) if total else 0.0
+        elapsed = time.perf_counter() - self.t0
+        run_steps = self.global_step - getattr(self, "start_step", 0)
+        eta = None
+        if run_steps > 0 and total:
+            eta = (elapsed - getattr(self, "setup_s", 0.0)) / run_steps * (total - self.global_step)
+        return Update(kind=kind, epoch=self.epoch + 1 if kind != "epoch" else self.epoch,
+                      epochs=getattr(self, "epochs", 0), step=self.global_step, total_steps=total,
+                      progress=progress, elapsed_s=elapsed, eta_s=eta, checkpoint=self.last_checkpoint, **kw)
+
+    def run(self) -> Iterator[Update]:
+        try:
+            yield from self._run()
+        except GeneratorExit:
+            raise
+        except BaseException as exc:  # every fault ends as one error update, never a dead thread
+            yield self._error(exc)
+
+    def _error(self, exc: BaseException) -> Update:
+        kw: dict[str, Any] = {}
+        if isinstance(exc, NonFiniteLoss):
+            where = f" (last good checkpoint: {self.last_checkpoint})" if self.last_checkpoint else ""
+            msg = (f"{exc} at step {self.global_step + 1} (epoch {self.epoch + 1}); training stopped. "
+                   f"Lower the learning rate or add gradient clipping{where}")
+        elif _is_oom(exc):
+            bs = self.settings.batch_size if hasattr(self, "settings") else 0
+            msg = f"out of GPU memory at batch size {bs}; try batch size {max(1, bs // 2)} or a smaller model"
+            kw["setting"] = "batch_size"
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        elif isinstance(exc, ModelError):
+            msg = str(exc)
+            kw.update(node=exc.node, node_id=exc.node_id, graph=exc.graph)
+        elif isinstance(exc, SettingsError):
+            msg, kw["setting"] = str(exc), exc.key
+        elif isinstance(exc, DataError):
+            msg, kw["setting"] = str(exc), "dataset"
+        elif isinstance(exc, CheckpointError):
+            msg = str(exc)
+        elif isinstance(exc, KeyboardInterrupt):
+            msg = "interrupted"
+        else:
+            msg = f"internal error: {type(exc).__name__}: {exc}"
+            kw["info"] = {"traceback": traceback.format_exc()}
+        return self._base("error", message=msg, history=list(self.history), **kw)
+
+    def _setup(self) -> None:
+        raw = self.raw_settings if self.raw_settings is not None else self.project.training
+        self.settings = raw if isinstance(raw, TrainingSettings) else TrainingSettings.from_dict(raw)
+        s = self.settings
+        torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 2) - 1))
+        seed_everything(s.seed)
+        device = pick_device(s.device)
+        ctx = Context(self.project, self.registry, s, device, amp=s.amp and device.type == "cuda")
+        self.recipe = make_recipe(ctx)
+        self.recipe.setup()
+        self.epochs = s.epochs
+        self.steps = self.recipe.steps_per_epoch()
+        self.total_steps = self.epochs * self.steps
+        self.start_epoch, self.start_index = 0, 0
+        if self.resume_from:
+            self._resume(load_checkpoint(self.resume_from))
+        self.start_step = self.global_step
+        self.setup_s = time.perf_counter() - self.t0
+
+    def _run(self) -> Iterator[Update]:
+        self._setup()
+        r, s = self.recipe, self.settings
+        assert r is not None
+        sizes = {name: model_size(b.module) for name, b in r.built.items()}
+        info = dict(r.info, device=str(r.device), models=sizes, steps_per_epoch=self.steps, recipe=s.recipe,
+                    unit=r.unit, resumed_at=self.global_step if self.resume_from else None)
+        yield self._base("started", info=info)
+        best, stale = None, 0
+        last_emit = last_view = time.perf_counter()
+        pending: list[tuple[int, dict[str, float]]] = []
+        window = (time.perf_counter(), 0.0)  # (time, samples) for throughput
+        rate = 0.0
+        for epoch in range(self.start_epoch, self.epochs):
+            self.epoch = epoch
+            running = Running()
+            t_epoch = time.perf_counter()
+            for index in range(self.start_index if epoch == self.start_epoch else 0, self.steps):
+                if self.control.paused:
+                    yield self._base("paused", points=pending)
+                    pending = []
+                    self.control.wait_while_paused()
+                    window = (time.perf_counter(), 0.0)
+                if self.control.cancelled:
+                    yield from self._finish("cancelled", "stopped by the user", epoch, index)
+                    return
+                metrics = r.train_step(epoch, index)
+                self.global_step += 1
+                samples = metrics.pop("samples", float(r.samples_per_step()))
+                running.add(metrics, samples)
+                pending.append((self.global_step, metrics))
+                window = (window[0], window[1] + samples)
+                now = time.perf_counter()
+                if now - window[0] >= 0.5:
+                    rate = window[1] / (now - window[0])
+                    window = (now, 0.0)
+                if now - last_emit >= self.throttle_s:
+                    last_emit = now
+                    yield self._base("step", metrics=metrics, points=pending, samples_per_s=rate)
+                    pending = []
+                if now - last_view >= self.view_interval_s and index + 1 < self.steps:
+                    last_view = now
+                    yield self._base("views", views=r.views(quick=True))
+                    last_view = time.perf_counter()
+            if pending:
+                yield self._base("step", metrics=pending[-1][1], points=pending, samples_per_s=rate)
+                pending = []
+            epoch_s = time.perf_counter() - t_epoch
+            summary = running.means()
+            summary.update(r.evaluate())
+            summary["epoch_s"] = epoch_s
+            summary["lr"] = _lr(r)
+            self.history.append({"epoch": epoch + 1, **summary})
+            for sched in r.schedules.values():
+                sched.after_epoch(summary.get("val_loss", summary.get("loss")))
+            self.epoch = epoch + 1
+            if self.dir and ((epoch + 1) % s.checkpoint_every == 0 or epoch + 1 == self.epochs):
+                self._save(epoch + 1, 0)
+            views = r.views(quick=False)
+            last_view = time.perf_counter()
+            yield self._base("epoch", metrics=summary, views=views, samples_per_s=rate)
+            metric = s.early_stopping.metric if s.early_stopping.metric in summary else r.monitor
+            value = summary.get(metric)
+            if value is not None and math.isfinite(value):
+                better = (best is None or (value > best + s.early_stopping.min_delta if higher_is_better(metric)
+                                           else value < best - s.early_stopping.min_delta))
+                if better:
+                    best, stale = value, 0
+                    if self.dir:
+                        self._save(epoch + 1, 0, name="best.pt")
+                else:
+                    stale += 1
+            if s.early_stopping.enabled and stale >= s.early_stopping.patience and epoch + 1 < self.epochs:
+                yield from self._finish("done", f"stopped early: {metric} did not improve for {stale} epochs",
+                                        epoch + 1, 0, save=False)
+                return
+        yield from self._finish("done", "finished", self.epochs, 0, save=False)
+
+    def _finish(self, kind: str, message: str, epoch: int, index: int, save: bool = True) -> Iterator[Update]:
+        if save and self.dir and self.global_step > self.start_step:
+            self._save(epoch, index)
+        r = self.recipe
+        views = r.views(quick=False) if r is not None and kind == "done" else {}
+        last = self.history[-1] if self.history else {}
+        self.epoch = max(0, epoch - 1) if kind == "done" else epoch
+        yield self._base(kind, message=message, metrics=last, views=views, history=list(self.history))
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _save(self, epoch: int, index: int, name: str = "last.pt") -> None:
+        r = self.recipe
+        assert r is not None and self.dir is not None
+        state = {
+            "epoch": epoch, "index": index, "global_step": self.global_step,
+            "models": {n: {k: v.detach().cpu() for k, v in b.module.state_dict().items()} for n, b in r.built.items()},
+            "optimizers": {n: o.state_dict() for n, o in r.optimizers.items()},
+            "schedules": {n: sc.state_dict() for n, sc in r.schedules.items()},
+            "recipe": r.extra_state(),
+            "history": self.history,
+            "settings": self.settings.to_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+        }
+        path = save_checkpoint(self.dir / name, state)
+        if name == "last.pt":
+            self.last_checkpoint = str(path)
+
+    def _resume(self, state: dict[str, Any]) -> None:
+        r = self.recipe
+        assert r is not None
+        for name, weights in state.get("models", {}).items():
+            if name not in r.built:
+                raise CheckpointError(f"the checkpoint holds graph '{name}', which this project lacks")
+            try:
+                r.built[name].module.load_state_dict(weights)
+            except RuntimeError as exc:
+                raise CheckpointError(f"the checkpoint's weights for '{name}' do not fit the graph: "
+                                      f"{str(exc).splitlines()[0]}") from exc
+        for name, opt in r.optimizers.items():
+            if name in state.get("optimizers", {}):
+                opt.load_state_dict(state["optimizers"][name])
+        for name, sched in r.schedules.items():
+            if name in state.get("schedules", {}):
+                sched.load_state_dict(state["schedules"][name])
+        r.load_extra_state(state.get("recipe", {}))
+        self.history = list(state.get("history", []))
+        self.start_epoch, self.start_index = int(state["epoch"]), int(state.get("index", 0))
+        self.global_step = int(state.get("global_step", self.start_epoch * self.steps + self.start_index))
+        self.epoch = self.start_epoch
+        if "rng" in state:
+            torch.set_rng_state(state["rng"]["torch"])
+
+
+def _lr(r: Recipe) -> float:
+    for opt in r.optimizers.values():
+        return float(opt.param_groups[0]["lr"])
+    return float(r.settings.rl.lr)
+
+
+def run_to_end(project: Project, registry: Registry, **kwargs) -> Update:
+    """Run without a GUI and return the final update (tests, scripts)."""
+    last = None
+    for update in run(project, registry, **kwargs):
+        last = update
+    assert last is not None
+    return last
