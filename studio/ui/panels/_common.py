@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer
@@ -70,11 +71,13 @@ def debouncer(parent: QObject, msec: int, slot: Callable[[], None]) -> QTimer:
     return timer
 
 
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)\.\s+(?=[A-Z(])|;\s+")
+
+
 def first_sentence(text: str, limit: int = 90) -> str:
-    """A short caption from a help text."""
+    """A short caption from a help text (abbreviations such as e.g. do not end a sentence)."""
     text = " ".join(text.split())
-    for end in (". ", "; "):
-        if end in text:
-            text = text.split(end, 1)[0] + ("." if end == ". " else "")
-            break
+    match = _SENTENCE_END.search(text)
+    if match:
+        text = text[: match.start()] + ("." if match.group().startswith(".") else "")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

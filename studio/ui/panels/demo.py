@@ -37,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from studio.core.registry import default_registry
     from studio.ui.document import Document
-    from studio.ui.panels.screens import grab_all
+    from studio.ui.panels.screens import cnn_project, grab_all
 
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "/tmp")
     app = QApplication.instance() or QApplication([])
     registry = default_registry()
-    document = Document(registry, demo_project(registry))
+    document = Document(registry, cnn_project(registry))
     for theme in ("dark", "light"):
         for path in grab_all(app, document, out, theme):
             print(path)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
@@ -138,19 +139,19 @@ class InspectorPanel(QWidget):
         title_font.setPointSizeF(title_font.pointSizeF() * 1.1)
         self.title.setFont(title_font)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
-        head = QFormLayout()
-        head.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        swatch = QLabel()
         category = spec.category if spec else "Unknown"
+        swatch = QLabel()
         swatch.setPixmap(category_swatch(category, is_dark(self), 14).pixmap(14, 14))
         swatch.setToolTip(category)
-        title_row = QWidget()
-        tr = QVBoxLayout(title_row)
-        tr.setContentsMargins(0, 0, 0, 0)
         self.title.setText(f"{spec.title if spec else node.type_id}  ·  {category}")
         self.title.setToolTip(spec.description if spec else "")
-        tr.addWidget(self.title)
-        head.addRow(swatch, title_row)
+        title_row = QHBoxLayout()
+        title_row.setSpacing(6)
+        title_row.addWidget(swatch)
+        title_row.addWidget(self.title, 1)
+        layout.addLayout(title_row)
+        head = QFormLayout()
+        head.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.name_edit = QLineEdit(node.name)
         self.name_edit.setToolTip("The node's name: the attribute name in the exported PyTorch code.")
@@ -361,7 +362,7 @@ def _ports_text(ports: dict, spec: NodeSpec | None, inputs: bool) -> str:
     parts = []
     for name in names:
         info = ports.get(name)
-        shape = info.text if info is not None else "not connected" if inputs else "?"
+        shape = info.text if info is not None else "not connected" if inputs else "—"
         if info is not None and info.dtype != "float32":
             shape += f" {info.dtype}"
         parts.append(shape if len(names) == 1 else f"{name}: {shape}")

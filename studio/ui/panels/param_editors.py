@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSizePolicy,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -131,18 +130,15 @@ class ParamEditor(QWidget):
         self.field = self._make_field()
         self.field.setToolTip(spec.help)
         self.field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.toggle: QToolButton | None = None
+        self.toggle: QCheckBox | None = None
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.setSpacing(4)
         top.addWidget(self.field, 1)
         if spec.inferable or spec.optional:
-            self.toggle = QToolButton(self)
-            self.toggle.setCheckable(True)
-            self.toggle.setText("auto" if spec.inferable else "none")
+            self.toggle = QCheckBox("auto" if spec.inferable else "none", self)
             self.toggle.setToolTip("Inferred from the incoming shape; click to type your own value."
                                    if spec.inferable else "Not set (None); click to give a value.")
-            self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             self.toggle.toggled.connect(self._toggled)
             top.addWidget(self.toggle)
         layout = QVBoxLayout(self)

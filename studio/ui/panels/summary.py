@@ -1,0 +1,243 @@
+"""Model summary for the current graph: shapes and parameter counts per node, totals, memory.
+
+The memory estimate is what one training step of a batch needs at least: the activations kept
+for the backward pass (every node's outputs), the parameters and their gradients. Optimizer
+state comes on top (Adam keeps two more copies of the trainable parameters; shown separately).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.graph_order import topological_order
+from studio.core.shapes import GraphShapes
+from studio.ui.document import Document
+from studio.ui.panels._common import debouncer, dim_color, error_color, format_bytes, format_count
+
+REFRESH_DELAY_MS = 200
+_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4, "int64": 8, "bool": 1,
+                "uint8": 1, "int8": 1}
+#: bytes per parameter (models are built in float32)
+PARAM_BYTES = 4
+COLUMNS = ("Node", "Type", "Output shape", "Params", "Trainable")
+_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes one training step of ``batch`` samples needs (optimizer state apart)."""
+
+    batch: int
+    activations: int
+    params: int
+    grads: int
+    adam_state: int
+
+    @property
+    def total(self) -> int:
+        return self.activations + self.params + self.grads
+
+
+def estimate_memory(shapes: GraphShapes, batch: int) -> MemoryEstimate:
+    """Activations (all node outputs for ``batch`` samples) + float32 params + gradients."""
+    per_sample = 0
+    for info in shapes.nodes.values():
+        for tensor in info.outputs.values():
+            per_sample += tensor.numel_per_sample * _DTYPE_BYTES.get(tensor.dtype, 4)
+    return MemoryEstimate(batch=batch, activations=per_sample * batch, params=shapes.total_params * PARAM_BYTES,
+                          grads=shapes.trainable_params * PARAM_BYTES,
+                          adam_state=2 * shapes.trainable_params * PARAM_BYTES)
+
+
+class SummaryPanel(QWidget):
+    """Table of node, type, output shape and params, plus totals and a memory estimate."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self._dirty = True
+        self._total = (0, 0)
+
+        self.table = QTreeWidget(self)
+        self.table.setColumnCount(len(COLUMNS))
+        self.table.setHeaderLabels(list(COLUMNS))
+        self.table.setRootIsDecorated(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setUniformRowHeights(True)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        header = self.table.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (3, 4):
+            self.table.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.table.setStyleSheet("QTreeView::item { padding: 1px 8px 1px 2px; }")
+        self.table.itemClicked.connect(self._clicked)
+
+        self.totals_label = QLabel(self)
+        self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.totals_label.setFont(bold)
+        self.batch_size = QSpinBox(self)
+        self.batch_size.setRange(1, 1 << 20)
+        self.batch_size.setValue(32)
+        self.batch_size.setMaximumWidth(self.fontMetrics().horizontalAdvance("0000000") + 40)
+        self.batch_size.setToolTip("Samples per training step used for the memory estimate.")
+        self.batch_size.valueChanged.connect(self._update_memory)
+        self.memory_label = QLabel(self)
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        self.note.setMargin(6)
+
+        form = QFormLayout()
+        form.setContentsMargins(6, 2, 6, 4)
+        form.addRow("Parameters", self.totals_label)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Memory", self.memory_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(4)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+
+        self._timer = debouncer(self, REFRESH_DELAY_MS, self.refresh)
+        document.shapes_changed.connect(self._maybe_refresh)
+        document.changed.connect(lambda e: self._maybe_refresh(e.graph_id) if e.kind in (
+            "node_renamed", "graph_renamed") else None)
+        document.current_graph_changed.connect(self._maybe_refresh)
+        document.project_replaced.connect(lambda: self._maybe_refresh(document.current_graph_id))
+        document.selection_changed.connect(self._follow_selection)
+        self.refresh()
+
+    # -- refreshing -------------------------------------------------------------------------
+    def _maybe_refresh(self, graph_id: str | None = None) -> None:
+        if graph_id is not None and graph_id != self.document.current_graph_id:
+            return
+        self._dirty = True
+        if self.isVisible():
+            self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._dirty:
+            self._timer.start(0)
+
+    def refresh(self) -> None:
+        """Rebuild the table and totals for the current graph (runs shape inference if needed)."""
+        self._timer.stop()
+        self._dirty = False
+        try:
+            graph = self.document.graph(self.document.current_graph_id)
+        except KeyError:
+            self.table.clear()
+            return
+        shapes = self.document.shapes(graph.id)
+        self._shapes = shapes
+        registry = self.document.registry
+        err = QBrush(error_color(self))
+        dim = QBrush(dim_color(self))
+        self.table.setUpdatesEnabled(False)
+        self.table.clear()
+        order = topological_order(graph)
+        order += [nid for nid in graph.nodes if nid not in order]
+        for node_id in order:
+            node = graph.nodes[node_id]
+            info = shapes.nodes.get(node_id)
+            spec = registry.find(node.type_id)
+            if info is None:
+                continue
+            if info.outputs:
+                shape = ", ".join(t.text + ("" if t.dtype == "float32" else f" {t.dtype}")
+                                  for t in info.outputs.values())
+            elif info.error:
+                shape = "error"
+            elif spec is not None and spec.role == "output" and info.inputs:
+                shape = "→ " + ", ".join(t.text for t in info.inputs.values())
+            else:
+                shape = "—"
+            item = QTreeWidgetItem([node.name, spec.title if spec else node.type_id, shape,
+                                    f"{info.params:,}", f"{info.trainable:,}"])
+            item.setData(0, _ID_ROLE, node_id)
+            for col in (3, 4):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if info.error:
+                item.setForeground(2, err)
+                for col in range(len(COLUMNS)):
+                    item.setToolTip(col, info.error)
+            elif info.blocked:
+                item.setForeground(2, dim)
+                item.setToolTip(2, "not computed: an input is missing or failed upstream")
+            if not info.params:
+                item.setForeground(3, dim)
+                item.setForeground(4, dim)
+            self.table.addTopLevelItem(item)
+        self.table.setUpdatesEnabled(True)
+        self._total = (shapes.total_params, shapes.trainable_params)
+        frozen = self._total[0] - self._total[1]
+        self.totals_label.setText(
+            f"{format_count(self._total[0])} total, {format_count(self._total[1])} trainable"
+            + (f", {format_count(frozen)} frozen" if frozen else ""))
+        failed = sum(1 for n in shapes.nodes.values() if n.error)
+        self.note.setText(("1 node has an error; its parameters count as zero." if failed == 1 else
+                           f"{failed} nodes have errors; their parameters count as zero.") if failed else "")
+        self.note.setStyleSheet(f"color: {error_color(self).name()};")
+        self.note.setVisible(bool(failed))
+        self._update_memory()
+        self._follow_selection(graph.id, self.document.selected)
+
+    def _update_memory(self) -> None:
+        shapes = getattr(self, "_shapes", None)
+        if shapes is None:
+            return
+        est = estimate_memory(shapes, self.batch_size.value())
+        self.memory_label.setText(
+            f"<b>{format_bytes(est.total)}</b> per training step of {est.batch:,} samples<br>"
+            f"<span style='color:{dim_color(self).name()}'>activations {format_bytes(est.activations)}"
+            f" + parameters {format_bytes(est.params)} + gradients {format_bytes(est.grads)};"
+            f" Adam adds {format_bytes(est.adam_state)} of optimizer state</span>")
+
+    # -- public -----------------------------------------------------------------------------
+    def totals(self) -> tuple[int, int]:
+        """(total, trainable) parameters of the current graph as shown."""
+        return self._total
+
+    def memory(self) -> MemoryEstimate | None:
+        shapes = getattr(self, "_shapes", None)
+        return None if shapes is None else estimate_memory(shapes, self.batch_size.value())
+
+    def rows(self) -> list[list[str]]:
+        return [[self.table.topLevelItem(i).text(c) for c in range(len(COLUMNS))]
+                for i in range(self.table.topLevelItemCount())]
+
+    # -- selection --------------------------------------------------------------------------
+    def _clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        ids = [i.data(0, _ID_ROLE) for i in self.table.selectedItems()]
+        self.document.set_selection(self.document.current_graph_id, ids)
+
+    def _follow_selection(self, graph_id: str, node_ids: list[str]) -> None:
+        if graph_id != self.document.current_graph_id:
+            return
+        wanted = set(node_ids)
+        self.table.blockSignals(True)
+        for i in range(self.table.topLevelItemCount()):
+            item = self.table.topLevelItem(i)
+            item.setSelected(item.data(0, _ID_ROLE) in wanted)
+        self.table.blockSignals(False)

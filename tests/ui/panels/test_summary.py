@@ -1,0 +1,51 @@
+from studio.core.ops import SetParam
+from studio.core.shapes import ShapeInferencer
+from studio.ui.panels.summary import SummaryPanel, estimate_memory
+from tests.ui.panels.conftest import node_named
+
+
+def test_totals_match_shape_inferencer(qtbot, document):
+    panel = SummaryPanel(document)
+    qtbot.addWidget(panel)
+    panel.show()
+    graph = document.project.main_graph
+    fresh = ShapeInferencer(document.registry).infer(graph)
+    assert panel.totals() == (fresh.total_params, fresh.trainable_params)
+    assert panel.totals()[0] == 784 * 128 + 128 + 128 * 10 + 10  # the unconnected Linear counts 0
+    assert f"{fresh.total_params:,}" in panel.totals_label.text()
+    rows = {r[0]: r for r in panel.rows()}
+    assert set(rows) == {n.name for n in graph.nodes.values()}
+    assert rows["fc1"][2] == "B×128" and rows["fc1"][3] == "100,480"
+    assert rows["unused"][2] == "error"
+    assert sum(int(r[3].replace(",", "")) for r in rows.values()) == fresh.total_params
+
+
+def test_updates_live_and_memory_follows_batch(qtbot, document):
+    panel = SummaryPanel(document)
+    qtbot.addWidget(panel)
+    panel.show()
+    graph = document.project.main_graph
+    fc1 = node_named(document, "fc1")
+    document.push(SetParam(graph.id, fc1.id, "out_features", 64))
+    expected = 784 * 64 + 64 + 64 * 10 + 10
+    qtbot.waitUntil(lambda: panel.totals()[0] == expected, timeout=2000)
+    shapes = document.shapes(graph.id)
+    est = estimate_memory(shapes, 32)
+    # activations: input 784 + fc1 64 + relu 64 + fc2 10 floats per sample
+    assert est.activations == 32 * 4 * (784 + 64 + 64 + 10)
+    assert est.params == expected * 4 and est.grads == expected * 4
+    panel.batch_size.setValue(64)
+    assert panel.memory().activations == 2 * est.activations
+    assert "MiB" in panel.memory_label.text() or "KiB" in panel.memory_label.text()
+
+
+def test_clicking_row_selects_node(qtbot, document):
+    panel = SummaryPanel(document)
+    qtbot.addWidget(panel)
+    panel.show()
+    fc2 = node_named(document, "fc2")
+    item = next(panel.table.topLevelItem(i) for i in range(panel.table.topLevelItemCount())
+                if panel.table.topLevelItem(i).text(0) == "fc2")
+    item.setSelected(True)
+    panel.table.itemClicked.emit(item, 0)
+    assert document.selected == [fc2.id]
