@@ -9,8 +9,10 @@ from typing import Any
 from studio.core.spec import NodeSpec
 
 
-def _shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+def _shape(shape: Sequence[int], batch: int | None = None) -> str:
+    """``B×784`` style, matching the shapes shown on wires (the leading batch dimension as B)."""
+    dims = ["B" if i == 0 and d == batch else str(d) for i, d in enumerate(shape)]
+    return "×".join(dims) if dims else "scalar"
 
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str], NodeSpec], str]]
@@ -69,7 +71,7 @@ def _broadcast(m: re.Match[str], spec: NodeSpec) -> str:
 
 
 def plain_error(spec: NodeSpec, exc: BaseException, in_shapes: Sequence[Sequence[int]],
-                resolved: Mapping[str, Any]) -> str:
+                resolved: Mapping[str, Any], batch: int | None = None) -> str:
     """A one-line message for the user; PyTorch's own words follow when no rule matches."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     for pattern, say in _RULES:
@@ -80,5 +82,5 @@ def plain_error(spec: NodeSpec, exc: BaseException, in_shapes: Sequence[Sequence
     else:
         plain = f"{spec.title}: {text}"
     if in_shapes:
-        plain += " — input " + ", ".join(_shape(s) for s in in_shapes)
+        plain += " (input " + ", ".join(_shape(s, batch) for s in in_shapes) + ")"
     return plain

@@ -220,7 +220,8 @@ class ShapeInferencer:
             else:
                 raise TypeError(f"{spec.title} has neither a module nor a function")
         except Exception as exc:  # PyTorch's own message, rephrased, lands on this node
-            out.error = plain_error(spec, exc, [t.shape for t in ins.values() if t is not None], out.resolved)
+            out.error = plain_error(spec, exc, [t.shape for t in ins.values() if t is not None], out.resolved,
+                                    batch=SHAPE_BATCH)
             return out
         values = result if isinstance(result, tuple | list) else (result,)
         for port, value in zip(spec.outputs, values, strict=False):

@@ -40,7 +40,7 @@ def test_error_blocks_downstream_without_repeating_it(registry):
     SetParam(graph.id, graph.node_by_name("linear").id, "in_features", 10).apply(project)
     shapes = ShapeInferencer(registry).infer(graph)
     assert shapes.errors() == {graph.node_by_name("linear").id:
-                               "Linear expects 10 features, gets 784 — input (2, 784)"}
+                               "Linear expects 10 features, gets 784 (input B×784)"}
     downstream = shapes.nodes[graph.node_by_name("linear_1").id]
     assert downstream.blocked and downstream.error is None
 
