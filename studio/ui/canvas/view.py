@@ -39,6 +39,14 @@ def connection_reason(scene: GraphScene, src: str, src_port: str, dst: str, dst_
     return can_connect(scene.graph, scene.document.registry, src, src_port, dst, dst_port)
 
 
+def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift-click adds to / removes from the selection like Ctrl-click (Qt only knows Ctrl)."""
+    if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        return event
+    return QMouseEvent(event.type(), event.position(), event.globalPosition(), event.button(),
+                       event.buttons(), event.modifiers() | Qt.KeyboardModifier.ControlModifier)
+
+
 class GraphView(QGraphicsView):
     """Shows one :class:`GraphScene`."""
 
@@ -228,11 +236,7 @@ class GraphView(QGraphicsView):
                 self._start_connection(*hit)
                 event.accept()
                 return
-            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                # shift-click adds to the selection like ctrl-click
-                event = QMouseEvent(event.type(), event.position(), event.globalPosition(), button,
-                                    event.buttons(), event.modifiers() | Qt.KeyboardModifier.ControlModifier)
-        super().mousePressEvent(event)
+        super().mousePressEvent(_shift_as_ctrl(event))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         self._last_pos = event.position().toPoint()
@@ -259,7 +263,7 @@ class GraphView(QGraphicsView):
             self._finish_connection(event.globalPosition().toPoint())
             event.accept()
             return
-        super().mouseReleaseEvent(event)
+        super().mouseReleaseEvent(_shift_as_ctrl(event))
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if event.button() != Qt.MouseButton.LeftButton:

@@ -1,0 +1,95 @@
+"""Editor fixtures: a real MainWindow on a small project, with its dialogs answered by the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.core.factory import make_node
+from studio.core.model import Edge, new_project
+
+
+@pytest.fixture(autouse=True)
+def _editor_config(tmp_path, monkeypatch):
+    """Settings, recent files and recovery files go to a private folder per test."""
+    monkeypatch.setenv("NNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def small_project(registry):
+    """Input(784) -> Linear(32) -> ReLU -> Linear(10) -> Output, laid out left to right."""
+    project = new_project("small", "model")
+    graph = project.main_graph
+    ids = []
+    for i, (type_id, params) in enumerate([("io.input", {"shape": [784]}), ("nn.linear", {"out_features": 32}),
+                                           ("nn.relu", {}), ("nn.linear", {"out_features": 10}),
+                                           ("io.output", {})]):
+        node = make_node(registry.get(type_id), graph, (i * 240.0, 0.0), **params)
+        graph.nodes[node.id] = node
+        ids.append(node.id)
+    for a, b in zip(ids, ids[1:], strict=False):
+        edge = Edge(a, "out", b, "in")
+        graph.edges[edge.id] = edge
+    return project
+
+
+class Editor:
+    """The window under test plus shortcuts to its parts."""
+
+    def __init__(self, window, qtbot):
+        self.window = window
+        self.qtbot = qtbot
+        self.document = window.document
+        self.answers = {"unsaved": "discard", "yes_no": True}
+        self.warnings: list[str] = []
+        files = window.files
+        files.ask_unsaved = lambda _t, _x: self.answers["unsaved"]
+        files.ask_yes_no = lambda _t, _x: self.answers["yes_no"]
+        files.warn = lambda _t, text: self.warnings.append(text)
+
+    @property
+    def view(self):
+        return self.window.current_view()
+
+    @property
+    def scene(self):
+        return self.view.graph_scene
+
+    @property
+    def graph(self):
+        return self.scene.graph
+
+    def node_named(self, name):
+        node = self.graph.node_by_name(name)
+        assert node is not None, f"no node {name}"
+        return node
+
+    def flush(self):
+        self.qtbot.wait(1)
+        for view in self.window.views.values():
+            view.graph_scene.flush()
+
+
+def open_editor(qtbot, registry, project=None):
+    from studio.ui.document import Document
+    from studio.ui.main_window import MainWindow
+
+    document = Document(registry, project or small_project(registry))
+    window = MainWindow(document, restore_state=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    editor = Editor(window, qtbot)
+    window.fit_all()
+    editor.flush()
+    return editor
+
+
+@pytest.fixture
+def editor(qtbot, registry):
+    ed = open_editor(qtbot, registry)
+    yield ed
+    ed.window.files.autosave_enabled = False
+    ed.window.files.discard_recovery()
+    ed.answers["unsaved"] = "discard"
+    ed.window.close()
+    ed.document.undo_stack.blockSignals(True)  # the stack outlives the Python side of the document
