@@ -1,0 +1,170 @@
+"""Import -> export -> parity: torchvision models, an LSTM and an attention model written as plain PyTorch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from studio.compile.compiler import CompileError, compile_graph
+from studio.compile.exporter import export_graph
+from studio.compile.importer import (
+    ModelImportError,
+    import_from_file,
+    import_module,
+    import_torchvision,
+    imported_state_dict,
+)
+from tests.compile.util import as_tuple, load_export
+
+
+class SeqClassifier(nn.Module):
+    """An LSTM tagger the way people write it: take the last step, then a linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(6, 12)
+        self.lstm = nn.LSTM(12, 16, num_layers=2, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(torch.tanh(self.embed(x)))
+        return self.head(out[:, -1])
+
+
+class TinyAttention(nn.Module):
+    """Self-attention with a residual, layer norm, mean pooling and two outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 16)
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor):
+        h = self.proj(x)
+        a, weights = self.attn(h, h, h)
+        h = self.norm(h + a)
+        pooled = h.mean(dim=1)
+        return self.head(pooled) * 0.5, weights
+
+
+class Flexible(nn.Module):
+    """Functional calls, reshapes and concatenation, plus one op no node represents (cumsum)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 8 * 8 + 4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv(x))
+        flat = y.view(y.size(0), -1)
+        pooled = y.mean(dim=(2, 3))
+        z = self.fc(torch.cat([flat, pooled], dim=1))
+        return z.cumsum(dim=1)
+
+
+def roundtrip(model: nn.Module, registry, shape, tmp_path, name: str | None = None):
+    torch.manual_seed(0)
+    model.eval()
+    graph, report = import_module(model, registry, shape, name=name)
+    assert report.complete, report.summary()
+    state = imported_state_dict(graph, registry, report)
+    compiled = compile_graph(graph, registry)
+    assert set(compiled.state_dict()) == set(state)
+    compiled.load_state_dict(state)
+    compiled.eval()
+    exported = export_graph(graph, registry)
+    module = load_export(exported.code, tmp_path)
+    rebuilt = getattr(module, exported.class_name)()
+    rebuilt.load_state_dict(state)
+    rebuilt.eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        expected = as_tuple(model(x))
+        for got in (as_tuple(compiled(x)), as_tuple(rebuilt(x))):
+            assert len(got) == len(expected)
+            for a, b in zip(got, expected, strict=True):
+                assert torch.equal(a, b), f"max abs diff {(a - b).abs().max().item()}"
+    return graph, report, exported
+
+
+def test_resnet18_round_trip(registry, tmp_path):
+    import torchvision
+
+    graph, report, exported = roundtrip(torchvision.models.resnet18(weights=None), registry, (1, 3, 64, 64),
+                                        tmp_path)
+    types = [n.type_id for n in graph.nodes.values()]
+    assert types.count("nn.conv2d") == 20 and types.count("nn.add") == 8 and "nn.flatten" in types
+    assert "layer1_0" in {g.name for g in graph.groups.values()}
+    assert graph.nodes[next(iter(graph.nodes))].params["shape"] == [3, 64, 64]
+    conv = next(n for n in graph.nodes.values() if n.type_id == "nn.conv2d" and n.name == "layer1_0_conv1")
+    assert conv.params["in_channels"] is None  # inferable params come back as "auto"
+    assert len({n.position for n in graph.nodes.values()}) == len(graph.nodes)  # laid out, no overlaps
+
+
+def test_import_torchvision_by_name(registry, tmp_path):
+    graph, report = import_torchvision("mobilenet_v3_small", registry, (1, 3, 64, 64))
+    assert report.complete
+    types = {n.type_id for n in graph.nodes.values()}
+    assert {"nn.hardswish", "nn.hardsigmoid", "nn.multiply", "nn.adaptive_avg_pool2d"} <= types
+    with pytest.raises(ModelImportError):
+        import_torchvision("not_a_model", registry)
+
+
+def test_mobilenet_v3_small_round_trip(registry, tmp_path):
+    import torchvision
+
+    roundtrip(torchvision.models.mobilenet_v3_small(weights=None), registry, (1, 3, 64, 64), tmp_path)
+
+
+def test_lstm_round_trip(registry, tmp_path):
+    graph, _, exported = roundtrip(SeqClassifier(), registry, (2, 5, 6), tmp_path)
+    lstm = next(n for n in graph.nodes.values() if n.type_id == "nn.lstm")
+    assert lstm.params["num_layers"] == 2 and lstm.params["hidden_size"] == 16
+    assert any(n.type_id == "nn.select" and n.params == {"dim": 1, "index": -1} for n in graph.nodes.values())
+    assert "self.lstm = RecurrentLayer(" in exported.code
+
+
+def test_attention_round_trip(registry, tmp_path):
+    graph, _, exported = roundtrip(TinyAttention(), registry, (2, 5, 8), tmp_path)
+    types = [n.type_id for n in graph.nodes.values()]
+    assert "nn.multihead_attention" in types and "fn.mean" in types and "fn.mul_const" in types
+    assert len(exported.output_names) == 2
+
+
+def test_unrepresentable_ops_are_opaque_and_reported(registry):
+    graph, report = import_module(Flexible().eval(), registry, (1, 3, 8, 8))
+    assert [o.what for o in report.opaque] == ["cumsum"]
+    node = graph.nodes[report.opaque[0].node_id]
+    assert node.placeholder is not None and node.placeholder["opaque"] is True
+    assert graph.edges_into(node.id) and graph.edges_from(node.id)  # its wires are kept
+    assert "cumsum" in report.summary()
+    types = {n.type_id for n in graph.nodes.values()}
+    assert {"nn.reshape", "fn.mean", "nn.concat", "nn.relu"} <= types
+    with pytest.raises(CompileError) as info:
+        compile_graph(graph, registry)
+    assert info.value.node_id == node.id
+
+
+def test_import_from_file(registry, tmp_path):
+    source = tmp_path / "user_model.py"
+    source.write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.a = nn.Linear(4, 8)\n"
+        "        self.b = nn.Linear(8, 2)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.b(torch.nn.functional.gelu(self.a(x)))\n")
+    graph, report = import_from_file(source, "Net", registry, (1, 4))
+    assert report.complete
+    assert [n.type_id for n in graph.nodes.values()] == ["io.input", "nn.linear", "nn.gelu", "nn.linear",
+                                                         "io.output"]
+    with pytest.raises(ModelImportError):
+        import_from_file(source, "Missing", registry)
+    with pytest.raises(ModelImportError):
+        import_from_file(tmp_path / "nope.py", "Net", registry)
