@@ -43,6 +43,10 @@ def _conv_params(out_channels: int, kernel: int, stride: int, padding: int) -> t
     )
 
 
+_PADDING_MODE = ParamSpec("padding_mode", "choice", "zeros", choices=("zeros", "reflect", "replicate", "circular"),
+                          help="What the padding holds: zeros, a mirror of the edge, the edge repeated, or wrap-around.")
+
+
 def _transpose_check(params: Mapping[str, Any]) -> str | None:
     message = groups_check(params)
     if message:
@@ -57,7 +61,7 @@ CONV1D = NodeSpec(
     title="Conv1d",
     category="Convolution",
     inputs=(PortSpec("in", help="(B, channels, length)"),),
-    params=_conv_params(16, 3, 1, 1),
+    params=(*_conv_params(16, 3, 1, 1), _PADDING_MODE),
     module=nn.Conv1d,
     export=ExportInfo("nn.Conv1d"),
     check=groups_check,
@@ -71,7 +75,7 @@ CONV2D = NodeSpec(
     title="Conv2d",
     category="Convolution",
     inputs=(PortSpec("in", help="(B, channels, height, width)"),),
-    params=_conv_params(16, 3, 1, 1),
+    params=(*_conv_params(16, 3, 1, 1), _PADDING_MODE),
     module=nn.Conv2d,
     export=ExportInfo("nn.Conv2d"),
     check=groups_check,

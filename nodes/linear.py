@@ -20,7 +20,7 @@ LINEAR = NodeSpec(
     category="Dense",
     inputs=_IN,
     params=(
-        ParamSpec("in_features", "int", None, minimum=1, infer=last_dim,
+        ParamSpec("in_features", "int", None, minimum=1, maximum=100_000_000, infer=last_dim,
                   help="Size of each input sample; inferred from the incoming shape."),
         ParamSpec("out_features", "int", 64, minimum=1, maximum=1_000_000, help="Size of each output sample."),
         ParamSpec("bias", "bool", True, help="Learn an additive bias."),
