@@ -418,7 +418,6 @@ class MainWindow(QMainWindow):
         name = Path(path).name if path else self.document.project.name
         star = "*" if self.document.dirty else ""
         self.setWindowTitle(f"{name}{star} — {APP_NAME}")
-        self.setWindowModified(self.document.dirty)
 
     def _fill_recent(self) -> None:
         if not hasattr(self, "recent_menu"):

@@ -11,18 +11,7 @@ from PySide6.QtWidgets import QApplication
 from studio.core.ops import SetParam
 from studio.ui.canvas.items import GRID, NodeItem
 from studio.ui.canvas.view import NODE_MIME
-
-
-def port_point(editor, node_id, port, output) -> QPoint:
-    item = editor.scene.nodes[node_id]
-    return editor.view.mapFromScene(item.port_scene_pos(port, output))
-
-
-def drag_mouse(widget, start: QPoint, end: QPoint, steps: int = 6) -> None:
-    QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    for i in range(1, steps + 1):
-        QTest.mouseMove(widget, start + (end - start) * (i / steps))
-    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+from tests.ui.helpers import drag_mouse, port_point
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's QPoint constructor
