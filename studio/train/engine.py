@@ -232,6 +232,8 @@ class _Loop:
         sizes = {name: model_size(b.module) for name, b in r.built.items()}
         info = dict(r.info, device=str(r.device), models=sizes, steps_per_epoch=self.steps, recipe=s.recipe,
                     unit=r.unit, resumed_at=self.global_step if self.resume_from else None)
+        if not self.resume_from:
+            info["initial"] = r.evaluate()  # validation metrics before any step (epoch 0 on the plots)
         yield self._base("started", info=info)
         best, stale = None, 0
         last_emit = last_view = time.perf_counter()

@@ -1,0 +1,274 @@
+"""Reinforcement learning on the gridworld: tabular Q-learning and deep Q-learning (DQN).
+
+One engine step is one episode, so cancel and pause act between episodes (episodes are short:
+at most ``rl.grid.max_steps`` moves). ``loss`` is the mean absolute TD error of the episode,
+which falls as the values settle.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from studio.train.build import ModelError
+from studio.train.gridworld import GridError, GridWorld
+from studio.train.optim import Schedule, apply_node_settings, make_optimizer
+from studio.train.recipes.base import Recipe
+from studio.train.settings import SettingsError
+
+
+class _GridRecipe(Recipe):
+    unit = "episodes"
+    monitor = "val_optimal_paths"
+
+    def make_env(self) -> GridWorld:
+        g = self.settings.rl.grid
+        try:
+            return GridWorld(g.layout, g.goal_reward, g.pit_reward, g.cliff_reward, g.step_reward, g.slip,
+                             g.max_steps, self.settings.seed)
+        except GridError as exc:
+            raise SettingsError("rl.grid.layout", str(exc)) from exc
+
+    def setup_common(self) -> None:
+        self.env = self.make_env()
+        self.rng = np.random.default_rng(self.settings.seed)
+        self.episode = 0
+        self.returns: list[float] = []
+        self.lengths: list[int] = []
+        self.last_path: list[int] = []
+        self.info.update(grid=[self.env.height, self.env.width], states=self.env.n_states,
+                         episodes=self.settings.rl.episodes)
+
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.settings.rl.episodes / self.settings.epochs))
+
+    def samples_per_step(self) -> int:
+        return 1
+
+    def epsilon(self) -> float:
+        rl = self.settings.rl
+        span = max(1.0, rl.epsilon_decay * rl.episodes)
+        frac = min(1.0, self.episode / span)
+        return rl.epsilon_start + (rl.epsilon_end - rl.epsilon_start) * frac
+
+    def start_state(self) -> int:
+        if self.settings.rl.random_start:
+            return int(self.rng.choice(self.env.starts))
+        return self.env.start
+
+    def q_values(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def act(self, state: int, eps: float) -> int:
+        if self.rng.random() < eps:
+            return int(self.rng.integers(4))
+        return self.greedy(state)
+
+    def greedy(self, state: int) -> int:
+        raise NotImplementedError
+
+    def finish_episode(self, ret: float, length: int, success: bool, path: list[int]) -> dict[str, float]:
+        self.episode += 1
+        self.returns.append(ret)
+        self.lengths.append(length)
+        self.last_path = path
+        return {"return": ret, "length": float(length), "success": float(success), "epsilon": self.epsilon()}
+
+    def evaluate(self) -> dict[str, float]:
+        q = self.q_values()
+        quality = self.env.policy_quality(q)
+        path = self.env.greedy_path(q.argmax(1))
+        reached = self.env.cells.flat[path[-1]] == 2
+        recent = self.returns[-50:]
+        return {"val_optimal_actions": quality["optimal_actions"], "val_optimal_paths": quality["optimal_paths"],
+                "val_success": float(reached), "val_path_length": float(len(path) - 1),
+                "val_return_mean50": float(np.mean(recent)) if recent else 0.0}
+
+    def views(self, quick: bool = False) -> dict[str, Any]:
+        q = self.q_values()
+        values = q.max(1).reshape(self.env.height, self.env.width).astype(np.float32)
+        actions = q.argmax(1).reshape(self.env.height, self.env.width)
+        blocked = (self.env.cells == 1) | (self.env.cells == 2) | (self.env.cells == 3)
+        actions = np.where(blocked, -1, actions)
+        values = np.where(self.env.cells == 1, np.nan, values)
+        path = [divmod(int(s), self.env.width) for s in self.last_path]
+        agent = self.last_path[-1] if self.last_path else None
+        return {
+            "gridworld": {"cells": self.env.cells.copy(), "values": values, "actions": actions, "path": path,
+                          "image": self.env.render(agent=agent, path=self.last_path)},
+            "returns": {"episodes": np.arange(1, len(self.returns) + 1), "returns": np.asarray(self.returns, np.float32),
+                        "lengths": np.asarray(self.lengths, np.int64)},
+        }
+
+    def common_state(self) -> dict[str, Any]:
+        return {"episode": self.episode, "returns": list(self.returns), "lengths": list(self.lengths),
+                "rng": self.rng.bit_generator.state["state"]["state"] % (2**63)}
+
+    def load_common_state(self, state: dict[str, Any]) -> None:
+        self.episode = int(state.get("episode", 0))
+        self.returns = [float(v) for v in state.get("returns", [])]
+        self.lengths = [int(v) for v in state.get("lengths", [])]
+        self.rng = np.random.default_rng(int(state.get("rng", self.settings.seed)) + self.episode)
+
+
+class TabularQ(_GridRecipe):
+    """Q(s, a) += lr · (r + γ · max Q(s', ·) − Q(s, a)), epsilon-greedy with linear decay."""
+
+    def setup(self) -> None:
+        self.setup_common()
+        self.q = np.zeros((self.env.n_states, 4), dtype=np.float64)
+
+    def q_values(self) -> np.ndarray:
+        return self.q
+
+    def greedy(self, state: int) -> int:
+        row = self.q[state]
+        best = np.flatnonzero(row == row.max())
+        return int(best[0] if len(best) == 1 else self.rng.choice(best))
+
+    def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        rl = self.settings.rl
+        env, q = self.env, self.q
+        s = env.reset(self.start_state())
+        eps = self.epsilon()
+        ret, td_sum, n, done, path = 0.0, 0.0, 0, False, [s]
+        while not done:
+            a = self.act(s, eps)
+            s2, r, done = env.step(a)
+            terminal = env.terminal(s2)
+            target = r if terminal else r + rl.gamma * q[s2].max()
+            td = target - q[s, a]
+            q[s, a] += rl.lr * td
+            td_sum += abs(td)
+            ret += r
+            n += 1
+            s = s2
+            path.append(s)
+        metrics = self.finish_episode(ret, n, env.cells.flat[s] == 2, path)
+        metrics["loss"] = td_sum / max(1, n)
+        return metrics
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"q": torch.from_numpy(self.q.copy()), **self.common_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "q" in state:
+            self.q = state["q"].numpy().astype(np.float64)
+        self.load_common_state(state)
+
+
+class DQN(_GridRecipe):
+    """The user's graph is the Q-network: replay buffer, target network, epsilon-greedy with decay."""
+
+    def setup(self) -> None:
+        self.setup_common()
+        s = self.settings
+        self.model = self.build(self.graph(s.graph))
+        if len(self.model.inputs) != 1:
+            raise ModelError(f"the Q-network needs exactly one Input; graph '{self.model.name}' has "
+                             f"{len(self.model.inputs)}", graph=self.model.name)
+        inp = self.model.inputs[0]
+        try:
+            self.obs = torch.from_numpy(self.env.encode(inp.shape)).to(self.device)
+        except GridError as exc:
+            raise ModelError(str(exc), inp.name, inp.node_id, self.model.name) from exc
+        with torch.no_grad():
+            out = self.forward(self.model, self.obs[:2])
+        if tuple(out.shape) != (2, 4):
+            raise ModelError(f"the Q-network must return 4 values per state (up, right, down, left); it returns "
+                             f"{tuple(out.shape[1:])}", graph=self.model.name)
+        self.load_initial_weights()
+        multipliers = apply_node_settings([self.model], s.node_settings())
+        self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
+        self.optimizers = {"main": self.optimizer}
+        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
+        self.schedules = {"main": self.schedule}
+        self.target = copy.deepcopy(self.model.module).eval()
+        size = s.rl.replay_size
+        self.buf_s = np.zeros(size, np.int64)
+        self.buf_a = np.zeros(size, np.int64)
+        self.buf_r = np.zeros(size, np.float32)
+        self.buf_s2 = np.zeros(size, np.int64)
+        self.buf_done = np.zeros(size, np.float32)
+        self.filled = 0
+        self.pos = 0
+        self.env_steps = 0
+        self._q_cache: np.ndarray | None = None
+
+    @torch.no_grad()
+    def q_values(self) -> np.ndarray:
+        if self._q_cache is None:
+            self.model.module.eval()
+            self._q_cache = self.model.predict(self.obs).float().cpu().numpy()
+        return self._q_cache
+
+    def greedy(self, state: int) -> int:
+        return int(self.q_values()[state].argmax())
+
+    def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        rl = self.settings.rl
+        env = self.env
+        s = env.reset(self.start_state())
+        eps = self.epsilon()
+        ret, n, done, path, losses = 0.0, 0, False, [s], []
+        while not done:
+            a = self.act(s, eps)
+            s2, r, done = env.step(a)
+            terminal = env.terminal(s2)
+            i = self.pos
+            self.buf_s[i], self.buf_a[i], self.buf_r[i], self.buf_s2[i] = s, a, r, s2
+            self.buf_done[i] = float(terminal)
+            self.pos = (self.pos + 1) % len(self.buf_s)
+            self.filled = min(self.filled + 1, len(self.buf_s))
+            self.env_steps += 1
+            if self.env_steps >= rl.warmup and self.filled >= rl.batch_size:
+                losses.append(self._learn())
+            if self.env_steps % rl.target_update == 0:
+                self.target.load_state_dict(self.model.module.state_dict())
+            ret += r
+            n += 1
+            s = s2
+            path.append(s)
+        metrics = self.finish_episode(ret, n, env.cells.flat[s] == 2, path)
+        metrics["loss"] = float(np.mean(losses)) if losses else 0.0
+        return metrics
+
+    def _learn(self) -> float:
+        rl = self.settings.rl
+        idx = self.rng.integers(0, self.filled, rl.batch_size)
+        s = self.obs[torch.from_numpy(self.buf_s[idx]).to(self.device)]
+        s2 = self.obs[torch.from_numpy(self.buf_s2[idx]).to(self.device)]
+        a = torch.from_numpy(self.buf_a[idx]).to(self.device)
+        r = torch.from_numpy(self.buf_r[idx]).to(self.device)
+        d = torch.from_numpy(self.buf_done[idx]).to(self.device)
+        self.model.module.train()
+        q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
+        with torch.no_grad():
+            nxt = self.target(s2)
+            nxt = (nxt[self.model.prediction_index] if isinstance(nxt, tuple | list) else nxt).float().max(1).values
+            target = r + rl.gamma * (1 - d) * nxt
+        loss = F.smooth_l1_loss(q, target)
+        value = self.check_finite(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.module.parameters(), self.settings.grad_clip or 10.0)
+        self.optimizer.step()
+        self.schedule.after_step()
+        self._q_cache = None
+        return value
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"target": {k: v.detach().cpu() for k, v in self.target.state_dict().items()},
+                "env_steps": self.env_steps, **self.common_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "target" in state:
+            self.target.load_state_dict(state["target"])
+        self.env_steps = int(state.get("env_steps", 0))
+        self.load_common_state(state)
+        self._q_cache = None
