@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from studio.core.registry import default_registry
-from tests.nodes.helpers import infer, run_real
+from tests.nodes.helpers import infer, run_real, sample
 
 F32 = "float32"
 
@@ -132,3 +133,22 @@ def test_spec_is_documented(spec):
         elif not param.inferable and param.default is not None:
             assert param.check(param.default) is not None or param.kind == "bool"
     assert spec.check is None or spec.check(spec.default_params()) is None
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("spec", OWN_LAYERS, ids=lambda s: s.type_id)
+def test_runs_on_cuda(spec):
+    """Masks, buffers and helper tensors must follow the input's device."""
+    inputs = INPUTS[spec.type_id]
+    shapes, node = infer(default_registry(), spec, inputs)
+    info = shapes.nodes[node.id]
+    tensors = [sample(given).cuda() for given in inputs]
+    with torch.no_grad():
+        if spec.module is not None:
+            result = spec.build(info.resolved).cuda().eval()(*tensors)
+        else:
+            result = spec.function(*tensors, **spec.constructor_kwargs(info.resolved))
+    values = result if isinstance(result, tuple) else (result,)
+    for port, value in zip(spec.outputs, values, strict=True):
+        assert value.is_cuda and tuple(value.shape) == info.outputs[port.name].shape
