@@ -7,10 +7,13 @@ place of the code; the panel never raises.
 
 from __future__ import annotations
 
+import copy
 import inspect
+import threading
 import time
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,32 +26,57 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import Event
+from studio.core.model import Graph
+from studio.core.registry import Registry
+from studio.core.shapes import GraphShapes
 from studio.ui.document import Document
 from studio.ui.panels._common import debouncer, dim_color, error_color, is_dark
-from studio.ui.panels.highlight import PythonHighlighter
+from studio.ui.panels.highlight import PythonHighlighter, Spans, lex_python
 
 REFRESH_DELAY_MS = 300
+#: bigger graphs export in a worker thread (a 1,000-node export takes about a second)
+ASYNC_NODES = 150
+#: longer code is shown without highlighting (lexing is ~0.1 s per 1,000 lines)
+MAX_HIGHLIGHT_CHARS = 400_000
 _QUIET_EVENTS = {"node_moved", "training_changed"}
 
 
-def generate_code(document: Document, graph_id: str) -> tuple[str, str | None]:
-    """(code, None) or (explanation, error message) for one graph; never raises."""
-    try:
-        graph = document.graph(graph_id)
-    except KeyError as exc:
-        return "", str(exc)
+def generate_code(graph: Graph, registry: Registry, shapes: GraphShapes | None = None) -> tuple[str, str | None]:
+    """(code, None) or ("", why not) for one graph; never raises. No Qt: runs in a worker too."""
     try:
         from studio.compile.exporter import export_graph_code
     except ImportError as exc:
         return "", f"code export is not available in this build ({exc})"
     try:
         kwargs = {}
-        if "shapes" in inspect.signature(export_graph_code).parameters:
-            kwargs["shapes"] = document.shapes(graph_id)
-        return export_graph_code(graph, document.registry, **kwargs), None
+        if shapes is not None and "shapes" in inspect.signature(export_graph_code).parameters:
+            kwargs["shapes"] = shapes
+        return export_graph_code(graph, registry, **kwargs), None
     except Exception as exc:  # the exporter names the node; any failure becomes text
-        message = str(exc).strip() or type(exc).__name__
-        return "", message
+        return "", str(exc).strip() or type(exc).__name__
+
+
+@dataclass
+class _Result:
+    generation: int
+    graph_id: str
+    code: str
+    error: str | None
+    spans: Spans | None
+    elapsed_ms: float
+
+
+def _job(generation: int, graph: Graph, registry: Registry, shapes: GraphShapes | None) -> _Result:
+    started = time.perf_counter()
+    code, error = generate_code(graph, registry, shapes)
+    spans = lex_python(code) if error is None and len(code) < MAX_HIGHLIGHT_CHARS else None
+    return _Result(generation, graph.id, code, error, spans, (time.perf_counter() - started) * 1000)
+
+
+class _Relay(QObject):
+    """Carries a worker's result back to the GUI thread (queued signal)."""
+
+    done = Signal(object)
 
 
 class CodePanel(QWidget):
@@ -63,6 +91,13 @@ class CodePanel(QWidget):
         self._dirty = True
         self.error: str | None = None
         self.code = ""
+        self._generation = 0
+        self._pending = False
+        self._worker: threading.Thread | None = None
+        #: graphs with more nodes than this are exported on a snapshot in a worker thread
+        self.async_threshold = ASYNC_NODES
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._worker_done)
 
         self.title = QLabel(self)
         self.status = QLabel(self)
@@ -73,6 +108,7 @@ class CodePanel(QWidget):
         self.copy_button.clicked.connect(self.copy)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 2, 4, 0)
+        bar.setSpacing(10)
         bar.addWidget(self.title)
         bar.addWidget(self.status, 1)
         bar.addWidget(self.copy_button)
@@ -113,6 +149,10 @@ class CodePanel(QWidget):
         if self.isVisible():
             self._timer.start()
 
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().hideEvent(event)
+        self._timer.stop()
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if self._dirty:
@@ -120,41 +160,81 @@ class CodePanel(QWidget):
 
     # -- generating -------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Regenerate now."""
+        """Regenerate now: in place for small graphs, on a snapshot in a worker for big ones."""
         self._timer.stop()
         self._dirty = False
+        self._generation += 1
         graph_id = self.document.current_graph_id
-        started = time.perf_counter()
-        code, error = generate_code(self.document, graph_id)
-        elapsed = (time.perf_counter() - started) * 1000
         try:
-            name = self.document.graph(graph_id).name
+            graph = self.document.graph(graph_id)
+        except KeyError as exc:
+            self._apply(_Result(self._generation, graph_id, "", str(exc), None, 0.0))
+            return
+        shapes = self.document.shapes(graph_id)
+        if len(graph.nodes) <= self.async_threshold:
+            self._apply(_job(self._generation, graph, self.document.registry, shapes))
+            return
+        if self._worker is not None and self._worker.is_alive():
+            self._pending = True  # one job at a time; the newest state is generated next
+            return
+        snapshot = copy.deepcopy(graph)  # edits during the export cannot race it
+        self.status.setText("generating…")
+        relay, registry, generation = self._relay, self.document.registry, self._generation
+
+        def work() -> None:
+            result = _job(generation, snapshot, registry, shapes)
+            try:
+                relay.done.emit(result)
+            except RuntimeError:  # the panel was closed meanwhile
+                pass
+
+        self._worker = threading.Thread(target=work, name="code-view-export", daemon=True)
+        self._worker.start()
+
+    def _worker_done(self, result: _Result) -> None:
+        self._worker = None
+        self._apply(result)  # dropped when a newer state was asked for meanwhile
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def _apply(self, result: _Result) -> None:
+        if result.generation != self._generation:
+            return  # a newer state is on its way
+        try:
+            name = self.document.graph(result.graph_id).name
         except KeyError:
             name = "?"
         self.title.setText(f"<b>{name}</b>")
-        self.error = error
+        self.error = result.error
         bar = self.editor.verticalScrollBar()
         hbar = self.editor.horizontalScrollBar()
         keep = (bar.value(), hbar.value())
-        if error is None:
-            self.code = code
-            self.status.setText(f"{len(code.splitlines())} lines · generated in {elapsed:.0f} ms")
+        if result.error is None:
+            self.code = result.code
+            self.status.setText(f"{len(result.code.splitlines())} lines · generated in {result.elapsed_ms:.0f} ms")
             self.status.setStyleSheet(f"color: {dim_color(self).name()};")
-            if self.editor.toPlainText() != code:
+            if self.editor.toPlainText() != result.code:
                 self.highlighter.set_dark(is_dark(self))
-                self.highlighter.set_source(code)
+                self.highlighter.set_source(result.code, highlight=result.spans is not None, spans=result.spans)
         else:
             self.code = ""
             self.status.setText("cannot generate code")
             self.status.setStyleSheet(f"color: {error_color(self).name()};")
             text = (f"# The code for '{name}' cannot be generated yet:\n#\n"
-                    + "\n".join(f"#   {line}" for line in error.splitlines())
+                    + "\n".join(f"#   {line}" for line in result.error.splitlines())
                     + "\n#\n# Fix the problem (see the Problems panel) and the code appears here.\n")
-            self.highlighter.set_source(text, highlight=True)
-        self.copy_button.setEnabled(error is None)
+            self.highlighter.set_source(text)
+        self.copy_button.setEnabled(result.error is None)
         bar.setValue(min(keep[0], bar.maximum()))
         hbar.setValue(min(keep[1], hbar.maximum()))
-        self.regenerated.emit(graph_id, error is None)
+        self.regenerated.emit(result.graph_id, result.error is None)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until a running background export finished (tests, closing)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
 
     def text(self) -> str:
         """What the view shows (code or the explanation of why there is none)."""

@@ -192,7 +192,7 @@ class InspectorPanel(QWidget):
             form = QFormLayout()
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             for p in spec.params:
                 editor = ParamEditor(p, page)
                 editor.edited.connect(lambda value, typing, name=p.name: self._edited(name, value, typing))
@@ -209,6 +209,11 @@ class InspectorPanel(QWidget):
             layout.addWidget(none)
         layout.addStretch(1)
         self.scroll.setWidget(page)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange and self.node_id is not None:
+            self.show_node(self.graph_id, self.node_id)  # colours are baked into the form
 
     def _info_label(self) -> QLabel:
         label = QLabel("—")

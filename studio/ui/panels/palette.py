@@ -207,6 +207,11 @@ class PalettePanel(QWidget):
         if visible:
             self.add_requested.emit(visible[0])
 
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self.reload()  # swatches differ between dark and light
+
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         """Down arrow in the search box moves into the list."""
         if watched is self.filter and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:

@@ -122,6 +122,11 @@ class ProblemsPanel(QWidget):
         if graph_id is None or graph_id == self.document.current_graph_id:
             self._timer.start()
 
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._timer.start()  # error colours and icons follow the theme
+
     def refresh(self) -> None:
         """Validate the current graph now and list what is wrong."""
         self._timer.stop()

@@ -87,12 +87,25 @@ def grab_all(app: QApplication, document: Document, out: Path, theme: str) -> li
             if name == "head" and "out_features" in inspector.editors:
                 inspector.editors["out_features"].field.lineEdit().setText("0")
                 inspector._edited("out_features", 0)
+                inspector._finished("out_features")
             saved.append(_grab(inspector, QSize(320, 620), out / f"panel_inspector_{name}_{theme}.png"))
+    if "conv1" in by_name:  # a narrow dock must not cut anything off
+        document.set_selection(graph.id, [by_name["conv1"]])
+        saved.append(_grab(inspector, QSize(230, 520), out / f"panel_inspector_narrow_{theme}.png"))
     document.set_selection(graph.id, [])
+    saved.append(_grab(inspector, QSize(300, 160), out / f"panel_inspector_empty_{theme}.png"))
 
     saved.append(_grab(SummaryPanel(document), QSize(600, 380), out / f"panel_summary_{theme}.png"))
     saved.append(_grab(CodePanel(document), QSize(640, 560), out / f"panel_code_{theme}.png"))
     saved.append(_grab(ProblemsPanel(document), QSize(600, 200), out / f"panel_problems_{theme}.png"))
+    broken = CodePanel(document)
+    if "image" in by_name:  # an unconnected layer on the main path: the code view explains instead
+        from studio.core.ops import RemoveEdge
+
+        edge = next(e for e in graph.edges.values() if e.src == by_name["image"])
+        document.push(RemoveEdge(graph.id, edge.id))
+        saved.append(_grab(broken, QSize(640, 240), out / f"panel_code_error_{theme}.png"))
+        document.undo_stack.undo()
 
     popup = QuickAddPopup(document.registry)
     popup.popup_at(QPoint(50, 50))

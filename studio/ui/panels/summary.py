@@ -140,6 +140,11 @@ class SummaryPanel(QWidget):
         if self._dirty:
             self._timer.start(0)
 
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._timer.start()  # error colours and icons follow the theme
+
     def refresh(self) -> None:
         """Rebuild the table and totals for the current graph (runs shape inference if needed)."""
         self._timer.stop()

@@ -39,7 +39,7 @@ def test_shows_code_and_follows_edits(qtbot, document):
 def test_error_shown_instead_of_code(qtbot, document, monkeypatch):
     import studio.ui.panels.code_view as code_view
 
-    def broken(document, graph_id):
+    def broken(graph, registry, shapes=None):
         return "", "fc9: this layer cannot be exported"
 
     monkeypatch.setattr(code_view, "generate_code", broken)
@@ -60,8 +60,26 @@ def test_generate_code_never_raises(document, monkeypatch):
         raise RuntimeError("exporter exploded on node 'act'")
 
     monkeypatch.setattr(exporter, "export_graph_code", boom)
-    code, error = generate_code(document, document.project.main_graph.id)
+    code, error = generate_code(document.project.main_graph, document.registry)
     assert code == "" and "exploded" in error
+
+
+@pytest.mark.skipif(not HAS_EXPORTER, reason="studio.compile.exporter is not written yet")
+def test_big_graphs_export_in_a_worker_on_a_snapshot(qtbot, document):
+    _fixed_document(document)
+    panel = CodePanel(document)
+    qtbot.addWidget(panel)
+    panel.async_threshold = 0  # treat the demo as big
+    panel.show()
+    qtbot.waitUntil(lambda: "def forward" in panel.text(), timeout=5000)
+    fc1 = node_named(document, "fc1")
+    graph_id = document.project.main_graph.id
+    for value in (31, 32, 33):  # edits while a worker may be running: the last state wins
+        document.push(SetParam(graph_id, fc1.id, "out_features", value))
+        panel.refresh()
+    qtbot.waitUntil(lambda: "out_features=33" in panel.text(), timeout=5000)
+    panel.wait_idle()
+    assert "out_features=31" not in panel.text()
 
 
 def test_highlighter_colours_keywords(qtbot, document):
