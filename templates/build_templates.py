@@ -1,0 +1,305 @@
+"""Builds every template project in this folder: ``python -m templates.build_templates`` (or run the file).
+
+Each template is constructed through :mod:`studio.core` (``make_node`` + undoable operations,
+``layered_layout`` for positions) and written with ``save_project``, so a template is always a
+valid project in the current file format. Edit a template here, never the generated JSON.
+
+Besides ``title``/``description``/``order``/``explanation`` a template's ``meta`` may hold:
+
+* ``targets``: the quality each default reaches on a 2-core CPU (checked by ``bench/templates.py``);
+* ``stages``: named variants of the project (``node_params`` by node name, ``rename`` of nodes,
+  ``training`` overrides merged into ``project.training``); the transfer template uses them for
+  its offline pretrain -> fine-tune -> from-scratch comparison, the others for their variants.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from studio.core.factory import make_node
+from studio.core.layout import layered_layout
+from studio.core.model import Edge, Graph, Project
+from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
+from studio.core.registry import Registry, default_registry
+from studio.io.project_file import SUFFIX, save_project
+
+HERE = Path(__file__).resolve().parent
+
+
+class GraphBuilder:
+    """Adds nodes and wires to one graph of a project through core operations."""
+
+    def __init__(self, project: Project, registry: Registry, name: str) -> None:
+        self.project, self.registry = project, registry
+        self.graph = Graph(name=name)
+        AddGraph(self.graph).apply(project)
+
+    def add(self, type_id: str, name: str | None = None, **params: Any) -> str:
+        node = make_node(self.registry.get(type_id), self.graph, name=name, **params)
+        AddNode(self.graph.id, node).apply(self.project)
+        return node.id
+
+    def wire(self, src: str, dst: str, src_port: str = "out", dst_port: str = "in") -> None:
+        AddEdge(self.graph.id, Edge(src, src_port, dst, dst_port)).apply(self.project)
+
+    def chain(self, start: str, *layers: tuple[str, str | None, dict[str, Any]]) -> str:
+        """Append ``(type_id, name, params)`` layers after ``start``; returns the last node id."""
+        prev = start
+        for type_id, name, params in layers:
+            node = self.add(type_id, name, **params)
+            self.wire(prev, node)
+            prev = node
+        return prev
+
+    def sequential(self, input_shape: list[int], layers: list[tuple[str, str | None, dict[str, Any]]],
+                   dtype: str = "float32", output: str = "output") -> None:
+        """Input -> layers -> Output, the common case."""
+        x = self.add("io.input", "x", shape=list(input_shape), dtype=dtype)
+        last = self.chain(x, *layers)
+        self.wire(last, self.add("io.output", output))
+
+    def layout(self) -> None:
+        positions = layered_layout(self.graph)
+        moves = {nid: (self.graph.nodes[nid].position, pos) for nid, pos in positions.items()}
+        MoveNodes(self.graph.id, moves).apply(self.project)
+
+
+def L(type_id: str, name: str | None = None, **params: Any) -> tuple[str, str | None, dict[str, Any]]:
+    return (type_id, name, params)
+
+
+def new(key: str, title: str, description: str, order: int, explanation: str, training: dict[str, Any],
+        **meta: Any) -> Project:
+    return Project(name=title, graphs=[], training=training,
+                   meta={"template": key, "title": title, "description": description, "order": order,
+                         "explanation": explanation.strip(), **meta})
+
+
+# -- 1. CNN transfer learning -----------------------------------------------------------------------
+
+TRANSFER_EXPLANATION = """
+What it is: a ResNet-18 image backbone (the Pretrained family) whose ImageNet classifier is replaced by
+a new Linear head. Only the head learns: the backbone is frozen (its freeze parameter), so a few labelled
+images are enough, and SGD with momentum trains the head in seconds.
+
+Why it is wired this way: early convolution layers learn edges, blobs and corners that are useful for
+almost any image task. Reusing them means the head only has to learn which features mean which class.
+
+Weights: weights = imagenet uses the torchvision ImageNet weights when they are in the torch cache
+(connect once to download them); offline you get a clear message. weights = file loads your own
+checkpoint. Offline transfer demo (bench/templates.py runs it): stage "pretrain" trains the whole
+network on the built-in 'shapes' images; stage "finetune" starts from that checkpoint
+(Training > init.checkpoint) and trains only the head on 60 labelled 'glyphs' images; stage "scratch"
+trains the same network from random weights on the same 60 images and steps.
+
+What to watch: compare val_accuracy of fine-tuned vs from-scratch on one plot: the fine-tuned curve
+rises within a few epochs while from-scratch stays near chance and overfits (train accuracy 100%,
+validation low).
+
+Try: set the backbone's freeze to all_but_last to unfreeze its last stage (layer4); it trains at
+0.1 x the learning rate (Training > nodes > backbone > lr_mult).
+"""
+
+
+def transfer_cnn(reg: Registry) -> Project:
+    training = {
+        "recipe": "classification",
+        "dataset": {"name": "glyphs", "params": {"n": 1200, "classes": 6}, "limit": 60, "val_fraction": 0.25},
+        "batch_size": 30, "epochs": 40,
+        "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0005},
+        "nodes": {"backbone": {"lr_mult": 0.1}},
+        "seed": 0,
+    }
+    stages = {
+        "pretrain": {
+            "node_params": {"backbone": {"weights": "none", "freeze": "none"}},
+            "rename": {"head": "pretrain_head"},
+            "training": {"dataset": {"name": "shapes", "params": {"n": 4000, "classes": 6}, "limit": 0,
+                                     "val_fraction": 0.2},
+                         "batch_size": 64, "epochs": 4, "nodes": {},
+                         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
+                         "schedule": {"name": "cosine"}},
+        },
+        "finetune": {
+            "node_params": {"backbone": {"weights": "none", "freeze": "all"}},
+            "training": {"init": {"checkpoint": "{pretrain}"}},
+        },
+        "scratch": {
+            "node_params": {"backbone": {"weights": "none", "freeze": "none"}},
+            "training": {"nodes": {}},
+        },
+    }
+    p = new("transfer_cnn", "CNN transfer learning",
+            "A pretrained ResNet-18 with a new head: fine-tune on 60 labelled images and beat training from scratch.",
+            1, TRANSFER_EXPLANATION, training, stages=stages,
+            targets={"finetune_beats_scratch": True})
+    g = GraphBuilder(p, reg, "classifier")
+    g.sequential([3, 32, 32], [
+        L("tv.resnet18", "backbone", weights="imagenet", freeze="all"),
+        L("nn.dropout", "dropout", p=0.2),
+        L("nn.linear", "head", out_features=6),
+    ])
+    g.layout()
+    return p
+
+
+# -- 2. LSTM forecasting -----------------------------------------------------------------------------
+
+LSTM_EXPLANATION = """
+What it is: a two-layer LSTM reads 32 noisy samples of a sum of sine waves and a Linear head predicts the
+next 8 clean values (many-to-one forecasting).
+
+Why it is wired this way: the LSTM's cell state carries phase and frequency along the sequence;
+output = last step hands the final summary to the head, which maps it to all 8 future values at once.
+
+What to watch: val_mse against val_baseline_mse (the naive forecast that repeats the last observed
+value); val_vs_baseline says how many times better the model is (the target is at least 5x). The
+forecast view shows the input, the true future, the prediction and the baseline.
+
+Try: set the waves' components to 3 or noise to 0.2 (Training > dataset > params) and see how the gap
+to the baseline changes; or switch the LSTM to a GRU. For your own text, use a CSV or change the Input
+to int64 tokens with an Embedding in front (character-level model).
+"""
+
+
+def lstm_forecast(reg: Registry) -> Project:
+    training = {
+        "recipe": "sequence",
+        "dataset": {"name": "waves", "params": {"n": 4000, "length": 32, "horizon": 8, "components": 2,
+                                                "noise": 0.05}},
+        "batch_size": 64, "epochs": 12,
+        "optimizer": {"name": "adam", "lr": 0.003},
+        "schedule": {"name": "cosine"},
+        "grad_clip": 1.0,
+        "seed": 0,
+    }
+    p = new("lstm_forecast", "LSTM forecasting",
+            "An LSTM forecasts noisy multi-frequency waves 8 steps ahead, far better than repeating the last value.",
+            2, LSTM_EXPLANATION, training, targets={"val_vs_baseline": 5.0})
+    g = GraphBuilder(p, reg, "forecaster")
+    g.sequential([32, 1], [
+        L("nn.lstm", "lstm", hidden_size=64, num_layers=2, output="last step"),
+        L("nn.linear", "head", out_features=8),
+    ])
+    g.layout()
+    return p
+
+
+# -- 3. Convolutional autoencoder ---------------------------------------------------------------------
+
+AE_EXPLANATION = """
+What it is: a convolutional autoencoder. The encoder (two strided convolutions) squeezes a 28x28 image
+into a small code ('latent'); the decoder (transposed convolutions) rebuilds the image from the code
+alone. It learns without labels: the target is the input itself.
+
+Why it is wired this way: strided convolutions halve the resolution while adding channels; the Linear
+bottleneck forces the network to keep only what matters; the Sigmoid keeps pixels in [0, 1].
+
+What to watch: val_mse against val_baseline_mse (predicting the mean image; target: at most 0.25 of
+it, i.e. val_vs_baseline >= 4); the reconstruction view (input / output); the latent view, where
+each shape class forms its own cluster although the network never saw a label.
+
+Try: stage "denoising" (Training > loss > noise = 0.3) feeds noisy images and asks for clean ones;
+or set the latent's out_features to 2 for a code you can plot directly.
+"""
+
+
+def conv_autoencoder(reg: Registry) -> Project:
+    training = {
+        "recipe": "reconstruction",
+        "dataset": {"name": "shapes", "params": {"n": 4000, "classes": 6}},
+        "batch_size": 64, "epochs": 10,
+        "optimizer": {"name": "adam", "lr": 0.002},
+        "seed": 0,
+    }
+    stages = {"denoising": {"training": {"loss": {"noise": 0.3}}}}
+    p = new("conv_autoencoder", "Convolutional autoencoder",
+            "Compress shape images to a small code and rebuild them; a 2-D view of the code separates the classes.",
+            3, AE_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 4.0})
+    g = GraphBuilder(p, reg, "autoencoder")
+    g.sequential([1, 28, 28], [
+        L("nn.conv2d", "enc1", out_channels=16, kernel_size=3, stride=2, padding=1), L("nn.relu", "relu1"),
+        L("nn.conv2d", "enc2", out_channels=32, kernel_size=3, stride=2, padding=1), L("nn.relu", "relu2"),
+        L("nn.flatten", "flatten"),
+        L("nn.linear", "latent", out_features=16),
+        L("nn.linear", "expand", out_features=32 * 7 * 7), L("nn.relu", "relu3"),
+        L("nn.unflatten", "unflatten", dim=1, unflattened_size=[32, 7, 7]),
+        L("nn.conv_transpose2d", "dec1", out_channels=16, kernel_size=2, stride=2), L("nn.relu", "relu4"),
+        L("nn.conv_transpose2d", "dec2", out_channels=1, kernel_size=2, stride=2),
+        L("nn.sigmoid", "pixels"),
+    ], output="reconstruction")
+    g.layout()
+    return p
+
+
+# -- 5. Attention ------------------------------------------------------------------------------------
+
+ATTN_EXPLANATION = """
+What it is: a small transformer encoder. Each digit becomes a 64-number embedding, a positional
+encoding adds where it stands, two self-attention layers let every position look at every other, and
+a Linear layer scores the 10 digits at each position. Task: output the input sequence reversed.
+
+Why it is wired this way: reversing is pure routing: output position i must copy input position
+7 - i. Attention can learn exactly that lookup, but only if it knows positions, hence the
+positional encoding (without it the model sees a bag of digits).
+
+What to watch: val_accuracy is per-token (target >= 95%). The attention view shows the weights of the
+first layer for one sequence: once learned, an anti-diagonal appears (position i attends to 7 - i).
+
+Try: change the dataset's task to sort (Training > dataset > params > task): the heatmap changes to
+attend by value instead of by position; or remove the positional encoding and watch accuracy stall.
+"""
+
+
+def attention_reverse(reg: Registry) -> Project:
+    training = {
+        "recipe": "sequence",
+        "dataset": {"name": "sequences", "params": {"n": 10000, "task": "reverse", "length": 8, "vocab": 10}},
+        "batch_size": 64, "epochs": 3,
+        "optimizer": {"name": "adam", "lr": 0.001},
+        "seed": 0,
+    }
+    p = new("attention_reverse", "Attention: reverse a sequence",
+            "A small transformer learns to reverse digit sequences; its attention map shows the alignment.",
+            5, ATTN_EXPLANATION, training, targets={"val_accuracy": 0.95})
+    g = GraphBuilder(p, reg, "transformer")
+    g.sequential([8], [
+        L("nn.embedding", "embed", num_embeddings=10, embedding_dim=64),
+        L("nn.positional_encoding", "positions", max_len=64, kind="sinusoidal"),
+        L("nn.transformer_encoder_layer", "attention1", nhead=4, dim_feedforward=128, dropout=0.0),
+        L("nn.transformer_encoder_layer", "attention2", nhead=4, dim_feedforward=128, dropout=0.0),
+        L("nn.linear", "scores", out_features=10),
+    ], dtype="int64")
+    g.layout()
+    return p
+
+
+BUILDERS: dict[str, Callable[[Registry], Project]] = {
+    "transfer_cnn": transfer_cnn,
+    "lstm_forecast": lstm_forecast,
+    "conv_autoencoder": conv_autoencoder,
+    "attention_reverse": attention_reverse,
+}
+
+
+def build(key: str, registry: Registry | None = None) -> Project:
+    return BUILDERS[key](registry or default_registry())
+
+
+def main(argv: list[str] | None = None) -> int:
+    reg = default_registry()
+    keys = (argv if argv else None) or list(BUILDERS)
+    for key in keys:
+        path = save_project(build(key, reg), HERE / f"{key}{SUFFIX}", reg)
+        print(f"wrote {path.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
