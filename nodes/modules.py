@@ -148,6 +148,32 @@ class Unsqueeze(nn.Module):
         return f"dim={self.dim}"
 
 
+class StochasticDepth(nn.Module):
+    """Drops a residual branch for whole samples ("row") or the whole batch ("batch") while
+    training, rescaling survivors by 1 / (1 - p); identity in evaluation. Same maths and
+    attributes as ``torchvision.ops.StochasticDepth``, without importing torchvision."""
+
+    def __init__(self, p: float = 0.1, mode: str = "row") -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0 or mode not in ("row", "batch"):
+            raise ValueError(f"p must lie in [0, 1] and mode be row or batch, got p={p}, mode={mode!r}")
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode!r}"
+
+
 # --------------------------------------------------------------------------- sequences
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from nodes.conv import channels
+from nodes.modules import StochasticDepth
 from studio.core.spec import ExportInfo, NodeSpec, ParamSpec, PortSpec
 
 
@@ -107,6 +108,24 @@ def _dropout(type_id: str, title: str, cls: type, description: str, tags: tuple[
     )
 
 
+STOCHASTIC_DEPTH = NodeSpec(
+    type_id="nn.stochastic_depth",
+    title="StochasticDepth",
+    category="Normalisation",
+    inputs=(PortSpec("in", help="a residual branch, before it is added back"),),
+    params=(
+        ParamSpec("p", "float", 0.1, minimum=0.0, maximum=1.0,
+                  help="Probability of dropping the branch during training."),
+        ParamSpec("mode", "choice", "row", choices=("row", "batch"),
+                  help="row: drop per sample; batch: drop for the whole batch at once."),
+    ),
+    module=StochasticDepth,
+    export=ExportInfo("StochasticDepth", source_of=(StochasticDepth,)),
+    description="Randomly skips a residual branch during training (as in EfficientNet); does nothing when evaluating.",
+    key_params=("p",),
+    tags=("stochastic depth", "drop path", "droppath", "regularization", "regularisation", "residual", "efficientnet"),
+)
+
 SPECS = [
     _batch_norm("nn.batch_norm1d", "BatchNorm1d", nn.BatchNorm1d, "(B, C) or (B, C, L)", "1d"),
     _batch_norm("nn.batch_norm2d", "BatchNorm2d", nn.BatchNorm2d, "(B, C, H, W)", "2d"),
@@ -116,4 +135,5 @@ SPECS = [
              "Randomly zeroes values during training so the network cannot rely on any single one.", ()),
     _dropout("nn.dropout2d", "Dropout2d", nn.Dropout2d,
              "Randomly zeroes whole channels of an image during training.", ("2d", "channel", "spatial")),
+    STOCHASTIC_DEPTH,
 ]

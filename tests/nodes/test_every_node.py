@@ -30,6 +30,7 @@ INPUTS: dict[str, list] = {
     "nn.group_norm": [((16, 4, 4), F32)],
     "nn.dropout": [((10,), F32)],
     "nn.dropout2d": [((4, 5, 5), F32)],
+    "nn.stochastic_depth": [((4, 5, 5), F32)],
     "nn.relu": [((7,), F32)],
     "nn.leaky_relu": [((7,), F32)],
     "nn.elu": [((7,), F32)],

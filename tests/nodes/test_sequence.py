@@ -1,4 +1,4 @@
-"""Recurrent output choices, positional encodings and attention weights."""
+"""Recurrent output choices, positional encodings, attention weights and other helper modules."""
 
 from __future__ import annotations
 
@@ -124,3 +124,19 @@ def test_self_attention_heads_share_the_embedding():
     assert sum(p.numel() for p in one.parameters()) == sum(p.numel() for p in four.parameters())
     with pytest.raises(ValueError, match="not divisible"):
         SelfAttention(6, 4)
+
+
+def test_stochastic_depth_matches_torchvision():
+    from torchvision.ops import StochasticDepth as Reference
+
+    from nodes.modules import StochasticDepth
+
+    x = torch.randn(64, 3, 2, 2)
+    for mode in ("row", "batch"):
+        ours, reference = StochasticDepth(0.4, mode).train(), Reference(0.4, mode).train()
+        torch.manual_seed(3)
+        expected = reference(x)
+        torch.manual_seed(3)
+        assert torch.equal(ours(x), expected)
+        assert torch.equal(ours.eval()(x), x)
+    assert vars(StochasticDepth(0.2, "row"))["p"] == vars(Reference(0.2, "row"))["p"]
