@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
@@ -16,6 +16,16 @@ _DIM_HELP = " (0 is the batch; negative counts from the end)."
 
 def _dim(name: str, default: int, what: str) -> ParamSpec:
     return ParamSpec(name, "int", default, minimum=-8, maximum=8, help=what + _DIM_HELP)
+
+
+def _keeps_batch(name: str, what: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """Dimension 0 is the batch: a layer that removes or moves it breaks everything downstream."""
+    def check(params: Mapping[str, Any]) -> str | None:
+        if params.get(name) == 0:
+            return f"'{name}' is 0, the batch dimension: {what}; use 1 or more"
+        return None
+
+    return check
 
 
 def _reshape_check(params: Mapping[str, Any]) -> str | None:
@@ -52,6 +62,7 @@ FLATTEN = NodeSpec(
     params=(_dim("start_dim", 1, "First dimension to flatten"), _dim("end_dim", -1, "Last dimension to flatten")),
     module=nn.Flatten,
     export=ExportInfo("nn.Flatten"),
+    check=_keeps_batch("start_dim", "flattening it would mix samples together"),
     description="Squashes each sample into one long vector, e.g. before a Linear layer.",
     key_params=("start_dim",),
     tags=("flatten", "reshape", "vector", "view"),
@@ -127,6 +138,7 @@ SELECT = NodeSpec(
                       help="Which entry to keep; -1 is the last (e.g. the last time step).")),
     module=Select,
     export=ExportInfo("Select", source_of=(Select,)),
+    check=_keeps_batch("dim", "selecting from it would keep only one sample"),
     description="Keeps one entry along a dimension and drops that dimension, like x[:, -1].",
     key_params=("dim", "index"),
     tags=("select", "index", "pick", "slice", "getitem", "last"),
@@ -156,6 +168,7 @@ SQUEEZE = NodeSpec(
     params=(_dim("dim", -1, "Size-1 dimension to remove"),),
     module=Squeeze,
     export=ExportInfo("Squeeze", source_of=(Squeeze,)),
+    check=_keeps_batch("dim", "it cannot be removed"),
     description="Removes a dimension of size 1, e.g. (B, 1) to (B).",
     key_params=("dim",),
     tags=("squeeze", "remove", "dimension"),
@@ -169,6 +182,7 @@ UNSQUEEZE = NodeSpec(
     params=(_dim("dim", 1, "Where to insert the new size-1 dimension"),),
     module=Unsqueeze,
     export=ExportInfo("Unsqueeze", source_of=(Unsqueeze,)),
+    check=_keeps_batch("dim", "a new dimension there would push the batch out of first place"),
     description="Inserts a new dimension of size 1, e.g. (B, 28, 28) to (B, 1, 28, 28).",
     key_params=("dim",),
     tags=("unsqueeze", "expand", "add dimension", "channel"),
