@@ -131,6 +131,7 @@ class CodePanel(QWidget):
         layout.addWidget(self.editor, 1)
 
         self._timer = debouncer(self, REFRESH_DELAY_MS, self.refresh)
+        self._theme_timer = debouncer(self, 0, self._retheme)
         document.changed.connect(self._changed)
         document.current_graph_changed.connect(lambda _g: self.schedule())
         document.project_replaced.connect(self.schedule)
@@ -249,6 +250,11 @@ class CodePanel(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange and self.code:
-            self.highlighter.set_dark(is_dark(self))
-            self.highlighter.rehighlight()
+        if event.type() == event.Type.PaletteChange:
+            self._theme_timer.start()
+
+    def _retheme(self) -> None:
+        self.highlighter.set_dark(is_dark(self))
+        self.highlighter.rehighlight()
+        colour = error_color(self) if self.error else dim_color(self)
+        self.status.setStyleSheet(f"color: {colour.name()};")

@@ -67,6 +67,7 @@ class InspectorPanel(QWidget):
         outer.addWidget(self.scroll)
 
         self._shapes_timer = debouncer(self, SHAPES_DELAY_MS, self.refresh_shapes)
+        self._theme_timer = debouncer(self, 0, lambda: self.show_node(self.graph_id, self.node_id))
         document.selection_changed.connect(self._selection_changed)
         document.current_graph_changed.connect(lambda _g: self._selection_changed(
             document.current_graph_id, document.selected))
@@ -213,7 +214,8 @@ class InspectorPanel(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange and self.node_id is not None:
-            self.show_node(self.graph_id, self.node_id)  # colours are baked into the form
+            # colours are baked into the form; rebuild after Qt finished propagating the change
+            self._theme_timer.start()
 
     def _info_label(self) -> QLabel:
         label = QLabel("—")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.spec import NodeSpec
 from studio.ui.document import Document
-from studio.ui.panels._common import category_swatch, is_dark
+from studio.ui.panels._common import category_swatch, debouncer, is_dark
 
 NODE_MIME = "application/x-nnstudio-node-type"
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -104,6 +104,7 @@ class PalettePanel(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
         self._collapsed: set[str] = set()
+        self._theme_timer = debouncer(self, 0, self.reload)
         self.reload()
 
     # -- building -----------------------------------------------------------------------------
@@ -210,7 +211,9 @@ class PalettePanel(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange:
-            self.reload()  # swatches differ between dark and light
+            # swatches differ between dark and light; rebuilding inside the app-wide palette
+            # propagation would delete items Qt is still visiting, so do it right after
+            self._theme_timer.start()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         """Down arrow in the search box moves into the list."""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.spec import ParamSpec
-from studio.ui.panels._common import dim_color, error_color, first_sentence
+from studio.ui.panels._common import debouncer, dim_color, error_color, first_sentence
 
 _INT_MIN, _INT_MAX = -(2**31) + 1, 2**31 - 1
 _FLOAT_LIMIT = 1e15
@@ -159,6 +159,7 @@ class ParamEditor(QWidget):
         self.problem.hide()
         layout.addWidget(self.caption)
         layout.addWidget(self.problem)
+        self._theme_timer = debouncer(self, 0, self._recolour)
         self._recolour()
 
     # -- construction -------------------------------------------------------------------------
@@ -340,7 +341,7 @@ class ParamEditor(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange:
-            self._recolour()
+            self._theme_timer.start()  # not while Qt is still propagating the change
 
     def _recolour(self) -> None:
         self.caption.setStyleSheet(f"color: {dim_color(self).name()};")

@@ -33,6 +33,8 @@ class QuickAddPopup(QFrame):
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
         self.registry = registry
+        # a popup owned by a widget is made per use: free it when it closes (Esc, pick, click away)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, parent is not None)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFrameShadow(QFrame.Shadow.Raised)
         self.search = QLineEdit(self)
@@ -136,7 +138,7 @@ class QuickAddPopup(QFrame):
             self._choose_item(self.results.currentItem())
             return True
         if key == Qt.Key.Key_Escape:
-            self.hide()
+            self.close()
             return True
         return False
 
@@ -146,3 +148,4 @@ class QuickAddPopup(QFrame):
         type_id = item.data(_TYPE_ROLE)
         self.hide()
         self.chosen.emit(type_id)
+        self.close()

@@ -41,3 +41,18 @@ def test_no_match_shows_message(qtbot, panel_registry):
     assert "zzzqqq" in popup.description.text()
     with qtbot.assertNotEmitted(popup.chosen):
         qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+
+
+def test_parented_popup_frees_itself_after_use(qtbot, panel_registry):
+    from PySide6.QtWidgets import QWidget
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    popup = QuickAddPopup(panel_registry, host)
+    popup.popup_at(QPoint(0, 0))
+    gone = []
+    popup.destroyed.connect(lambda: gone.append(True))
+    qtbot.keyClicks(popup.search, "relu")
+    with qtbot.waitSignal(popup.chosen):
+        qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(gone), timeout=2000)
