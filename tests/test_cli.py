@@ -1,0 +1,89 @@
+"""End-to-end checks of ``python -m studio train|export|check`` on small project files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.io.project_file import save_project
+from tests.train.helpers import mlp, project
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING = {"recipe": "classification", "dataset": {"name": "spirals", "params": {"n": 300}}, "epochs": 2,
+            "batch_size": 32, "optimizer": {"lr": 0.02}, "threads": 1}
+
+
+def cli(*args, cwd=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], capture_output=True, text=True,
+                          timeout=180, cwd=cwd or ROOT, env=env)
+
+
+@pytest.fixture
+def project_file(registry, tmp_path):
+    path = tmp_path / "spiral.nnsp"
+    save_project(project(mlp(registry, "model", 2, 16, 3), training=TRAINING), path, registry)
+    return path
+
+
+def test_train_writes_metrics_and_checkpoints(project_file, tmp_path):
+    out = tmp_path / "run"
+    r = cli("train", project_file, "--epochs", 3, "--device", "cpu", "--out", out)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("epoch ")]
+    assert len(lines) == 3 and "val_accuracy" in lines[-1]
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["status"] == "done" and len(data["history"]) == 3
+    assert data["history"][-1]["loss"] < data["history"][0]["loss"]
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "epoch" and "val_loss" in header
+    assert (out / "last.pt").exists() and (out / "best.pt").exists() and (out / "weights.safetensors").exists()
+    # resume continues from the checkpoint
+    r2 = cli("train", project_file, "--epochs", 4, "--out", out, "--resume", out / "last.pt")
+    assert r2.returncode == 0, r2.stderr
+    assert [ln.split()[1] for ln in r2.stdout.splitlines() if ln.startswith("epoch ")] == ["4/4"]
+
+
+def test_export_with_train_script(project_file, tmp_path):
+    out = tmp_path / "code"
+    r = cli("export", project_file, "-o", out, "--train-script")
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in out.iterdir()} >= {"model.py", "train.py", "data.py"}
+
+
+def test_check_prints_shape_table(project_file):
+    r = cli("check", project_file)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "B×16" in r.stdout and "B×3" in r.stdout and r.stdout.strip().endswith("ok")
+
+
+def test_failures_exit_non_zero_with_one_line(registry, tmp_path):
+    missing = cli("train", tmp_path / "nope.nnsp")
+    assert missing.returncode == 2 and missing.stderr.startswith("error:") and len(missing.stderr.splitlines()) == 1
+    garbage = tmp_path / "bad.nnsp"
+    garbage.write_text("{not json")
+    r = cli("check", garbage)
+    assert r.returncode == 2 and r.stderr.startswith("error:")
+    # an invalid graph: Linear with nothing feeding it
+    p = project(mlp(registry, "model", 2, 16, 3), training=TRAINING)
+    g = p.graphs[0]
+    edge = next(e for e in g.edges.values() if g.nodes[e.dst].type_id == "nn.linear")
+    del g.edges[edge.id]
+    broken = tmp_path / "broken.nnsp"
+    save_project(p, broken, registry)
+    r = cli("train", broken)
+    assert r.returncode == 1 and "not connected" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert cli("check", broken).returncode == 1
+    # a training fault: NaN loss
+    nan = tmp_path / "nan.nnsp"
+    save_project(project(mlp(registry, "model", 2, 16, 3),
+                         training=dict(TRAINING, optimizer={"name": "sgd", "lr": 1e12})), nan, registry)
+    r = cli("train", nan, "--out", tmp_path / "nanrun")
+    assert r.returncode == 1 and "step" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    bad_setting = tmp_path / "setting.nnsp"
+    save_project(project(mlp(registry, "model", 2, 16, 3), training={"epochz": 3}), bad_setting, registry)
+    r = cli("train", bad_setting)
+    assert r.returncode == 1 and "epochz" in r.stderr

@@ -1,0 +1,93 @@
+import ast
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.compile.exporter import export_project
+from studio.train.script_export import ScriptExportError, export_train_script, train_source
+from tests.train.helpers import mlp, project
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAINING = {"recipe": "classification", "dataset": {"name": "spirals", "params": {"n": 240}}, "epochs": 1,
+            "batch_size": 16, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+            "schedule": {"name": "cosine"}, "seed": 3}
+
+
+def _env(tmp_path):
+    """PYTHONPATH points at stand-in packages that refuse import: the script must not need NN Studio."""
+    block = tmp_path / "_block"
+    for name in ("studio", "nodes"):
+        (block / name).mkdir(parents=True, exist_ok=True)
+        (block / name / "__init__.py").write_text("raise ImportError('exported code imported NN Studio')\n")
+    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(block))
+
+
+def _export(registry, tmp_path, training=TRAINING):
+    p = project(mlp(registry, "model", 2, 16, 3), training=training)
+    export_project(p, registry, tmp_path)
+    export_train_script(p, registry, tmp_path)
+    return p
+
+
+def test_train_script_runs_plainly_without_nnstudio(registry, tmp_path):
+    _export(registry, tmp_path)
+    src = (tmp_path / "train.py").read_text()
+    assert "studio" not in src.replace("NN Studio", "") and "nodes" not in src.split("import data")[0]
+    r = subprocess.run([sys.executable, "train.py", "--out", "w"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "epoch 1/1" in r.stdout and "val_accuracy" in r.stdout
+    assert (tmp_path / "w" / "weights.safetensors").exists()
+
+
+def test_train_script_under_torchrun_with_two_cpu_processes(registry, tmp_path):
+    _export(registry, tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        "--master_addr=127.0.0.1", "train.py", "--out", "w"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=180, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("epoch 1/1") == 1  # only rank 0 reports
+    assert (tmp_path / "w" / "weights.safetensors").exists()
+
+
+def test_exported_data_matches_the_engine(registry, tmp_path):
+    _export(registry, tmp_path)
+    code = (
+        "import data, numpy as np\n"
+        "x, y, info = data.load('spirals', {'n': 240}, 3)\n"
+        "xt, yt, xv, yv, info = data.split(x, y, info, 0.2, 0, 3)\n"
+        "np.save('xv.npy', xv)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60, env=_env(tmp_path))
+    import numpy as np
+
+    from studio.train.data import load_data
+    from studio.train.settings import DatasetSettings
+
+    bundle = load_data(DatasetSettings(name="spirals", params={"n": 240}), 3)
+    assert np.array_equal(np.load(tmp_path / "xv.npy"), bundle.val_x.numpy())
+
+
+def test_hostile_names_cannot_inject_code(registry):
+    p = project(mlp(registry, "model", 2, 8, 3), training=TRAINING)
+    p.name = '__SETTINGS__"""\nimport os; os.system("echo pwned")\n"""'
+    p.training = dict(TRAINING, dataset={"name": "csv", "path": "x'''\nimport os\n'''", "target": "__CLASS__"})
+    text = train_source(p, registry)
+    tree = ast.parse(text)
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert all(getattr(n, "module", None) != "os" or isinstance(n, ast.Import) for n in imports)
+    assert sum(isinstance(n, ast.Import) and any(a.name == "os" for a in n.names) for n in ast.walk(tree)) == 1
+    assert not any(isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "system" for n in ast.walk(tree))
+
+
+def test_rl_recipes_are_refused_clearly(registry):
+    p = project(mlp(registry, "model", 2, 8, 4), training={"recipe": "dqn"})
+    with pytest.raises(ScriptExportError, match="dqn"):
+        train_source(p, registry)
