@@ -10,6 +10,7 @@ from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QLineEdit,
     QTreeWidget,
     QTreeWidgetItem,
@@ -103,6 +104,11 @@ class PalettePanel(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
+        self.empty = QLabel(self)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.hide()
+        layout.addWidget(self.empty)
         self._collapsed: set[str] = set()
         self._theme_timer = debouncer(self, 0, self.reload)
         self.reload()
@@ -161,6 +167,9 @@ class PalettePanel(QWidget):
             self.tree.blockSignals(True)
             head.setExpanded(bool(words) or category not in self._collapsed)
             self.tree.blockSignals(False)
+        nothing = bool(words) and not self.visible_type_ids()
+        self.empty.setText(f"No layer matches “{text.strip()}”." if nothing else "")
+        self.empty.setVisible(nothing)
 
     def _description_matches(self, type_id: str, words: list[str]) -> bool:
         spec = self.registry.find(type_id)

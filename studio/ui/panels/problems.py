@@ -87,6 +87,7 @@ class ProblemsPanel(QWidget):
         self.document = document
         self.issues: list[Any] = []
         self.summary = QLabel(self)
+        self.summary.setIndent(4)
         self.list = QTreeWidget(self)
         self.list.setColumnCount(2)
         self.list.setHeaderLabels(["Problem", "Node"])

@@ -80,9 +80,9 @@ class SummaryPanel(QWidget):
         self.table.setUniformRowHeights(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.table.header()
-        header.setStretchLastSection(False)
+        # every column as wide as its content (a narrow dock scrolls instead of squeezing names)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         for col in (3, 4):
             self.table.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.table.setStyleSheet("QTreeView::item { padding: 1px 8px 1px 2px; }")
@@ -196,6 +196,8 @@ class SummaryPanel(QWidget):
             self.table.addTopLevelItem(item)
         self.table.setUpdatesEnabled(True)
         self._total = (shapes.total_params, shapes.trainable_params)
+        # the trainable column only says something when some parameters are frozen
+        self.table.setColumnHidden(4, self._total[0] == self._total[1])
         frozen = self._total[0] - self._total[1]
         self.totals_label.setText(
             f"{format_count(self._total[0])} total, {format_count(self._total[1])} trainable"

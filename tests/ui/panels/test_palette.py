@@ -18,6 +18,8 @@ def test_filter_finds_conv_entries(qtbot, document):
         assert "conv" in hay
     panel.filter.clear()
     assert panel.visible_type_ids() == all_ids
+    qtbot.keyClicks(panel.filter, "qqzzx")
+    assert panel.visible_type_ids() == [] and "qqzzx" in panel.empty.text()
 
 
 def test_drag_mime_carries_type_id(qtbot, document):

@@ -18,6 +18,28 @@ def test_totals_match_shape_inferencer(qtbot, document):
     assert rows["fc1"][2] == "B×128" and rows["fc1"][3] == "100,480"
     assert rows["unused"][2] == "error"
     assert sum(int(r[3].replace(",", "")) for r in rows.values()) == fresh.total_params
+    assert panel.table.isColumnHidden(4)  # nothing frozen: the trainable column adds nothing
+
+
+def test_frozen_params_show_trainable_column(qtbot, document, monkeypatch):
+    from studio.core.shapes import GraphShapes
+
+    fc1 = node_named(document, "fc1")
+    real = document.shapes
+
+    def frozen(graph_id):
+        shapes: GraphShapes = real(graph_id)
+        shapes.nodes[fc1.id].trainable = 0
+        return shapes
+
+    monkeypatch.setattr(document, "shapes", frozen)
+    panel = SummaryPanel(document)
+    qtbot.addWidget(panel)
+    panel.show()
+    total, trainable = panel.totals()
+    assert trainable == total - 100_480
+    assert not panel.table.isColumnHidden(4)
+    assert "frozen" in panel.totals_label.text()
 
 
 def test_updates_live_and_memory_follows_batch(qtbot, document):
