@@ -1,13 +1,12 @@
 """Model summary for the current graph: shapes and parameter counts per node, totals, memory.
 
 The memory estimate is what one training step of a batch needs at least: the activations kept
-for the backward pass (every node's outputs), the parameters and their gradients. Optimizer
-state comes on top (Adam keeps two more copies of the trainable parameters; shown separately).
+for the backward pass (every layer's outputs, inside composite nodes too; see
+:mod:`studio.ui.panels.memory`), the parameters and their gradients. Optimizer state comes on
+top (Adam keeps two more copies of the trainable parameters; shown separately).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
@@ -24,43 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.graph_order import topological_order
-from studio.core.shapes import GraphShapes
 from studio.ui.document import Document
 from studio.ui.panels._common import debouncer, dim_color, error_color, format_bytes, format_count
+from studio.ui.panels.memory import MemoryEstimate, estimate_memory
 
 REFRESH_DELAY_MS = 200
-_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4, "int64": 8, "bool": 1,
-                "uint8": 1, "int8": 1}
-#: bytes per parameter (models are built in float32)
-PARAM_BYTES = 4
 COLUMNS = ("Node", "Type", "Output shape", "Params", "Trainable")
 _ID_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Bytes one training step of ``batch`` samples needs (optimizer state apart)."""
-
-    batch: int
-    activations: int
-    params: int
-    grads: int
-    adam_state: int
-
-    @property
-    def total(self) -> int:
-        return self.activations + self.params + self.grads
-
-
-def estimate_memory(shapes: GraphShapes, batch: int) -> MemoryEstimate:
-    """Activations (all node outputs for ``batch`` samples) + float32 params + gradients."""
-    per_sample = 0
-    for info in shapes.nodes.values():
-        for tensor in info.outputs.values():
-            per_sample += tensor.numel_per_sample * _DTYPE_BYTES.get(tensor.dtype, 4)
-    return MemoryEstimate(batch=batch, activations=per_sample * batch, params=shapes.total_params * PARAM_BYTES,
-                          grads=shapes.trainable_params * PARAM_BYTES,
-                          adam_state=2 * shapes.trainable_params * PARAM_BYTES)
 
 
 class SummaryPanel(QWidget):
@@ -214,7 +183,12 @@ class SummaryPanel(QWidget):
         shapes = getattr(self, "_shapes", None)
         if shapes is None:
             return
-        est = estimate_memory(shapes, self.batch_size.value())
+        est = self.memory()
+        self.memory_label.setToolTip(
+            "Activations: every layer's output for the batch (layers inside blocks such as ResNet included), "
+            "float32 parameters and one gradient per trainable parameter. CUDA workspace and the data "
+            "loader come on top." if est.deep else
+            "Big graph: activations count only the tensors on the wires, not layers inside blocks.")
         self.memory_label.setText(
             f"<b>{format_bytes(est.total)}</b> per training step of {est.batch:,} samples<br>"
             f"<span style='color:{dim_color(self).name()}'>activations {format_bytes(est.activations)}"
@@ -228,7 +202,13 @@ class SummaryPanel(QWidget):
 
     def memory(self) -> MemoryEstimate | None:
         shapes = getattr(self, "_shapes", None)
-        return None if shapes is None else estimate_memory(shapes, self.batch_size.value())
+        if shapes is None:
+            return None
+        try:
+            graph = self.document.graph(self.document.current_graph_id)
+        except KeyError:
+            graph = None
+        return estimate_memory(graph, self.document.registry, shapes, self.batch_size.value())
 
     def rows(self) -> list[list[str]]:
         return [[self.table.topLevelItem(i).text(c) for c in range(len(COLUMNS))]

@@ -128,3 +128,46 @@ def test_error_of_node_shown(qtbot, document):
     panel, _ = _select(qtbot, document, "unused")
     assert panel.error.isVisible()
     assert "not connected" in panel.error.text()
+
+
+def _add_selected(qtbot, document, type_id, **params):
+    from studio.core.factory import make_node
+    from studio.core.ops import AddNode
+
+    graph = document.project.main_graph
+    node = make_node(document.registry.get(type_id), graph, (0.0, 0.0), **params)
+    document.push(AddNode(graph.id, node))
+    panel = InspectorPanel(document)
+    qtbot.addWidget(panel)
+    panel.show()
+    document.set_selection(graph.id, [node.id])
+    return panel, graph.nodes[node.id]
+
+
+def test_float_field_typing_and_range_refusal(qtbot, document):
+    panel, node = _add_selected(qtbot, document, "nn.leaky_relu")
+    editor = panel.editors["negative_slope"]
+    before = document.undo_stack.count()
+    _type(qtbot, editor.field, "0.25")
+    assert node.params["negative_slope"] == 0.25
+    _type(qtbot, editor.field, "2")
+    assert "at most 1" in editor.problem_text()
+    assert node.params["negative_slope"] == 0.25
+    editor.field.selectAll()
+    qtbot.keyClicks(editor.field.lineEdit(), "1e-3")
+    assert node.params["negative_slope"] == 0.001
+    assert editor.problem_text() == ""
+    assert document.undo_stack.count() == before + 1
+
+
+def test_optional_param_none_toggle(qtbot, document):
+    panel, node = _add_selected(qtbot, document, "nn.max_pool2d")
+    editor = panel.editors["stride"]
+    assert node.params["stride"] is None
+    assert editor.toggle.text() == "none" and editor.toggle.isChecked()
+    editor.toggle.click()
+    assert isinstance(node.params["stride"], int) and node.params["stride"] >= 1
+    _type(qtbot, editor.field, "3")
+    assert node.params["stride"] == 3
+    editor.toggle.click()
+    assert node.params["stride"] is None and not editor.field.isEnabled()

@@ -1,6 +1,7 @@
 from studio.core.ops import SetParam
 from studio.core.shapes import ShapeInferencer
-from studio.ui.panels.summary import SummaryPanel, estimate_memory
+from studio.ui.panels.memory import estimate_memory
+from studio.ui.panels.summary import SummaryPanel
 from tests.ui.panels.conftest import node_named
 
 
@@ -52,8 +53,10 @@ def test_updates_live_and_memory_follows_batch(qtbot, document):
     expected = 784 * 64 + 64 + 64 * 10 + 10
     qtbot.waitUntil(lambda: panel.totals()[0] == expected, timeout=2000)
     shapes = document.shapes(graph.id)
-    est = estimate_memory(shapes, 32)
-    # activations: input 784 + fc1 64 + relu 64 + fc2 10 floats per sample
+    est = estimate_memory(graph, document.registry, shapes, 32)
+    assert est.deep
+    # activations: input 784 + fc1 64 + relu 64 + fc2 10 floats per sample (plain layers: the
+    # leaf outputs are the node outputs)
     assert est.activations == 32 * 4 * (784 + 64 + 64 + 10)
     assert est.params == expected * 4 and est.grads == expected * 4
     panel.batch_size.setValue(64)
@@ -71,3 +74,30 @@ def test_clicking_row_selects_node(qtbot, document):
     item.setSelected(True)
     panel.table.itemClicked.emit(item, 0)
     assert document.selected == [fc2.id]
+
+
+def test_layers_inside_blocks_count_as_activations(qtbot, document):
+    """A transformer block keeps far more than its output for the backward pass."""
+    from studio.core.factory import make_node
+    from studio.core.model import Edge, Graph
+
+    registry = document.registry
+    spec = registry.find("nn.transformer_encoder_layer")
+    if spec is None:
+        import pytest
+
+        pytest.skip("node library has no transformer block")
+    graph = Graph("t")
+    x = make_node(registry.get("io.input"), graph, shape=[8, 64])
+    block = make_node(spec, graph)
+    for node in (x, block):
+        graph.nodes[node.id] = node
+    edge = Edge(x.id, "out", block.id, spec.inputs[0].name)
+    graph.edges[edge.id] = edge
+    shapes = ShapeInferencer(registry).infer(graph)
+    assert shapes.nodes[block.id].error is None, shapes.nodes[block.id].error
+    deep = estimate_memory(graph, registry, shapes, 4)
+    flat = estimate_memory(graph, registry, shapes, 4, deep=False)
+    wires = 4 * 4 * sum(t.numel_per_sample for n in shapes.nodes.values() for t in n.outputs.values())
+    assert flat.activations == wires
+    assert deep.activations > 3 * flat.activations
