@@ -114,6 +114,12 @@ class MainWindow(QMainWindow):
         self._size_timer.timeout.connect(self._update_size)
         self._rebuild_tabs()
         self._update_device()
+        try:  # the training dock and Train menu (studio/ui/training); the editor works without them
+            from studio.ui.training import install_training
+            self.training_panel = install_training(self)
+        except ImportError as exc:
+            self.show_message(f"Training panel unavailable: {exc}")
+        self.default_dock_sizes()
         if self.restore_state:
             self._restore_window_state()
 

@@ -1,0 +1,66 @@
+"""Training from the editor: the panel, its background worker, live plots and views.
+
+``install_training(window)`` docks a :class:`TrainingPanel` into a ``MainWindow``, adds a
+Train menu (Train F5, Pause/Resume F6, Stop Shift+F5) and makes closing the window stop a
+running training cleanly (the thread is waited for, the last checkpoint kept).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDockWidget
+
+from studio.ui.training.panel import TrainingPanel
+
+__all__ = ["TrainingPanel", "install_training"]
+
+
+class _CloseGuard(QObject):
+    """Sees the window's Close event first: stops the run and waits for its thread."""
+
+    def __init__(self, panel: TrainingPanel, parent: QObject) -> None:
+        super().__init__(parent)
+        self.panel = panel
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Close and self.panel.running:
+            self.panel.progress_label.setText("Stopping the training before closing…")
+            self.panel.shutdown()
+        return False
+
+
+def install_training(window) -> TrainingPanel:
+    """Add the training dock, the Train menu and the close guard to ``window`` (a MainWindow)."""
+    panel = TrainingPanel(window.document, window)
+    dock = QDockWidget("Training", window)
+    dock.setObjectName("dock_training")
+    dock.setWidget(panel)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    docks = getattr(window, "docks", None)
+    if isinstance(docks, dict):
+        if "problems" in docks:
+            window.tabifyDockWidget(docks["problems"], dock)
+        docks["training"] = dock
+    panels = getattr(window, "panels", None)
+    if isinstance(panels, dict):
+        panels["training"] = panel
+    window.training_panel = panel
+    window.training_dock = dock
+
+    def show_dock() -> None:
+        dock.show()
+        dock.raise_()
+        window.resizeDocks([dock], [360], Qt.Orientation.Vertical)
+
+    panel.started.connect(show_dock)
+    menu = window.menuBar().addMenu("&Train")
+    for action in panel.actions_list:
+        menu.addAction(action)
+        window.addAction(action)
+    menu.addSeparator()
+    menu.addAction(dock.toggleViewAction())
+    window.installEventFilter(_CloseGuard(panel, window))
+    return panel

@@ -1,0 +1,591 @@
+"""The training panel: settings bound to ``project.training``, Train / Pause / Stop, progress, and tabs for
+curves, live views, the dataset preview, activations and after-training results.
+
+Every settings edit is an undoable ``SetTraining`` push. Train takes a snapshot of the project
+and hands it to a :class:`TrainingSession` (a worker thread); the banner says the running model
+is that snapshot, so edits made meanwhile apply to the next run. Faults come back as one final
+update whose node is selected in the canvas and whose message is shown here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.ui.training.plots import PlotsWidget
+from studio.ui.training.results import ActivationView, ResultsWidget
+from studio.ui.training.tasks import TaskRunner
+from studio.ui.training.tiles import TileGrid, tile_for
+from studio.ui.training.views import LiveViews, ScatterView, _by_class
+from studio.ui.training.worker import TrainingSession, new_run_dir
+
+RECIPES = ("classification", "regression", "sequence", "reconstruction", "adversarial", "q_learning_tabular", "dqn")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+LOSSES = ("auto", "cross_entropy", "mse", "l1", "huber", "bce")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+DEFAULTS: dict[str, Any] = {"recipe": "classification", "graph": "", "dataset.name": "spirals", "loss.name": "auto",
+                            "optimizer.name": "adam", "optimizer.lr": 1e-3, "epochs": 10, "batch_size": 64,
+                            "steps_per_epoch": 0, "device": "auto", "rl.episodes": 600}
+
+
+def get_setting(training: dict, key: str, default: Any = None) -> Any:
+    node: Any = training
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return DEFAULTS.get(key, default)
+        node = node[part]
+    return node
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "—"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def dataset_names() -> tuple[str, ...]:
+    try:
+        from studio.train.data import ALL_DATASETS
+
+        return tuple(ALL_DATASETS)
+    except ImportError:  # pragma: no cover
+        return ("spirals",)
+
+
+class TrainingPanel(QWidget):
+    """Settings, controls, progress and the training tabs for one document."""
+
+    #: emitted with the final Update of every run (done / cancelled / error)
+    finished = Signal(object)
+    #: a run ended in a fault; the message
+    failed = Signal(str)
+    started = Signal()
+
+    def __init__(self, document, window=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.window = window
+        self.session: TrainingSession | None = None
+        self.sessions: list[TrainingSession] = []
+        self.last_final = None
+        self.last_run: dict[str, Any] | None = None  # snapshot, checkpoint dir, settings of the latest run
+        self.updates_seen = 0
+        self.tasks = TaskRunner(self)
+        self._refreshing = False
+        self.controls: dict[str, QWidget] = {}
+        self._build()
+        document.changed.connect(self._on_event)
+        document.project_replaced.connect(self._on_project_replaced)
+        document.undo_stack.indexChanged.connect(self._on_index_changed)
+        self.refresh_settings()
+        self._set_state("idle")
+
+    # -- building --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #1e3a5f; color: #e5eefc; padding: 4px; border-radius: 3px; }")
+        self.banner.hide()
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet("QLabel { background: #5c1a1a; color: #ffe4e4; padding: 4px; border-radius: 3px; }")
+        self.error_label.hide()
+        self.show_node_button = QPushButton("Show node")
+        self.show_node_button.hide()
+        self.show_node_button.clicked.connect(self.reveal_error)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        def combo(key: str, items: tuple[str, ...], label: str, tip: str = "") -> QComboBox:
+            box = QComboBox()
+            box.addItems(list(items))
+            box.setToolTip(tip)
+            box.currentTextChanged.connect(lambda text, k=key: self._edit(k, text))
+            self.controls[key] = box
+            form.addRow(label, box)
+            return box
+
+        combo("recipe", RECIPES, "Paradigm", "How a training step works (the recipe)")
+        self.graph_box = combo("graph", ("",), "Graph", "The graph to train (empty = the first graph)")
+        self.dataset_box = combo("dataset.name", dataset_names(), "Dataset", "Built-in datasets work offline")
+        combo("loss.name", LOSSES, "Loss")
+        combo("optimizer.name", OPTIMIZERS, "Optimizer")
+        lr = QDoubleSpinBox()
+        lr.setDecimals(6)
+        lr.setRange(0.0, 10.0)
+        lr.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        lr.setToolTip("Learning rate")
+        lr.valueChanged.connect(lambda v: self._edit("optimizer.lr", float(v)))
+        self.controls["optimizer.lr"] = lr
+        form.addRow("Learning rate", lr)
+        for key, label, lo, hi, tip in (("epochs", "Epochs", 1, 100000, ""),
+                                        ("batch_size", "Batch size", 1, 65536, ""),
+                                        ("steps_per_epoch", "Steps/epoch cap", 0, 1000000, "0 = a full pass over the data"),
+                                        ("rl.episodes", "Episodes (RL)", 1, 10_000_000, "Q-learning: episodes in total")):
+            spin = QSpinBox()
+            spin.setRange(lo, hi)
+            spin.setToolTip(tip)
+            spin.valueChanged.connect(lambda v, k=key: self._edit(k, int(v)))
+            self.controls[key] = spin
+            form.addRow(label, spin)
+        combo("device", DEVICES, "Device", "auto = the GPU when there is one")
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train a snapshot of the project (F5)")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume (F6)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop and keep the last checkpoint (Shift+F5)")
+        self.train_button.clicked.connect(self.start_training)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop_training)
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.progress_label = QLabel("Ready.")
+        self.progress_label.setWordWrap(True)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(4, 4, 4, 4)
+        ll.addLayout(form)
+        ll.addLayout(buttons)
+        ll.addWidget(self.progress)
+        ll.addWidget(self.progress_label)
+        ll.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(250)
+        scroll.setMaximumWidth(360)
+
+        self.tabs = QTabWidget()
+        self.plots = PlotsWidget()
+        self.views = LiveViews()
+        self.preview = DatasetPreview(self)
+        self.activations = ActivationView(self)
+        self.results = ResultsWidget(self)
+        self.tabs.addTab(self.plots, "Curves")
+        self.tabs.addTab(self.views, "Live view")
+        self.tabs.addTab(self.preview, "Dataset")
+        self.tabs.addTab(self.activations, "Activations")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(1, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.error_label, 1)
+        top.addWidget(self.show_node_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.banner)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+
+        self.train_action = QAction("Train", self)
+        self.train_action.setShortcut(QKeySequence("F5"))
+        self.train_action.triggered.connect(self.start_training)
+        self.pause_action = QAction("Pause / Resume", self)
+        self.pause_action.setShortcut(QKeySequence("F6"))
+        self.pause_action.triggered.connect(self.toggle_pause)
+        self.stop_action = QAction("Stop", self)
+        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
+        self.stop_action.triggered.connect(self.stop_training)
+        self.actions_list = [self.train_action, self.pause_action, self.stop_action]
+
+        self._clock = QTimer(self)  # ticks the banner's "edited since" note and elapsed time
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._tick)
+
+    # -- settings binding --------------------------------------------------------------------
+    def _edit(self, key: str, value: Any) -> None:
+        if self._refreshing:
+            return
+        training = self.document.project.training
+        if get_setting(training, key) == value:
+            return
+        from studio.core.ops import SetTraining
+
+        self.document.push(SetTraining(key, value, label=f"Set training {key}"))
+
+    def refresh_settings(self) -> None:
+        """Show ``project.training`` in the controls (after undo, open, or an edit elsewhere)."""
+        self._refreshing = True
+        try:
+            training = self.document.project.training
+            names = [""] + [g.name for g in self.document.project.graphs]
+            if [self.graph_box.itemText(i) for i in range(self.graph_box.count())] != names:
+                self.graph_box.clear()
+                self.graph_box.addItems(names)
+            for key, w in self.controls.items():
+                value = get_setting(training, key)
+                if isinstance(w, QComboBox):
+                    if w.findText(str(value)) < 0:
+                        w.addItem(str(value))
+                    w.setCurrentText(str(value))
+                elif isinstance(w, QDoubleSpinBox):
+                    w.setValue(float(value))
+                elif isinstance(w, QSpinBox):
+                    w.setValue(int(value))
+            rl = get_setting(training, "recipe") in ("q_learning_tabular", "dqn")
+            self.controls["rl.episodes"].setEnabled(rl)
+            self.dataset_box.setEnabled(not rl)
+        finally:
+            self._refreshing = False
+
+    def _on_event(self, event) -> None:
+        if event.kind == "training_changed" or event.kind.startswith("graph_"):
+            self.refresh_settings()
+            if event.kind == "training_changed" and str(event.data.get("key", "")).startswith(("dataset", "graph")):
+                self.preview.invalidate()
+
+    def _on_project_replaced(self) -> None:
+        if self.session is not None and self.session.running:
+            self.stop_training()
+        self.plots.clear()
+        self.views.clear_views()
+        self.last_run = None
+        self.preview.invalidate()
+        self.refresh_settings()
+        self.results.reset()
+
+    # -- running -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.session.running
+
+    def start_training(self) -> bool:
+        """Train a snapshot of the project in the background; False if a run is already going."""
+        if self.running:
+            return False
+        snapshot = self.document.project.snapshot()
+        run_dir = new_run_dir(snapshot.name)
+        self.error_label.hide()
+        self.show_node_button.hide()
+        self._clear_error_marks()
+        self.views.clear_views()
+        self.plots.begin_run(snapshot.training, snapshot)
+        self.snapshot_time = time.time()
+        self.snapshot_version = self.document.undo_stack.index()
+        self.last_run = {"snapshot": snapshot, "dir": run_dir, "settings": snapshot.training, "final": None}
+        session = TrainingSession(snapshot, self.document.registry, None, run_dir, parent=self)
+        session.updates.connect(self._on_updates)
+        session.finished.connect(self._on_finished)
+        session.failed.connect(self.failed)
+        self.session = session
+        self.sessions.append(session)
+        self.updates_seen = 0
+        self.progress.setValue(0)
+        self.progress_label.setText("Preparing data and model…")
+        self._set_state("running")
+        self._update_banner()
+        self._clock.start()
+        session.start()
+        self.started.emit()
+        return True
+
+    def toggle_pause(self) -> None:
+        if not self.running:
+            return
+        if self.session.paused:
+            self.session.resume()
+            self._set_state("running")
+        else:
+            self.session.pause()
+            self._set_state("paused")
+
+    def stop_training(self) -> None:
+        if self.running:
+            self.session.stop()
+            self.progress_label.setText("Stopping after this step…")
+            self.stop_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        """Window closing: stop the run, wait for its thread (never terminate), keep the checkpoint."""
+        for session in self.sessions:
+            if session.running:
+                session.stop()
+        for session in self.sessions:
+            session.wait()
+        self.tasks.wait()
+
+    def _set_state(self, state: str) -> None:
+        running = state in ("running", "paused")
+        self.train_button.setEnabled(not running)
+        self.train_action.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.pause_action.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        if state == "paused":
+            self.progress_label.setText("Paused — press Resume (F6) to go on.")
+
+    def _on_updates(self, updates: list) -> None:
+        self.updates_seen += len(updates)
+        self.plots.add_updates(updates)
+        points = [pt for u in updates for pt in u.points]
+        if points:
+            self.views.add_points(points)
+        last_views = None
+        for u in updates:
+            if u.kind == "started":
+                self.views.classes = list(u.info.get("classes") or [])
+                if self.last_run is not None:
+                    self.last_run["info"] = dict(u.info)
+            if u.views:
+                last_views = u.views
+        if last_views:
+            self.views.show_views(last_views)
+        self._show_progress(updates[-1])
+
+    def _show_progress(self, u) -> None:
+        if u.final:
+            return
+        if u.kind == "paused":
+            self.progress_label.setText("Paused — press Resume (F6) to go on.")
+            return
+        self.progress.setValue(int(1000 * u.progress))
+        self.progress.setFormat(f"{100 * u.progress:.0f}%")
+        unit = (self.last_run or {}).get("info", {}).get("unit", "samples")
+        parts = [f"Epoch {min(u.epoch, u.epochs) if u.epochs else u.epoch}/{u.epochs}",
+                 f"step {u.step}/{u.total_steps}"]
+        if u.samples_per_s:
+            parts.append(f"{u.samples_per_s:,.0f} {unit}/s")
+        parts.append(f"{fmt_time(u.eta_s)} left")
+        loss = u.metrics.get("loss")
+        if isinstance(loss, float):
+            parts.append(f"loss {loss:.4g}")
+        self.progress_label.setText(" · ".join(parts))
+
+    def _on_finished(self, final) -> None:
+        self.last_final = final
+        self._clock.stop()
+        self.plots.end_run(final)
+        if final.views:
+            self.views.show_views(final.views)
+        if self.last_run is not None:
+            self.last_run["final"] = final
+            self.last_run["checkpoint"] = final.checkpoint or self._checkpoint_in_dir()
+        self._set_state("idle")
+        if final.kind == "done":
+            self.progress.setValue(1000)
+            self.progress.setFormat("100%")
+            self.progress_label.setText(f"Finished in {fmt_time(final.elapsed_s)} — {final.message}.")
+        elif final.kind == "cancelled":
+            self.progress_label.setText(f"Stopped at step {final.step}; the last checkpoint is kept.")
+        else:
+            self.show_error(final)
+        self.banner.setText(self.banner.text().replace("Training snapshot", "Last run used the snapshot"))
+        self.results.run_finished(self.last_run)
+        self.activations.model_changed()
+        self.finished.emit(final)
+
+    def _checkpoint_in_dir(self) -> str | None:
+        if self.last_run is None:
+            return None
+        path = self.last_run["dir"] / "last.pt"
+        return str(path) if path.exists() else None
+
+    # -- errors ----------------------------------------------------------------------------
+    def show_error(self, final) -> None:
+        where = []
+        if final.node:
+            where.append(f"node '{final.node}'")
+        if final.setting:
+            where.append(f"setting '{final.setting}'")
+        head = "Training failed" + (f" at {', '.join(where)}" if where else "")
+        self.error_label.setText(f"{head}: {final.message}")
+        self.error_label.show()
+        self.progress_label.setText("Training failed — see the message above.")
+        self.show_node_button.setVisible(bool(final.node_id))
+        self.reveal_error()
+        if final.setting:
+            key = final.setting if final.setting in self.controls else {"dataset": "dataset.name"}.get(final.setting)
+            w = self.controls.get(key or "")
+            if w is not None:
+                w.setStyleSheet("border: 2px solid #e11d48;")
+                w.setToolTip(final.message)
+
+    def _clear_error_marks(self) -> None:
+        for w in self.controls.values():
+            w.setStyleSheet("")
+
+    def error_graph_id(self, final) -> str | None:
+        project = self.document.project
+        for g in project.graphs:
+            if final.node_id and final.node_id in g.nodes:
+                return g.id
+        if final.graph:
+            for g in project.graphs:
+                if g.name == final.graph:
+                    return g.id
+        return None
+
+    def reveal_error(self) -> None:
+        """Select (and centre on) the node the last fault names, if it is still in the project."""
+        final = self.last_final
+        if final is None or not final.node_id:
+            return
+        gid = self.error_graph_id(final)
+        if gid is None or final.node_id not in self.document.project.graph(gid).nodes:
+            return
+        self.document.set_current_graph(gid)
+        self.document.set_selection(gid, [final.node_id])
+        if self.window is not None and hasattr(self.window, "reveal_node"):
+            self.window.reveal_node(gid, final.node_id)
+
+    # -- banner ----------------------------------------------------------------------------
+    def _update_banner(self) -> None:
+        if self.last_run is None:
+            self.banner.hide()
+            return
+        at = time.strftime("%H:%M", time.localtime(self.snapshot_time))
+        edited = self.document.undo_stack.index() != self.snapshot_version
+        if self.running:
+            text = f"Training snapshot taken at {at} — edits apply to the next run."
+            if edited:
+                text += " The project has changed since."
+        else:
+            text = f"Last run used the snapshot taken at {at}."
+            if edited:
+                text += " The project has changed since; train again to use the edits."
+        self.banner.setText(text)
+        self.banner.show()
+
+    def _on_index_changed(self, _index: int) -> None:
+        self._update_banner()
+
+    def _tick(self) -> None:
+        self._update_banner()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.preview:
+            self.preview.load()
+
+
+class DatasetPreview(QWidget):
+    """A grid of training samples with their labels (or a scatter for 2-D points), loaded off the GUI thread."""
+
+    loaded = Signal()
+
+    def __init__(self, panel: TrainingPanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.key: str | None = None
+        self.summary = QLabel("Open this tab to preview the dataset.")
+        self.summary.setWordWrap(True)
+        self.grid = TileGrid(tile=64)
+        self.scatter = ScatterView("Training samples", "x₁", "x₂")
+        self.scatter.hide()
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.grid, 1)
+        lay.addWidget(self.scatter, 1)
+
+    def invalidate(self) -> None:
+        self.key = None
+        if self.isVisible():
+            self.load()
+
+    def load(self) -> None:
+        training = self.panel.document.project.training
+        ds = get_setting(training, "dataset", {}) or {}
+        graph_name = get_setting(training, "graph", "")
+        key = repr((ds, graph_name, get_setting(training, "seed", 0)))
+        if key == self.key:
+            return
+        self.key = key
+        self.summary.setText("Loading the dataset…")
+        shape = self._input_shape(graph_name)
+        seed = int(get_setting(training, "seed", 0) or 0)
+
+        def job():
+            from studio.train.data import load_data
+            from studio.train.settings import DatasetSettings, TrainingSettings
+
+            settings = TrainingSettings.from_dict({"dataset": ds}) if ds else TrainingSettings()
+            bundle = load_data(settings.dataset if isinstance(settings.dataset, DatasetSettings) else ds, seed, shape)
+            k = min(24, len(bundle.train_x))
+            return {"x": bundle.train_x[:k].numpy(), "y": bundle.train_y[:k].numpy(), "classes": bundle.classes,
+                    "task": bundle.task, "n_train": len(bundle.train_x), "n_val": len(bundle.val_x),
+                    "shape": tuple(bundle.sample_shape), "name": bundle.name,
+                    "points": bundle.train_x[:600].numpy() if bundle.train_x.dim() == 2 and bundle.train_x.shape[1] == 2 else None,
+                    "point_labels": bundle.train_y[:600].numpy()}
+
+        self.panel.tasks.submit(job, self._show, self._fail)
+
+    def _input_shape(self, graph_name: str) -> tuple[int, ...] | None:
+        project = self.panel.document.project
+        graphs = [g for g in project.graphs if g.name == graph_name] or project.graphs[:1]
+        for node in graphs[0].nodes.values() if graphs else []:
+            if node.type_id == "io.input" and isinstance(node.params.get("shape"), list | tuple):
+                return tuple(int(v) for v in node.params["shape"])
+        return None
+
+    def _fail(self, message: str) -> None:
+        self.summary.setText(f"The dataset cannot be loaded: {message}")
+        self.grid.set_tiles([])
+        self.loaded.emit()
+
+    def _show(self, d: dict[str, Any]) -> None:
+        classes = list(d["classes"])
+        shape = "×".join(str(s) for s in d["shape"]) or "scalar"
+        self.summary.setText(f"<b>{d['name']}</b>: {d['n_train']:,} training / {d['n_val']:,} validation samples · "
+                             f"sample shape {shape} · task {d['task']}"
+                             + (f" · {len(classes)} classes: {', '.join(classes[:12])}" if classes else ""))
+        if d["points"] is not None:
+            self.grid.hide()
+            self.scatter.show()
+            labels = d["point_labels"] if d["task"] == "classification" else None
+            self.scatter.set_points(_by_class(d["points"], labels, classes, 5))
+        else:
+            self.scatter.hide()
+            self.grid.show()
+            tiles = []
+            for x, y in zip(d["x"], d["y"], strict=False):
+                y = np.asarray(y)
+                if y.ndim == 0 and classes:
+                    cap = classes[int(y)] if int(y) < len(classes) else str(int(y))
+                elif y.ndim == 0:
+                    cap = f"{float(y):.3g}"
+                elif y.dtype.kind in "iu":
+                    cap = "→ " + " ".join(str(int(v)) for v in y.reshape(-1)[:10])
+                else:
+                    cap = f"→ {y.size} values"
+                sample = np.asarray(x)
+                if sample.ndim == 2 and sample.dtype.kind == "f" and classes and sample.shape[1] == len(classes):
+                    sample = sample.argmax(-1)  # one-hot tokens -> token ids
+                tiles.append(tile_for(sample, cap))
+            self.grid.set_tiles(tiles)
+        self.loaded.emit()

@@ -1,0 +1,444 @@
+"""Live training curves (pyqtgraph): per-step and per-epoch metrics of every run, overlaid.
+
+Each metric of each run is a :class:`Series` — preallocated numpy buffers that double when
+full, so appending is O(1) and ``setData`` gets views, not copies of Python lists. Updates only
+append and mark curves dirty; a ~30 Hz ``QTimer`` pushes dirty curves to pyqtgraph, whose
+``setClipToView`` + peak downsampling keeps drawing cheap however long the run. Two plots share
+the step axis: losses (train per step, epoch means, validation) and the other metrics
+(accuracy, F1, return, ...). Every run keeps its settings and a snapshot of its graph, and a
+runs list toggles which runs are shown; with several runs visible, curves take their run's colour.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+REDRAW_MS = 33
+SKIP = {"epoch", "epoch_s", "lr", "inference_ms_per_sample", "val_vs_baseline", "samples", "epsilon_now"}
+RUN_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#64748b"]
+METRIC_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899"]
+
+
+def is_loss(metric: str) -> bool:
+    m = metric.lower()
+    return "loss" in m or m.endswith("mse") or m.endswith("mae") or m.endswith("rmse")
+
+
+class Series:
+    """x/y values in buffers that double when full; the EMA-smoothed y is kept alongside."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity, np.float64)
+        self.y = np.empty(capacity, np.float64)
+        self.s = np.empty(capacity, np.float64)
+        self.n = 0
+        self.weight = 0.0
+        self._ema = 0.0
+        self._norm = 0.0
+
+    def _grow(self, need: int) -> None:
+        cap = len(self.x)
+        while cap < need:
+            cap *= 2
+        if cap != len(self.x):
+            for name in ("x", "y", "s"):
+                old = getattr(self, name)
+                new = np.empty(cap, np.float64)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+
+    def append(self, x: float, y: float) -> None:
+        if self.n >= len(self.x):
+            self._grow(self.n + 1)
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.s[self.n] = self._smooth(y)
+        self.n += 1
+
+    def _smooth(self, y: float) -> float:
+        if not np.isfinite(y):
+            return y
+        w = self.weight
+        self._ema = w * self._ema + (1 - w) * y
+        self._norm = w * self._norm + (1 - w)
+        return self._ema / self._norm if self._norm > 0 else y
+
+    def set_smoothing(self, weight: float) -> None:
+        """Recompute the EMA (debiased, like TensorBoard's) with a new weight."""
+        self.weight = float(weight)
+        self._ema = self._norm = 0.0
+        for i in range(self.n):
+            self.s[i] = self._smooth(self.y[i])
+
+    def data(self, smoothed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], (self.s if smoothed else self.y)[: self.n]
+
+    def value_at(self, x: float) -> tuple[float, float] | None:
+        if self.n == 0:
+            return None
+        xs = self.x[: self.n]
+        i = int(np.clip(np.searchsorted(xs, x), 0, self.n - 1))
+        if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
+            i -= 1
+        return float(xs[i]), float(self.y[i])
+
+
+@dataclass
+class Run:
+    """One training run: its curves, the settings and graph snapshot it ran with, and how it ended."""
+
+    number: int
+    settings: dict[str, Any]
+    snapshot: Any = None
+    started: float = field(default_factory=time.time)
+    color: str = "#3b82f6"
+    series: dict[tuple[str, str], Series] = field(default_factory=dict)  # (kind, metric) -> Series
+    visible: bool = True
+    status: str = "running"
+    message: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    checkpoint: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"Run {self.number} · {time.strftime('%H:%M:%S', time.localtime(self.started))}"
+
+    def describe(self) -> str:
+        s = self.settings or {}
+        opt = s.get("optimizer", {})
+        ds = s.get("dataset", {})
+        parts = [s.get("recipe", "classification"), ds.get("name", "spirals"),
+                 f"{opt.get('name', 'adam')} lr={opt.get('lr', 1e-3):g}", f"batch {s.get('batch_size', 64)}",
+                 f"{s.get('epochs', 10)} epochs"]
+        return " · ".join(str(p) for p in parts)
+
+    def series_for(self, kind: str, metric: str) -> Series:
+        key = (kind, metric)
+        if key not in self.series:
+            self.series[key] = Series()
+        return self.series[key]
+
+
+class PlotsWidget(QWidget):
+    """Loss and metric plots with log scale, EMA smoothing, hover read-out and a runs list."""
+
+    runs_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False)
+        self.runs: list[Run] = []
+        self.current: Run | None = None
+        self._curves: dict[tuple[int, str, str, str], pg.PlotDataItem] = {}  # (run, plot, kind, metric)
+        self._dirty: set[tuple[int, str, str, str]] = set()
+        self._metric_colors: dict[str, str] = {}
+        self.smoothing = 0.6
+
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.toggled.connect(self._set_log)
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(int(self.smoothing * 100))
+        self.smooth_slider.setFixedWidth(120)
+        self.smooth_slider.setToolTip("Exponential moving average of the per-step curves (0 = raw)")
+        self.smooth_label = QLabel()
+        self.smooth_slider.valueChanged.connect(self._set_smoothing)
+        self.step_box = QCheckBox("Per step")
+        self.step_box.setChecked(True)
+        self.epoch_box = QCheckBox("Per epoch")
+        self.epoch_box.setChecked(True)
+        self.step_box.toggled.connect(self._refresh_visibility)
+        self.epoch_box.toggled.connect(self._refresh_visibility)
+        self.hover_label = QLabel(" ")
+        self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.log_box)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smooth_slider)
+        bar.addWidget(self.smooth_label)
+        bar.addWidget(self.step_box)
+        bar.addWidget(self.epoch_box)
+        bar.addStretch(1)
+
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.widgets: dict[str, pg.PlotWidget] = {}
+        plot_row = QSplitter(Qt.Orientation.Horizontal)
+        for key, title, ylabel in (("loss", "Loss", "loss"), ("metric", "Metrics", "value")):
+            w = pg.PlotWidget()
+            item = w.getPlotItem()
+            item.setTitle(title)
+            item.setLabel("bottom", "step")
+            item.setLabel("left", ylabel)
+            item.showGrid(x=True, y=True, alpha=0.25)
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, mode="peak")
+            item.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            w.setMinimumSize(220, 160)
+            self.plots[key] = item
+            self.widgets[key] = w
+            w.scene().sigMouseMoved.connect(lambda pos, k=key: self._hover(k, pos))
+            plot_row.addWidget(w)
+        self.vlines = {k: pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.PenStyle.DotLine))
+                       for k in self.plots}
+        for k, line in self.vlines.items():
+            line.setVisible(False)
+            self.plots[k].addItem(line, ignoreBounds=True)
+
+        self.runs_list = QListWidget()
+        self.runs_list.setMaximumWidth(250)
+        self.runs_list.setMinimumWidth(150)
+        self.runs_list.itemChanged.connect(self._run_toggled)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(QLabel("Runs (tick to overlay)"))
+        rl.addWidget(self.runs_list)
+        plot_row.addWidget(right)
+        plot_row.setStretchFactor(0, 3)
+        plot_row.setStretchFactor(1, 3)
+        plot_row.setStretchFactor(2, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(plot_row, 1)
+        layout.addWidget(self.hover_label)
+        self._set_smoothing(self.smooth_slider.value())
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # -- runs ------------------------------------------------------------------------------
+    def begin_run(self, settings: dict[str, Any], snapshot: Any = None) -> Run:
+        run = Run(number=len(self.runs) + 1, settings=json.loads(json.dumps(settings, default=str)),
+                  snapshot=snapshot, color=RUN_COLORS[len(self.runs) % len(RUN_COLORS)])
+        self.runs.append(run)
+        self.current = run
+        item = QListWidgetItem(run.title)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked)
+        item.setForeground(QColor(run.color))
+        item.setData(Qt.ItemDataRole.UserRole, run.number)
+        self.runs_list.blockSignals(True)
+        # earlier runs are hidden when a new one starts; tick them to compare
+        for i in range(self.runs_list.count()):
+            self.runs_list.item(i).setCheckState(Qt.CheckState.Unchecked)
+        for r in self.runs[:-1]:
+            r.visible = False
+        self.runs_list.addItem(item)
+        self.runs_list.blockSignals(False)
+        self._update_item(run)
+        self._refresh_visibility()
+        self.runs_changed.emit()
+        return run
+
+    def end_run(self, final: Any) -> None:
+        run = self.current
+        if run is None:
+            return
+        run.status = final.kind
+        run.message = final.message
+        run.history = list(final.history)
+        run.checkpoint = final.checkpoint
+        self._update_item(run)
+        self.redraw()
+
+    def clear(self) -> None:
+        for key, curve in self._curves.items():
+            self.plots[key[1]].removeItem(curve)
+        self._curves.clear()
+        self._dirty.clear()
+        self.runs.clear()
+        self.current = None
+        self.runs_list.clear()
+
+    def _update_item(self, run: Run) -> None:
+        for i in range(self.runs_list.count()):
+            item = self.runs_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == run.number:
+                status = {"running": "", "done": " ✓", "cancelled": " (stopped)", "error": " ✗"}.get(run.status, "")
+                item.setText(run.title + status)
+                tip = run.describe()
+                if run.history:
+                    last = run.history[-1]
+                    tip += "\n" + ", ".join(f"{k}={v:.4g}" for k, v in last.items()
+                                            if k.startswith("val_") and isinstance(v, float))
+                if run.snapshot is not None:
+                    tip += "\ngraphs: " + ", ".join(f"{g.name} ({len(g.nodes)} nodes)" for g in run.snapshot.graphs)
+                if run.message:
+                    tip += "\n" + run.message
+                item.setToolTip(tip)
+
+    def _run_toggled(self, item: QListWidgetItem) -> None:
+        number = item.data(Qt.ItemDataRole.UserRole)
+        for run in self.runs:
+            if run.number == number:
+                run.visible = item.checkState() == Qt.CheckState.Checked
+        self._refresh_visibility()
+
+    # -- data ------------------------------------------------------------------------------
+    def add_updates(self, updates: list[Any]) -> None:
+        run = self.current
+        if run is None:
+            return
+        for u in updates:
+            if u.kind == "started":
+                run.info = dict(u.info)
+                unit = "episode" if u.info.get("unit") == "episodes" else "step"
+                for item in self.plots.values():
+                    item.setLabel("bottom", unit)
+            for step, metrics in u.points:
+                for name, value in metrics.items():
+                    if name not in SKIP and isinstance(value, int | float):
+                        self._add(run, "step", name, step, float(value))
+            if u.kind == "epoch":
+                for name, value in u.metrics.items():
+                    if name not in SKIP and isinstance(value, int | float) and not name.endswith("_baseline_mse"):
+                        self._add(run, "epoch", name, u.step, float(value))
+                base = u.metrics.get("val_baseline_mse")
+                if isinstance(base, float):
+                    self._add(run, "epoch", "val_baseline_mse", u.step, base)
+
+    def _add(self, run: Run, kind: str, metric: str, x: float, y: float) -> None:
+        series = run.series.get((kind, metric))
+        if series is None:
+            series = run.series_for(kind, metric)
+            series.set_smoothing(self.smoothing if kind == "step" else 0.0)
+            self._make_curve(run, kind, metric)
+        series.append(x, y)
+        self._dirty.add((run.number, "loss" if is_loss(metric) else "metric", kind, metric))
+
+    def _color(self, run: Run, metric: str) -> str:
+        if sum(r.visible for r in self.runs) > 1:
+            return run.color
+        base = metric[4:] if metric.startswith("val_") else metric
+        if base not in self._metric_colors:
+            self._metric_colors[base] = METRIC_COLORS[len(self._metric_colors) % len(METRIC_COLORS)]
+        return self._metric_colors[base]
+
+    def _style(self, curve: pg.PlotDataItem, run: Run, kind: str, metric: str) -> None:
+        color = self._color(run, metric)
+        val = metric.startswith("val_")
+        baseline = metric.endswith("baseline_mse")
+        if kind == "step":
+            curve.setPen(pg.mkPen(color, width=1.2))
+            curve.setSymbol(None)
+        else:
+            style = Qt.PenStyle.DotLine if baseline else Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine
+            curve.setPen(pg.mkPen(color, width=2, style=style))
+            curve.setSymbol(None if baseline else "s" if val else "o")
+            curve.setSymbolSize(6)
+            curve.setSymbolBrush(pg.mkBrush(color))
+            curve.setSymbolPen(pg.mkPen(color))
+
+    def _label(self, run: Run, kind: str, metric: str) -> str:
+        name = metric if kind == "step" else (metric if metric.startswith("val_") else f"{metric} (epoch)")
+        return f"#{run.number} {name}" if len(self.runs) > 1 else name
+
+    def _make_curve(self, run: Run, kind: str, metric: str) -> None:
+        plot = "loss" if is_loss(metric) else "metric"
+        key = (run.number, plot, kind, metric)
+        curve = pg.PlotDataItem(name=self._label(run, kind, metric))
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+        self._style(curve, run, kind, metric)
+        self.plots[plot].addItem(curve)
+        self._curves[key] = curve
+        curve.setVisible(run.visible and (self.step_box.isChecked() if kind == "step" else self.epoch_box.isChecked()))
+
+    def _refresh_visibility(self, *_args) -> None:
+        by_number = {r.number: r for r in self.runs}
+        for (number, _plot, kind, metric), curve in self._curves.items():
+            run = by_number[number]
+            shown = self.step_box.isChecked() if kind == "step" else self.epoch_box.isChecked()
+            curve.setVisible(run.visible and shown)
+            self._style(curve, run, kind, metric)
+        self._dirty.update(self._curves)
+
+    def redraw(self) -> None:
+        """Push dirty curves to pyqtgraph (the ~30 Hz timer calls this)."""
+        if not self._dirty:
+            return
+        by_number = {r.number: r for r in self.runs}
+        for key in list(self._dirty):
+            number, _plot, kind, metric = key
+            curve = self._curves.get(key)
+            run = by_number.get(number)
+            if curve is None or run is None:
+                continue
+            series = run.series[(kind, metric)]
+            if series.n == 0:
+                continue
+            x, y = series.data(smoothed=kind == "step" and self.smoothing > 0)
+            if self.log_box.isChecked():
+                y = np.where(y > 0, y, np.nan)
+            curve.setData(x, y, connect="finite")
+        self._dirty.clear()
+
+    # -- options ---------------------------------------------------------------------------
+    def _set_log(self, on: bool) -> None:
+        self.plots["loss"].setLogMode(y=on)
+        self._dirty.update(self._curves)
+        self.redraw()
+
+    def _set_smoothing(self, value: int) -> None:
+        self.smoothing = value / 100.0
+        self.smooth_label.setText(f"{self.smoothing:.2f}")
+        for run in self.runs:
+            for (kind, _m), series in run.series.items():
+                if kind == "step":
+                    series.set_smoothing(self.smoothing)
+        self._dirty.update(k for k in self._curves if k[2] == "step")
+
+    def _hover(self, key: str, pos) -> None:
+        item = self.plots[key]
+        if not item.sceneBoundingRect().contains(pos):
+            self.vlines[key].setVisible(False)
+            return
+        x = item.vb.mapSceneToView(pos).x()
+        by_number = {r.number: r for r in self.runs}
+        parts = []
+        for (number, plot, kind, metric), curve in self._curves.items():
+            if plot != key or not curve.isVisible():
+                continue
+            found = by_number[number].series[(kind, metric)].value_at(x)
+            if found is None:
+                continue
+            parts.append((found[0], self._label(by_number[number], kind, metric), found[1]))
+        if not parts:
+            return
+        self.vlines[key].setPos(parts[0][0])
+        self.vlines[key].setVisible(True)
+        unit = item.getAxis("bottom").labelText or "step"
+        text = f"{unit} {int(round(x))}: " + "   ".join(f"{name} = {v:.4g}" for _x, name, v in parts)
+        self.hover_label.setText(text)
+
+    def hover_at(self, key: str, x: float) -> str:
+        """Test hook: the read-out the mouse would give at step ``x`` on plot ``key``."""
+        vb = self.plots[key].vb
+        pos = vb.mapViewToScene(pg.Point(x, 0))
+        self._hover(key, pos)
+        return self.hover_label.text()

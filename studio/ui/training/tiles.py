@@ -1,0 +1,184 @@
+"""Painting small arrays: images, feature maps, sparklines and token rows as a grid of captioned tiles.
+
+Used by the dataset preview, the prediction grid (mistakes outlined red), reconstructions,
+generated samples and activation maps. Arrays become ``QImage`` once per update; painting is
+plain ``QPainter`` work, cheap enough for the GUI thread at the live views' ~1 Hz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+GOOD = QColor(60, 170, 90)
+BAD = QColor(220, 50, 50)
+
+
+def to_uint8(a: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """Scale to 0..255: data already in [0, 1] keeps its meaning, anything else is min-max scaled."""
+    a = np.asarray(a, dtype=np.float32)
+    if lo is None or hi is None:
+        finite = a[np.isfinite(a)]
+        lo_, hi_ = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if lo_ >= 0.0 and hi_ <= 1.0:
+            lo_, hi_ = 0.0, 1.0
+        lo = lo_ if lo is None else lo
+        hi = hi_ if hi is None else hi
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    return np.clip((np.nan_to_num(a) - lo) * scale, 0, 255).astype(np.uint8)
+
+
+def is_image(sample: np.ndarray) -> bool:
+    s = np.shape(sample)
+    return (len(s) == 3 and s[0] in (1, 3) and s[1] >= 4 and s[2] >= 4) or (len(s) == 2 and min(s) >= 4
+                                                                             and s[0] * s[1] >= 64)
+
+
+def array_image(sample: np.ndarray, lo: float | None = None, hi: float | None = None) -> QImage:
+    """(1|3, H, W) or (H, W) array -> QImage (grayscale or RGB), copied so it owns its pixels."""
+    a = np.asarray(sample)
+    if a.ndim == 3 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim == 2:
+        g = np.ascontiguousarray(to_uint8(a, lo, hi))
+        img = QImage(g.data, g.shape[1], g.shape[0], g.strides[0], QImage.Format.Format_Grayscale8)
+        return img.copy()
+    rgb = np.ascontiguousarray(to_uint8(np.moveaxis(a[:3], 0, -1), lo, hi))
+    img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
+    return img.copy()
+
+
+def rgb_image(a: np.ndarray) -> QImage:
+    """An H×W×3 uint8 array -> QImage."""
+    rgb = np.ascontiguousarray(np.asarray(a, dtype=np.uint8)[..., :3])
+    return QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+@dataclass
+class Tile:
+    """One cell of a grid: an image, a 1-D series, or a line of text, with a caption under it."""
+
+    image: QImage | None = None
+    series: tuple[np.ndarray, ...] | None = None
+    text: str = ""
+    caption: str = ""
+    ok: bool | None = None  # True: green outline, False: red outline (a mistake), None: none
+
+
+def tile_for(sample: np.ndarray, caption: str = "", ok: bool | None = None) -> Tile:
+    """The natural tile for one sample: image, series (1-D / T×1), tokens (ints) or numbers."""
+    a = np.asarray(sample)
+    if is_image(a):
+        return Tile(image=array_image(a), caption=caption, ok=ok)
+    if a.dtype.kind in "iu" and a.ndim == 1:
+        return Tile(text=" ".join(str(int(v)) for v in a[:16]), caption=caption, ok=ok)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim == 1 and a.size > 3:
+        return Tile(series=(a.astype(np.float32),), caption=caption, ok=ok)
+    flat = a.reshape(-1)[:4]
+    return Tile(text=", ".join(f"{v:.2f}" for v in flat), caption=caption, ok=ok)
+
+
+class TileGrid(QWidget):
+    """A wrapping grid of tiles that scales them to the space it has."""
+
+    def __init__(self, parent: QWidget | None = None, tile: int = 72, title: str = "") -> None:
+        super().__init__(parent)
+        self.tiles: list[Tile] = []
+        self.tile = tile
+        self.title = title
+        self.columns: int | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 120)
+
+    def set_tiles(self, tiles: list[Tile], columns: int | None = None) -> None:
+        self.tiles = list(tiles)
+        self.columns = columns
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(8 * (self.tile + 8), 2 * (self.tile + 30) + 24)
+
+    def _layout(self) -> tuple[int, int, float]:
+        n = max(1, len(self.tiles))
+        top = 22 if self.title else 4
+        w, h = max(1, self.width() - 8), max(1, self.height() - top - 4)
+        best = (1, n, 8.0)
+        cols_range = [self.columns] if self.columns else range(1, n + 1)
+        for cols in cols_range:
+            rows = -(-n // cols)
+            side = min(w / cols - 6, (h / rows) - 20)
+            if side > best[2]:
+                best = (cols, rows, side)
+        cols, rows, side = best
+        return cols, rows, max(8.0, min(side, 160.0))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        fg = pal.windowText().color()
+        font = QFont(self.font())
+        if self.title:
+            font.setBold(True)
+            p.setFont(font)
+            p.setPen(fg)
+            p.drawText(QRectF(4, 2, self.width() - 8, 18), Qt.AlignmentFlag.AlignLeft, self.title)
+            font.setBold(False)
+        if not self.tiles:
+            p.setPen(fg)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "nothing to show yet")
+            return
+        cols, _rows, side = self._layout()
+        top = 22 if self.title else 4
+        small = QFont(font)
+        small.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
+        p.setFont(small)
+        for i, t in enumerate(self.tiles):
+            r, c = divmod(i, cols)
+            x, y = 4 + c * (side + 6), top + r * (side + 20)
+            box = QRectF(x, y, side, side)
+            self._paint_tile(p, t, box, fg)
+            if t.ok is not None:
+                p.setPen(QPen(GOOD if t.ok else BAD, 3 if not t.ok else 1.5))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(box.adjusted(-1, -1, 1, 1))
+            if t.caption:
+                p.setPen(BAD if t.ok is False else fg)
+                p.drawText(QRectF(x - 3, y + side + 1, side + 6, 18),
+                           Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                           p.fontMetrics().elidedText(t.caption, Qt.TextElideMode.ElideRight, int(side + 6)))
+        p.end()
+
+    def _paint_tile(self, p: QPainter, t: Tile, box: QRectF, fg: QColor) -> None:
+        p.setPen(QPen(QColor(128, 128, 128, 90), 1))
+        p.setBrush(QColor(128, 128, 128, 30))
+        p.drawRect(box)
+        if t.image is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(box, t.image)
+        elif t.series is not None:
+            colors = [QColor(70, 130, 220), QColor(230, 120, 40), QColor(60, 170, 90), QColor(150, 150, 150)]
+            values = np.concatenate([np.asarray(s, np.float32).ravel() for s in t.series if s is not None])
+            lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+            span = hi - lo or 1.0
+            n_max = max(len(s) for s in t.series if s is not None)
+            for k, s in enumerate(t.series):
+                if s is None or len(s) < 2:
+                    continue
+                path = QPainterPath()
+                for j, v in enumerate(np.asarray(s, np.float32)):
+                    pt = QPointF(box.left() + 2 + (box.width() - 4) * j / max(1, n_max - 1),
+                                 box.bottom() - 2 - (box.height() - 4) * (float(v) - lo) / span)
+                    path.moveTo(pt) if j == 0 else path.lineTo(pt)
+                p.setPen(QPen(colors[k % len(colors)], 1.4))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawPath(path)
+        elif t.text:
+            p.setPen(fg)
+            p.drawText(box.adjusted(3, 3, -3, -3), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, t.text)

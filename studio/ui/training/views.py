@@ -1,0 +1,523 @@
+"""Live views matched to the paradigm, fed by the engine's ``Update.views`` payloads (see studio.train.views).
+
+:class:`LiveViews` keeps one tab per kind of view and creates it the first time its payload
+arrives, so a classifier shows predictions and a confusion matrix, an autoencoder its
+reconstructions and latent space, a GAN its fixed-noise samples and D/G losses, an attention
+model its weights, and Q-learning the gridworld with values, greedy arrows and the agent walking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
+
+from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, tile_for
+
+CLASS_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899",
+                "#64748b", "#84cc16"]
+
+
+def class_name(classes: list[str], k: int) -> str:
+    return classes[k] if 0 <= k < len(classes) else str(k)
+
+
+def heat(v: float) -> QColor:
+    """0..1 -> a perceptually even blue-to-yellow ramp (viridis-like)."""
+    stops = [(0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
+             (1.0, (253, 231, 37))]
+    v = float(np.clip(v, 0, 1)) if np.isfinite(v) else 0.0
+    for (a, ca), (b, cb) in zip(stops, stops[1:], strict=False):
+        if v <= b:
+            t = (v - a) / (b - a)
+            return QColor(*(int(ca[i] + (cb[i] - ca[i]) * t) for i in range(3)))
+    return QColor(*stops[-1][1])
+
+
+def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    item = w.getPlotItem()
+    item.setTitle(title)
+    item.setLabel("bottom", x)
+    item.setLabel("left", y)
+    item.showGrid(x=True, y=True, alpha=0.2)
+    w.setMinimumSize(200, 160)
+    return w
+
+
+class MatrixView(QWidget):
+    """A labelled heatmap (confusion matrix or attention weights) painted with QPainter."""
+
+    def __init__(self, title: str, row_label: str, col_label: str, counts: bool) -> None:
+        super().__init__()
+        self.title, self.row_label, self.col_label, self.counts = title, row_label, col_label, counts
+        self.matrix: np.ndarray | None = None
+        self.rows: list[str] = []
+        self.cols: list[str] = []
+        self.setMinimumSize(220, 200)
+
+    def set_matrix(self, matrix: np.ndarray, rows: list[str], cols: list[str]) -> None:
+        self.matrix = np.asarray(matrix, dtype=np.float64)
+        self.rows, self.cols = list(rows), list(cols)
+        self.update()
+
+    def paintEvent(self, _e) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        fg = self.palette().windowText().color()
+        font = QFont(self.font())
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(fg)
+        p.drawText(QRectF(0, 2, self.width(), 18), Qt.AlignmentFlag.AlignHCenter, self.title)
+        font.setBold(False)
+        if self.matrix is None:
+            p.setFont(font)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "waiting for the first evaluation")
+            return
+        m = self.matrix
+        n_r, n_c = m.shape
+        small = QFont(font)
+        small.setPointSizeF(max(6.0, font.pointSizeF() * (0.85 if max(n_r, n_c) <= 12 else 0.7)))
+        p.setFont(small)
+        fm = p.fontMetrics()
+        label_w = min(90, max([fm.horizontalAdvance(s) for s in self.rows] + [10]) + 6)
+        left, top = label_w + 22, 24
+        bottom_pad = fm.height() * 2 + 10
+        side = min((self.width() - left - 8) / n_c, (self.height() - top - bottom_pad) / n_r)
+        side = max(4.0, side)
+        if self.counts:
+            norm = m / np.maximum(m.sum(1, keepdims=True), 1)  # colour by share of the true class
+        else:
+            hi = float(np.nanmax(m)) if m.size else 1.0
+            norm = m / hi if hi > 0 else m
+        for i in range(n_r):
+            for j in range(n_c):
+                r = QRectF(left + j * side, top + i * side, side, side)
+                p.fillRect(r, heat(norm[i, j]))
+                if self.counts and side >= 16:
+                    p.setPen(QColor("black") if norm[i, j] > 0.55 else QColor("white"))
+                    p.drawText(r, Qt.AlignmentFlag.AlignCenter, str(int(m[i, j])))
+        p.setPen(fg)
+        step_r = max(1, int(np.ceil(fm.height() / side)))
+        for i in range(0, n_r, step_r):
+            p.drawText(QRectF(22, top + i * side, label_w - 4, side), Qt.AlignmentFlag.AlignRight
+                       | Qt.AlignmentFlag.AlignVCenter, fm.elidedText(self.rows[i] if i < len(self.rows) else str(i),
+                                                                       Qt.TextElideMode.ElideRight, label_w - 4))
+        step_c = max(1, int(np.ceil(max([fm.horizontalAdvance(s) for s in self.cols] + [8]) / side)))
+        for j in range(0, n_c, step_c):
+            p.drawText(QRectF(left + j * side - side, top + n_r * side + 2, side * 3, fm.height()),
+                       Qt.AlignmentFlag.AlignHCenter, self.cols[j] if j < len(self.cols) else str(j))
+        p.drawText(QRectF(left, top + n_r * side + fm.height() + 4, n_c * side, fm.height()),
+                   Qt.AlignmentFlag.AlignHCenter, self.col_label)
+        p.save()
+        p.translate(10, top + n_r * side / 2)
+        p.rotate(-90)
+        p.drawText(QRectF(-n_r * side / 2, -8, n_r * side, 16), Qt.AlignmentFlag.AlignHCenter, self.row_label)
+        p.restore()
+        p.end()
+
+
+class ScatterView(QWidget):
+    """Coloured 2-D points (latent space, decision regions, GAN ring samples)."""
+
+    def __init__(self, title: str, x: str, y: str) -> None:
+        super().__init__()
+        self.plot = _plot(title, x, y)
+        self.plot.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.image = pg.ImageItem()
+        self.image.setZValue(-10)
+        self.image.setOpacity(0.35)
+        self.plot.addItem(self.image)
+        self.items: list[pg.ScatterPlotItem] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def set_points(self, groups: list[tuple[str, np.ndarray, str, int]], region: dict | None = None) -> None:
+        """groups: (legend name, N×2 points, colour, size)."""
+        item = self.plot.getPlotItem()
+        for it in self.items:
+            item.removeItem(it)
+        if item.legend is not None:
+            item.legend.clear()
+        self.items = []
+        for name, pts, color, size in groups:
+            if len(pts) == 0:
+                continue
+            sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=None, brush=pg.mkBrush(color), name=name)
+            item.addItem(sp)
+            self.items.append(sp)
+        if region is not None:
+            grid = np.asarray(region["grid"])
+            lut = np.array([QColor(CLASS_COLORS[k % len(CLASS_COLORS)]).getRgb()[:3] for k in range(int(grid.max()) + 1)],
+                           np.uint8)
+            x0, x1, y0, y1 = region["extent"]
+            self.image.setImage(lut[grid].transpose(1, 0, 2), autoLevels=False)
+            self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            self.image.setVisible(True)
+        else:
+            self.image.setVisible(False)
+
+
+def _by_class(points: np.ndarray, labels: np.ndarray | None, classes: list[str], size: int = 5):
+    if labels is None:
+        return [("samples", points, "#3b82f6", size)]
+    labels = np.asarray(labels).reshape(-1)[: len(points)]
+    return [(class_name(classes, int(k)), points[labels == k], CLASS_COLORS[int(k) % len(CLASS_COLORS)], size)
+            for k in np.unique(labels)]
+
+
+class GridworldView(QWidget):
+    """The gridworld: walls, pits, goal; each cell coloured by its value; greedy arrows; the agent walking."""
+
+    COLORS = {1: QColor(70, 70, 78), 2: QColor(40, 180, 80), 3: QColor(200, 50, 50), 4: QColor(150, 60, 40)}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: np.ndarray | None = None
+        self.values: np.ndarray | None = None
+        self.actions: np.ndarray | None = None
+        self.path: list[tuple[int, int]] = []
+        self.agent = 0
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._step_agent)
+        self.timer.setInterval(150)
+        self.setMinimumSize(220, 220)
+
+    def set_speed(self, per_second: int) -> None:
+        self.timer.setInterval(max(10, int(1000 / max(1, per_second))))
+
+    def set_world(self, payload: dict[str, Any]) -> None:
+        self.cells = np.asarray(payload["cells"])
+        self.values = np.asarray(payload["values"], dtype=np.float64)
+        self.actions = np.asarray(payload["actions"])
+        path = [tuple(int(v) for v in rc) for rc in payload.get("path", [])]
+        if path != self.path:
+            self.path, self.agent = path, 0
+        if self.path and not self.timer.isActive():
+            self.timer.start()
+        self.update()
+
+    def _step_agent(self) -> None:
+        if self.path:
+            self.agent = (self.agent + 1) % (len(self.path) + 3)  # linger a moment at the end
+            self.update()
+
+    def paintEvent(self, _e) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.cells is None:
+            p.setPen(self.palette().windowText().color())
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "waiting for the first episode")
+            return
+        h, w = self.cells.shape
+        side = min((self.width() - 60) / w, (self.height() - 8) / h)
+        x0, y0 = 4.0, 4.0
+        free = (self.cells == 0) | (self.cells == 5)
+        vals = self.values[free] if self.values is not None and free.any() else np.zeros(1)
+        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        span = hi - lo or 1.0
+        for r in range(h):
+            for c in range(w):
+                rect = QRectF(x0 + c * side, y0 + r * side, side, side)
+                code = int(self.cells[r, c])
+                if code in self.COLORS:
+                    p.fillRect(rect, self.COLORS[code])
+                else:
+                    p.fillRect(rect, heat((self.values[r, c] - lo) / span))
+                p.setPen(QPen(QColor(0, 0, 0, 60), 1))
+                p.drawRect(rect)
+                label = {2: "G", 3: "X", 4: "C", 5: "S"}.get(code)
+                if label:
+                    p.setPen(QColor("white"))
+                    f = QFont(self.font())
+                    f.setBold(True)
+                    p.setFont(f)
+                    p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, " " + label)
+                a = int(self.actions[r, c]) if self.actions is not None else -1
+                if a >= 0 and code in (0, 5):
+                    self._arrow(p, rect, a)
+        # colour bar
+        bx = x0 + w * side + 10
+        for i in range(50):
+            p.fillRect(QRectF(bx, y0 + (h * side) * (1 - (i + 1) / 50), 12, h * side / 50 + 1), heat(i / 49))
+        p.setPen(self.palette().windowText().color())
+        p.drawText(QRectF(bx + 14, y0 - 2, 40, 16), Qt.AlignmentFlag.AlignLeft, f"{hi:.2f}")
+        p.drawText(QRectF(bx + 14, y0 + h * side - 14, 40, 16), Qt.AlignmentFlag.AlignLeft, f"{lo:.2f}")
+        if self.path:
+            k = min(self.agent, len(self.path) - 1)
+            r, c = self.path[k]
+            center = QPointF(x0 + (c + 0.5) * side, y0 + (r + 0.5) * side)
+            p.setBrush(QColor(255, 255, 255))
+            p.setPen(QPen(QColor(20, 20, 20), 2))
+            p.drawEllipse(center, side * 0.28, side * 0.28)
+        p.end()
+
+    @staticmethod
+    def _arrow(p: QPainter, rect: QRectF, action: int) -> None:
+        c = rect.center()
+        s = rect.width() * 0.3
+        dx, dy = [(0, -1), (1, 0), (0, 1), (-1, 0)][action % 4]
+        tip = QPointF(c.x() + dx * s, c.y() + dy * s)
+        tail = QPointF(c.x() - dx * s * 0.6, c.y() - dy * s * 0.6)
+        p.setPen(QPen(QColor(255, 255, 255, 220), max(1.0, rect.width() / 18)))
+        p.drawLine(tail, tip)
+        ox, oy = -dy * s * 0.35, dx * s * 0.35
+        back = QPointF(tip.x() - dx * s * 0.45, tip.y() - dy * s * 0.45)
+        p.setBrush(QColor(255, 255, 255, 220))
+        p.drawPolygon(QPolygonF([tip, QPointF(back.x() + ox, back.y() + oy), QPointF(back.x() - ox, back.y() - oy)]))
+
+
+class LiveViews(QTabWidget):
+    """One tab per view kind, created when its first payload arrives."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pages: dict[str, QWidget] = {}
+        self.parts: dict[str, Any] = {}
+        self.received: set[str] = set()
+        self._gan_loss: dict[str, list[tuple[float, float]]] = {}
+        self._empty = QLabel("Live views appear here once training starts.")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.addTab(self._empty, "Live view")
+
+    def clear_views(self) -> None:
+        self.received.clear()
+        self._gan_loss.clear()
+        for key in list(self.pages):
+            page = self.pages.pop(key)
+            self.removeTab(self.indexOf(page))
+            page.deleteLater()
+        self.parts.clear()
+        if self.indexOf(self._empty) < 0:
+            self.addTab(self._empty, "Live view")
+
+    def _page(self, key: str, title: str, build) -> None:
+        if key in self.pages:
+            return
+        if self.indexOf(self._empty) >= 0:
+            self.removeTab(self.indexOf(self._empty))
+        page = QWidget()
+        build(page)
+        self.pages[key] = page
+        self.addTab(page, title)
+
+    # -- feeding ---------------------------------------------------------------------------
+    def add_points(self, points: list[tuple[int, dict[str, float]]]) -> None:
+        """Step metrics, for the GAN's D/G loss curves."""
+        if "gan" not in self.pages:
+            return
+        for step, metrics in points:
+            for name, value in metrics.items():
+                low = name.lower()
+                if "loss" in low and (low.startswith(("d_", "g_", "d ", "g ")) or "disc" in low or "gen" in low):
+                    self._gan_loss.setdefault(name, []).append((step, value))
+        plot = self.parts["gan_losses"]
+        for k, (name, pts) in enumerate(self._gan_loss.items()):
+            curve = self.parts.setdefault(f"gan_curve_{name}", plot.plot(name=name, pen=pg.mkPen(CLASS_COLORS[k], width=1.3)))
+            arr = np.asarray(pts[-5000:], dtype=np.float64)
+            curve.setData(arr[:, 0], arr[:, 1])
+
+    def show_views(self, views: dict[str, Any]) -> None:
+        for key, payload in views.items():
+            handler = getattr(self, f"_show_{key}", None)
+            if handler is not None and payload is not None:
+                handler(payload)
+                self.received.add(key)
+
+    # -- classification ----------------------------------------------------------------------
+    def _build_classify(self, page: QWidget) -> None:
+        lay = QHBoxLayout(page)
+        grid = TileGrid(title="Validation samples: prediction (true) — red = mistake")
+        matrix = MatrixView("Confusion matrix (validation)", "true class", "predicted class", counts=True)
+        lay.addWidget(grid, 3)
+        lay.addWidget(matrix, 2)
+        self.parts.update(pred_grid=grid, confusion=matrix)
+
+    def _show_predictions(self, d: dict[str, Any]) -> None:
+        self._page("classify", "Predictions", self._build_classify)
+        classes = list(d.get("classes") or [])
+        tiles = []
+        inputs, labels, pred = d["inputs"], np.asarray(d["labels"]), np.asarray(d["predicted"])
+        conf = d.get("confidence")
+        correct = np.asarray(d["correct"]).reshape(-1)
+        for i in range(min(len(inputs), 16)):
+            if pred.ndim > 1:  # sequences: per-token predictions
+                caption = "".join(class_name(classes, int(k)) for k in pred[i][:12])
+                sample = np.asarray(inputs[i])
+                tile = tile_for(sample, caption, bool(correct[i]))
+                if sample.ndim >= 1 and not is_image(sample):
+                    shown = sample.argmax(-1) if sample.ndim == 2 and sample.dtype.kind == "f" else sample
+                    tile = Tile(text="in: " + " ".join(str(int(v)) for v in np.asarray(shown).reshape(-1)[:12])
+                                + "\nwant: " + " ".join(class_name(classes, int(v)) for v in labels[i][:12]),
+                                caption="got: " + " ".join(class_name(classes, int(k)) for k in pred[i][:12]),
+                                ok=bool(correct[i]))
+            else:
+                p_name, t_name = class_name(classes, int(pred[i])), class_name(classes, int(labels[i]))
+                c = f" {100 * float(conf[i]):.0f}%" if conf is not None and len(conf) > i else ""
+                caption = f"{p_name}{c}" if correct[i] else f"{p_name} ({t_name})"
+                tile = tile_for(np.asarray(inputs[i]), caption, bool(correct[i]))
+            tiles.append(tile)
+        self.parts["pred_grid"].set_tiles(tiles)
+
+    def _show_confusion(self, d: dict[str, Any]) -> None:
+        self._page("classify", "Predictions", self._build_classify)
+        m = np.asarray(d["matrix"])
+        names = [class_name(list(d.get("classes") or []), k) for k in range(m.shape[0])]
+        self.parts["confusion"].set_matrix(m, names, names)
+
+    def _show_decision(self, d: dict[str, Any]) -> None:
+        self._page("decision", "Decision regions", lambda page: self._single(page, "decision",
+                   ScatterView("Decision regions with validation points", "x₁", "x₂")))
+        self.parts["decision"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"),
+                                                    self._classes_hint(), 5), region=d)
+
+    def _classes_hint(self) -> list[str]:
+        return list(getattr(self, "classes", []) or [])
+
+    def _single(self, page: QWidget, key: str, widget: QWidget) -> None:
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(widget)
+        self.parts[key] = widget
+
+    # -- reconstruction / latent -------------------------------------------------------------
+    def _build_recon(self, page: QWidget) -> None:
+        lay = QVBoxLayout(page)
+        top = TileGrid(title="Inputs (validation)")
+        bottom = TileGrid(title="Reconstructions")
+        lay.addWidget(top)
+        lay.addWidget(bottom)
+        self.parts.update(recon_in=top, recon_out=bottom)
+
+    def _show_reconstruction(self, d: dict[str, Any]) -> None:
+        self._page("recon", "Reconstruction", self._build_recon)
+        inputs = np.asarray(d["inputs"])
+        shown = d.get("noisy") if d.get("noisy") is not None else inputs
+        self.parts["recon_in"].title = "Noisy inputs (validation)" if d.get("noisy") is not None else "Inputs (validation)"
+        n = min(8, len(inputs))
+        self.parts["recon_in"].set_tiles([tile_for(np.asarray(shown[i])) for i in range(n)], columns=n)
+        outs = np.asarray(d["outputs"])
+        tiles = []
+        for i in range(n):
+            err = float(np.mean((outs[i].astype(np.float64) - inputs[i]) ** 2))
+            tiles.append(tile_for(outs[i], f"mse {err:.3f}"))
+        self.parts["recon_out"].set_tiles(tiles, columns=n)
+
+    def _show_latent(self, d: dict[str, Any]) -> None:
+        self._page("latent", "Latent space", lambda page: self._single(page, "latent", ScatterView(
+            "Latent codes of validation samples", "PC 1" if d.get("pca") else "z₁", "PC 2" if d.get("pca") else "z₂")))
+        self.parts["latent"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"), list(d.get("classes") or []), 5))
+
+    # -- regression / sequences -------------------------------------------------------------
+    def _show_forecast(self, d: dict[str, Any]) -> None:
+        def build(page):
+            self._single(page, "forecast", _plot("Forecast of the first validation sequence", "time step", "value"))
+            self.parts["forecast"].getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+
+        self._page("forecast", "Forecast", build)
+        plot = self.parts["forecast"].getPlotItem()
+        plot.clear()
+        x = np.asarray(d["inputs"])[0]
+        t = np.asarray(d["targets"])[0]
+        n = len(x)
+        plot.plot(np.arange(n), x, pen=pg.mkPen("#94a3b8", width=1.5), name="input")
+        horizon = np.arange(n, n + len(t))
+        plot.plot(horizon, t, pen=pg.mkPen("#22c55e", width=2), name="target")
+        plot.plot(horizon, np.asarray(d["predicted"])[0], pen=pg.mkPen("#3b82f6", width=2), name="prediction")
+        if d.get("baseline") is not None:
+            plot.plot(horizon, np.asarray(d["baseline"])[0], pen=pg.mkPen("#f97316", width=1.5,
+                                                                          style=Qt.PenStyle.DashLine), name="baseline")
+
+    # -- attention -------------------------------------------------------------------------
+    def _show_attention(self, d: dict[str, Any]) -> None:
+        self._page("attention", "Attention", lambda page: self._single(page, "attention", MatrixView(
+            "Attention weights (first validation sample, heads averaged)", "query position (output)",
+            "key position (input)", counts=False)))
+        w = np.asarray(d["weights"])
+        tokens = d.get("tokens")
+        cols = [f"{j}:{tokens[j]}" if tokens is not None and j < len(tokens) and not isinstance(tokens[j], list)
+                else str(j) for j in range(w.shape[1])]
+        self.parts["attention"].set_matrix(w, [str(i) for i in range(w.shape[0])], cols)
+
+    # -- GAN -------------------------------------------------------------------------------
+    def _build_gan(self, page: QWidget) -> None:
+        lay = QHBoxLayout(page)
+        scatter = ScatterView("Generated from the fixed noise batch", "x₁", "x₂")
+        grid = TileGrid(title="Generated from the fixed noise batch")
+        losses = _plot("Discriminator and generator losses", "step", "loss")
+        losses.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+        lay.addWidget(scatter, 3)
+        lay.addWidget(grid, 3)
+        lay.addWidget(losses, 2)
+        grid.hide()
+        self.parts.update(gan_scatter=scatter, gan_grid=grid, gan_losses=losses)
+
+    def _show_gan_samples(self, d: dict[str, Any]) -> None:
+        self._page("gan", "Generated samples", self._build_gan)
+        samples = np.asarray(d["samples"])
+        if samples.ndim == 2 and samples.shape[1] == 2:
+            self.parts["gan_grid"].hide()
+            self.parts["gan_scatter"].show()
+            groups = []
+            if d.get("real") is not None:
+                groups.append(("real", np.asarray(d["real"]), "#94a3b880", 4))
+            groups.append(("generated", samples, "#f97316", 5))
+            if d.get("centres") is not None:
+                groups.append(("mode centres", np.asarray(d["centres"]), "#22c55e", 11))
+            self.parts["gan_scatter"].set_points(groups)
+        else:
+            self.parts["gan_scatter"].hide()
+            self.parts["gan_grid"].show()
+            self.parts["gan_grid"].set_tiles([Tile(image=array_image(s)) for s in samples[:64]])
+
+    # -- Q-learning ------------------------------------------------------------------------
+    def _build_grid(self, page: QWidget) -> None:
+        lay = QHBoxLayout(page)
+        left = QVBoxLayout()
+        world = GridworldView()
+        speed = QSlider(Qt.Orientation.Horizontal)
+        speed.setRange(1, 60)
+        speed.setValue(8)
+        speed.setToolTip("How fast the agent replays its last episode (moves per second)")
+        speed_label = QLabel("Agent speed: 8 moves/s")
+
+        def set_speed(v):
+            world.set_speed(v)
+            speed_label.setText(f"Agent speed: {v} moves/s")
+
+        speed.valueChanged.connect(set_speed)
+        set_speed(8)
+        row = QHBoxLayout()
+        row.addWidget(speed_label)
+        row.addWidget(speed, 1)
+        caption = QLabel("Cell colour = value (max Q) · arrows = greedy action · S start · G goal · X pit")
+        caption.setWordWrap(True)
+        left.addWidget(world, 1)
+        left.addWidget(caption)
+        left.addLayout(row)
+        returns = _plot("Episode return", "episode", "return")
+        lay.addLayout(left, 3)
+        lay.addWidget(returns, 2)
+        self.parts.update(grid_world=world, grid_speed=speed, returns=returns)
+        self.parts["returns_curve"] = returns.plot(pen=pg.mkPen("#94a3b8", width=1))
+        self.parts["returns_mean"] = returns.plot(pen=pg.mkPen("#3b82f6", width=2))
+
+    def _show_gridworld(self, d: dict[str, Any]) -> None:
+        self._page("grid", "Gridworld", self._build_grid)
+        self.parts["grid_world"].set_world(d)
+
+    def _show_returns(self, d: dict[str, Any]) -> None:
+        self._page("grid", "Gridworld", self._build_grid)
+        ep = np.asarray(d["episodes"], dtype=np.float64)
+        ret = np.asarray(d["returns"], dtype=np.float64)
+        if len(ep) == 0:
+            return
+        self.parts["returns_curve"].setData(ep, ret)
+        k = max(1, len(ret) // 30)
+        mean = np.convolve(ret, np.ones(k) / k, mode="valid")
+        self.parts["returns_mean"].setData(ep[k - 1:], mean)

@@ -1,0 +1,176 @@
+"""The training worker: runs the engine's loop in a ``QThread`` and hands updates to the GUI in batches.
+
+The GUI thread never trains. :class:`TrainingSession` (GUI side) owns one thread and one
+:class:`TrainingWorker` (moved to that thread). The worker iterates
+:func:`studio.train.engine.run` over a frozen snapshot of the project and emits what arrived at
+most ~25 times a second as one ``list[Update]`` (``updates``), so a fast loop cannot flood the
+event queue. Every way a run can end — done, stopped, a fault in a layer, a bug — arrives as one
+final ``Update`` on ``finished``; faults additionally emit ``failed(str)``. Stopping asks the
+engine's :class:`RunControl` to cancel (it saves a checkpoint and returns within one step); the
+thread is then waited for, never terminated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+EMIT_INTERVAL_S = 0.04  # ~25 batches a second at most
+IMMEDIATE = ("started", "epoch", "paused", "done", "cancelled", "error")
+
+
+def runs_dir() -> Path:
+    """Where run checkpoints go (``NNSTUDIO_RUNS_DIR`` overrides; default: beside the settings)."""
+    env = os.environ.get("NNSTUDIO_RUNS_DIR")
+    if env:
+        return Path(env)
+    from studio.ui.files import config_dir
+
+    return config_dir() / "runs"
+
+
+def new_run_dir(project_name: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", project_name).strip("._") or "project"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = runs_dir() / safe
+    path = base / stamp
+    n = 1
+    while path.exists():
+        n += 1
+        path = base / f"{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def error_update(message: str, **kw: Any):
+    from studio.train.engine import Update
+
+    return Update(kind="error", message=message, **kw)
+
+
+class TrainingWorker(QObject):
+    """Lives in the training thread; ``run`` is its only slot."""
+
+    #: list[Update] — everything since the previous batch, in order
+    updates = Signal(object)
+    #: the final Update (done / cancelled / error)
+    finished = Signal(object)
+    #: a readable message when the run ended in a fault
+    failed = Signal(str)
+
+    def __init__(self, project, registry, settings: dict | None, control, checkpoint_dir: Path | None,
+                 resume_from: str | None = None, view_interval_s: float = 1.0) -> None:
+        super().__init__()
+        self.project, self.registry, self.settings = project, registry, settings
+        self.control, self.checkpoint_dir, self.resume_from = control, checkpoint_dir, resume_from
+        self.view_interval_s = view_interval_s
+        self.batches = 0
+
+    @Slot()
+    def run(self) -> None:
+        final = None
+        pending: list = []
+        last = 0.0
+        try:
+            from studio.train.engine import run
+
+            for update in run(self.project, self.registry, self.settings, control=self.control,
+                              checkpoint_dir=self.checkpoint_dir, resume_from=self.resume_from,
+                              throttle_s=EMIT_INTERVAL_S, view_interval_s=self.view_interval_s):
+                if update.final:
+                    final = update
+                    break
+                pending.append(update)
+                now = time.perf_counter()
+                if update.kind in IMMEDIATE or now - last >= EMIT_INTERVAL_S:
+                    self.updates.emit(pending)
+                    self.batches += 1
+                    pending, last = [], now
+        except BaseException as exc:  # noqa: BLE001 - a worker must end with a message, never die silently
+            final = error_update(f"internal error: {type(exc).__name__}: {exc}",
+                                 info={"traceback": traceback.format_exc()})
+        if pending:
+            self.updates.emit(pending)
+        if final is None:
+            final = error_update("the training loop ended without a final report")
+        self.updates.emit([final])
+        if final.kind == "error":
+            self.failed.emit(final.message)
+        self.finished.emit(final)
+        # quit from here (thread-safe): a GUI thread blocked in wait() could not run a queued quit()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
+
+
+class TrainingSession(QObject):
+    """GUI-side handle of one run: start, pause/resume, stop, wait. One session per run."""
+
+    updates = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, project, registry, settings: dict | None = None, checkpoint_dir: Path | None = None,
+                 resume_from: str | None = None, parent: QObject | None = None,
+                 view_interval_s: float = 1.0) -> None:
+        super().__init__(parent)
+        from studio.train.engine import RunControl
+
+        self.control = RunControl()
+        self.project = project
+        self.checkpoint_dir = checkpoint_dir
+        self.final = None
+        self.thread = QThread()
+        self.thread.setObjectName("nnstudio-training")
+        self.worker = TrainingWorker(project, registry, settings, self.control, checkpoint_dir, resume_from,
+                                     view_interval_s)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.updates.connect(self.updates)
+        self.worker.failed.connect(self.failed)
+        self.worker.finished.connect(self._on_finished)
+        self._started = False
+
+    def start(self) -> None:
+        self._started = True
+        self.thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self.thread.isFinished()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        """Ask the loop to stop; it saves a checkpoint and ends within one step."""
+        self.control.cancel()
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the thread has ended (``None`` = as long as it takes); never terminates it."""
+        if not self._started:
+            return True
+        if timeout_ms is None:
+            return self.thread.wait()
+        return self.thread.wait(timeout_ms)
+
+    def stop_and_wait(self) -> bool:
+        self.stop()
+        return self.wait()
+
+    def _on_finished(self, final) -> None:
+        self.final = final
+        self.finished.emit(final)
