@@ -67,7 +67,8 @@ class Document(QObject):
         super().__init__(parent)
         self.registry = registry
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
+        # a bound method (not a lambda) so Qt drops the connection when this object is deleted
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.inferencer = ShapeInferencer(registry)
         self.path: Path | None = None
         self.merging = True  # typing in a field merges into one undo step
@@ -77,6 +78,9 @@ class Document(QObject):
         self.current_graph_id: str = self.project.main_graph.id
         self.selected: list[str] = []
         self._attach()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
 
     # -- project lifetime -------------------------------------------------------------------
     def _attach(self) -> None:
