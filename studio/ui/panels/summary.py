@@ -49,9 +49,7 @@ class SummaryPanel(QWidget):
         self.table.setUniformRowHeights(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.table.header()
-        # every column as wide as its content (a narrow dock scrolls instead of squeezing names)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # see _fit_columns
         for col in (3, 4):
             self.table.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.table.setStyleSheet("QTreeView::item { padding: 1px 8px 1px 2px; }")
@@ -177,7 +175,24 @@ class SummaryPanel(QWidget):
         self.note.setStyleSheet(f"color: {error_color(self).name()};")
         self.note.setVisible(bool(failed))
         self._update_memory()
+        self._fit_columns()
         self._follow_selection(graph.id, self.document.selected)
+
+    def _fit_columns(self) -> None:
+        """Wide: the shape column takes the spare room. Narrow: every column keeps its content
+        width and the table scrolls sideways instead of squeezing node names."""
+        header = self.table.header()
+        visible = [c for c in range(len(COLUMNS)) if not self.table.isColumnHidden(c)]
+        header.setStretchLastSection(False)
+        for col in visible:
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        needed = sum(header.sectionSize(c) for c in visible)
+        if needed < self.table.viewport().width():
+            header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def _update_memory(self) -> None:
         shapes = getattr(self, "_shapes", None)
