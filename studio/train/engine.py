@@ -21,6 +21,7 @@ import random
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,18 +239,19 @@ class _Loop:
         best, stale = None, 0
         last_emit = last_view = time.perf_counter()
         pending: list[tuple[int, dict[str, float]]] = []
-        window = (time.perf_counter(), 0.0)  # (time, samples) for throughput
-        rate = 0.0
+        meter = _Throughput()
         for epoch in range(self.start_epoch, self.epochs):
             self.epoch = epoch
             running = Running()
             t_epoch = time.perf_counter()
+            epoch_samples = 0.0
+            meter.reset()
             for index in range(self.start_index if epoch == self.start_epoch else 0, self.steps):
                 if self.control.paused:
                     yield self._base("paused", points=pending)
                     pending = []
                     self.control.wait_while_paused()
-                    window = (time.perf_counter(), 0.0)
+                    meter.reset()
                 if self.control.cancelled:
                     yield from self._finish("cancelled", "stopped by the user", epoch, index)
                     return
@@ -258,11 +260,9 @@ class _Loop:
                 samples = metrics.pop("samples", float(r.samples_per_step()))
                 running.add(metrics, samples)
                 pending.append((self.global_step, metrics))
-                window = (window[0], window[1] + samples)
                 now = time.perf_counter()
-                if now - window[0] >= 0.5:
-                    rate = window[1] / (now - window[0])
-                    window = (now, 0.0)
+                rate = meter.add(now, samples)
+                epoch_samples += samples
                 if now - last_emit >= self.throttle_s:
                     last_emit = now
                     yield self._base("step", metrics=metrics, points=pending, samples_per_s=rate)
@@ -271,13 +271,15 @@ class _Loop:
                     last_view = now
                     yield self._base("views", views=r.views(quick=True))
                     last_view = time.perf_counter()
+                    meter.pause()
             if pending:
-                yield self._base("step", metrics=pending[-1][1], points=pending, samples_per_s=rate)
+                yield self._base("step", metrics=pending[-1][1], points=pending, samples_per_s=meter.rate)
                 pending = []
             epoch_s = time.perf_counter() - t_epoch
             summary = running.means()
             summary.update(r.evaluate())
             summary["epoch_s"] = epoch_s
+            summary["samples_per_s"] = epoch_samples / max(epoch_s, 1e-9)
             summary["lr"] = _lr(r)
             self.history.append({"epoch": epoch + 1, **summary})
             for sched in r.schedules.values():
@@ -287,7 +289,7 @@ class _Loop:
                 self._save(epoch + 1, 0)
             views = r.views(quick=False)
             last_view = time.perf_counter()
-            yield self._base("epoch", metrics=summary, views=views, samples_per_s=rate)
+            yield self._base("epoch", metrics=summary, views=views, samples_per_s=summary["samples_per_s"])
             metric = s.early_stopping.metric if s.early_stopping.metric in summary else r.monitor
             value = summary.get(metric)
             if value is not None and math.isfinite(value):
@@ -356,6 +358,34 @@ class _Loop:
         self.epoch = self.start_epoch
         if "rng" in state:
             torch.set_rng_state(state["rng"]["torch"])
+
+
+class _Throughput:
+    """Samples per second over the last ~2 s of steps (time spent in views and validation excluded)."""
+
+    def __init__(self, span: float = 2.0) -> None:
+        self.span = span
+        self.reset()
+
+    def reset(self) -> None:
+        self.marks: deque[tuple[float, float]] = deque()
+        self.last: float | None = None
+        self.rate = 0.0
+
+    def add(self, now: float, samples: float) -> float:
+        if self.last is not None:
+            self.marks.append((now - self.last, samples))
+        self.last = now
+        total = sum(dt for dt, _ in self.marks)
+        while len(self.marks) > 2 and total - self.marks[0][0] > self.span:
+            total -= self.marks.popleft()[0]
+        if total > 0:
+            self.rate = sum(n for _, n in self.marks) / total
+        return self.rate
+
+    def pause(self) -> None:
+        """Forget the gap before the next step (views, validation, a pause)."""
+        self.last = None
 
 
 def _lr(r: Recipe) -> float:

@@ -85,4 +85,5 @@ class Running:
 
 def higher_is_better(metric: str) -> bool:
     m = metric.lower()
-    return any(w in m for w in ("acc", "f1", "precision", "recall", "return", "success", "optimal", "covered"))
+    return any(w in m for w in ("acc", "f1", "precision", "recall", "return", "success", "optimal", "covered",
+                                "quality", "vs_baseline"))

@@ -117,6 +117,12 @@ class GanSettings:
     d_steps: int = _f(1, minimum=1, maximum=10, help="Discriminator steps per generator step.")
     d_output: str = _f("logits", choices=("logits", "probability"), help="What the discriminator returns.")
     samples: int = _f(64, minimum=1, maximum=4096, help="Size of the fixed noise batch shown during training.")
+    loss: str = _f("bce", choices=("bce", "wgan_gp"),
+                   help="bce: non-saturating GAN; wgan_gp: Wasserstein loss with gradient penalty (the critic "
+                        "returns a raw score).")
+    r1: float = _f(0.0, minimum=0.0, maximum=1000.0,
+                   help="R1 penalty weight on the discriminator's gradient at real samples (steadies training).")
+    gp: float = _f(10.0, minimum=0.0, maximum=1000.0, help="wgan_gp: gradient penalty weight.")
 
 
 @dataclass

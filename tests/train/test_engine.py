@@ -216,3 +216,24 @@ def test_optimizers_and_schedules_run(registry, optimizer, schedule):
     last = run_to_end(project(mlp(registry, "model", 2, 8, 3), training=t), registry)
     assert last.kind == "done", last.message
     assert torch.isfinite(torch.tensor(last.history[-1]["loss"]))
+
+
+def test_many_to_many_tokens_with_attention_view(registry):
+    g = chain(registry, "model", [6], [("nn.embedding", {"num_embeddings": 5, "embedding_dim": 16}),
+                                       ("nn.positional_encoding", {}),
+                                       ("nn.self_attention", {"num_heads": 2}),
+                                       ("nn.linear", {"out_features": 5})],
+              dtype="int64", node_names=["embed", "pos", "attn", "head"])
+    t = {"recipe": "sequence", "dataset": {"name": "sequences", "params": {"n": 600, "task": "reverse", "length": 6,
+                                                                             "vocab": 5}},
+         "epochs": 3, "batch_size": 32, "optimizer": {"lr": 0.01}, "threads": 1}
+    updates = list(run(project(g, training=t), registry, throttle_s=0.0))
+    last = updates[-1]
+    assert last.kind == "done", last.message
+    assert last.history[-1]["loss"] < last.history[0]["loss"]
+    assert last.history[-1]["val_accuracy"] > updates[0].info["initial"]["val_accuracy"]
+    w = last.views["attention"]["weights"]
+    assert w.shape == (6, 6) and abs(w.sum(-1) - 1).max() < 1e-4
+    assert last.views["predictions"]["predicted"].shape == (16, 6)
+    rates = [u.samples_per_s for u in updates if u.kind == "step"]
+    assert max(rates) > 0 and all(u.metrics["samples_per_s"] > 0 for u in updates if u.kind == "epoch")

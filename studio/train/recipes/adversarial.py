@@ -86,30 +86,41 @@ class Adversarial(Recipe):
         return torch.randn((n, *self.latent_shape), device=self.device)
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        gs = self.settings.gan
+        wgan = gs.loss == "wgan_gp"
         self.G.module.train()
         self.D.module.train()
-        d_total, real_p, fake_p, n = 0.0, 0.0, 0.0, 0
-        for _ in range(self.settings.gan.d_steps):
+        d_total, real_p, fake_p, n, b = 0.0, 0.0, 0.0, 0, 0
+        prob = (lambda t: t) if gs.d_output == "probability" or wgan else torch.sigmoid
+        for _ in range(gs.d_steps):
             real = self._real_batch(epoch, index) if n == 0 else next(self._iter)[0].to(self.device)
             b = len(real)
             with torch.no_grad():
                 fake = self.forward(self.G, self._noise(b))
+            if gs.r1 > 0:
+                real.requires_grad_(True)
             s_real = self.forward(self.D, real).float().reshape(-1)
             s_fake = self.forward(self.D, fake).float().reshape(-1)
-            loss_d = self._d_loss(s_real, True) + self._d_loss(s_fake, False)
+            if wgan:
+                loss_d = s_fake.mean() - s_real.mean() + gs.gp * self._gradient_penalty(real.detach(), fake)
+            else:
+                loss_d = self._d_loss(s_real, True) + self._d_loss(s_fake, False)
+            if gs.r1 > 0:
+                grad, = torch.autograd.grad(s_real.sum(), real, create_graph=True)
+                loss_d = loss_d + gs.r1 / 2 * grad.pow(2).reshape(b, -1).sum(1).mean()
             d_total += self.check_finite(loss_d)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self._clip(self.D)
             self.opt_d.step()
-            prob = (lambda t: t) if self.settings.gan.d_output == "probability" else torch.sigmoid
             real_p += float(prob(s_real.detach()).mean())
             fake_p += float(prob(s_fake.detach()).mean())
             n += 1
-        self._iter_key_fix(epoch, index)
         fake = self.forward(self.G, self._noise(b))
         s = self.forward(self.D, fake).float().reshape(-1)
-        if self.settings.gan.d_output == "probability":
+        if wgan:
+            loss_g = -s.mean()
+        elif gs.d_output == "probability":
             loss_g = F.binary_cross_entropy(s.clamp(1e-6, 1 - 1e-6), torch.ones_like(s))
         else:
             loss_g = F.binary_cross_entropy_with_logits(s, torch.ones_like(s))
@@ -124,8 +135,12 @@ class Adversarial(Recipe):
         return {"loss": d_value + g_value, "d_loss": d_value, "g_loss": g_value, "d_real": real_p / n,
                 "d_fake": fake_p / n, "samples": float(b * n)}
 
-    def _iter_key_fix(self, epoch: int, index: int) -> None:
-        self._key = (epoch, index + 1)
+    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        alpha = torch.rand((len(real),) + (1,) * (real.dim() - 1), device=real.device)
+        mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        score = self.forward(self.D, mix).float()
+        grad, = torch.autograd.grad(score.sum(), mix, create_graph=True)
+        return ((grad.reshape(len(mix), -1).norm(dim=1) - 1) ** 2).mean()
 
     def _clip(self, m) -> None:
         if self.settings.grad_clip > 0:
@@ -148,7 +163,8 @@ class Adversarial(Recipe):
             self.D.module.eval()
             real = self.data.val_x[:512].to(self.device)
             if len(real):
-                prob = (lambda t: t) if self.settings.gan.d_output == "probability" else torch.sigmoid
+                raw = self.settings.gan.d_output == "probability" or self.settings.gan.loss == "wgan_gp"
+                prob = (lambda t: t) if raw else torch.sigmoid
                 m["val_d_real"] = float(prob(self.forward(self.D, real).float()).mean())
                 m["val_d_fake"] = float(prob(self.forward(self.D, self.sample(len(real)).to(self.device)).float()).mean())
         return {k: v for k, v in m.items() if math.isfinite(v)}
