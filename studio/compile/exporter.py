@@ -229,17 +229,20 @@ def export_graph(graph: Graph, registry: Registry, shapes: GraphShapes | None = 
     prefix = identifier(weights_prefix or graph.name, "model")
     body = _class_source(plan, prefix)
     tail = _module_tail(plan)
-    helper_src = [_source(h) for h in helpers]
+    used_helpers: list[Any] = []
+    for step in plan.steps:  # copy only what the compiled part uses, in first-use order
+        for obj in _qualname(step.spec)[1]:
+            if obj not in used_helpers:
+                used_helpers.append(obj)
+    helper_src = [_source(h) for h in used_helpers]
     text = "\n\n\n".join([*helper_src, body, tail])
-    used = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
-    used |= {n.value.id for n in ast.walk(ast.parse(text))
-             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    used = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}  # decides the imports
     imports = _Imports()
     imports.add_line("from __future__ import annotations")
     for name, line in _STD_IMPORTS.items():
         if name in used:
             imports.add_line(line)
-    for line in import_lines:
+    for line in sorted(set(import_lines)):
         bound = _Imports().add_line(line)
         if bound & used:
             imports.add_line(line)

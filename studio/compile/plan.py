@@ -134,6 +134,10 @@ class Plan:
 
 def _live_nodes(graph: Graph, outputs: list[str]) -> set[str]:
     """Nodes an Output depends on; the rest of the canvas does not become code."""
+    sources: dict[str, list[str]] = {}
+    for edge in graph.edges.values():
+        if edge.src in graph.nodes:
+            sources.setdefault(edge.dst, []).append(edge.src)
     live: set[str] = set()
     stack = list(outputs)
     while stack:
@@ -141,7 +145,7 @@ def _live_nodes(graph: Graph, outputs: list[str]) -> set[str]:
         if nid in live:
             continue
         live.add(nid)
-        stack.extend(e.src for e in graph.edges_into(nid) if e.src in graph.nodes)
+        stack.extend(sources.get(nid, ()))
     return live
 
 
@@ -154,12 +158,13 @@ def build_plan(graph: Graph, registry: Registry, shapes: GraphShapes | None = No
         return CompileError(message, node_id, gname)
 
     specs: dict[str, NodeSpec] = {}
+    unknown: list[str] = []
     for node in graph.nodes.values():
         spec = registry.find(node.type_id)
         if spec is None or node.placeholder is not None:
-            raise fail(f"{node.name}: unknown node type {node.type_id!r} (opaque or missing plugin); "
-                       "replace it before compiling", node.id)
-        specs[node.id] = spec
+            unknown.append(node.id)
+        else:
+            specs[node.id] = spec
     cycle = find_cycle(graph)
     if cycle:
         names = " -> ".join(graph.nodes[n].name for n in cycle)
@@ -169,22 +174,27 @@ def build_plan(graph: Graph, registry: Registry, shapes: GraphShapes | None = No
         if edge.src not in graph.nodes or edge.dst not in graph.nodes:
             raise fail("a wire has a missing end", edge.dst if edge.dst in graph.nodes else None)
         src, dst = graph.nodes[edge.src], graph.nodes[edge.dst]
-        if edge.src_port not in specs[src.id].output_names():
+        if src.id in specs and edge.src_port not in specs[src.id].output_names():
             raise fail(f"{src.name} has no output {edge.src_port!r}", src.id)
-        if edge.dst_port not in specs[dst.id].input_names():
+        if dst.id in specs and edge.dst_port not in specs[dst.id].input_names():
             raise fail(f"{dst.name} has no input {edge.dst_port!r}", dst.id)
         if (edge.dst, edge.dst_port) in seen_ports:
             raise fail(f"{dst.name}: input {edge.dst_port!r} has more than one wire", dst.id)
         seen_ports.add((edge.dst, edge.dst_port))
 
     order = topological_order(graph)
-    input_ids = [nid for nid, n in graph.nodes.items() if specs[nid].role == "input"]
-    output_ids = [nid for nid, n in graph.nodes.items() if specs[nid].role == "output"]
+    input_ids = [nid for nid in graph.nodes if nid in specs and specs[nid].role == "input"]
+    output_ids = [nid for nid in graph.nodes if nid in specs and specs[nid].role == "output"]
     if not input_ids:
         raise fail("the graph has no Input node")
     if not output_ids:
         raise fail("the graph has no Output node: add one and connect what the model returns")
     live = _live_nodes(graph, output_ids)
+    for nid in unknown:  # an unknown node off the path to every Output does not stop the build
+        if nid in live:
+            node = graph.nodes[nid]
+            raise fail(f"{node.name}: unknown node type {node.type_id!r} (opaque or missing plugin); "
+                       "replace it before compiling", nid)
     if shapes is None:
         shapes = ShapeInferencer(registry).infer(graph)
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from studio.compile.compiler import CompileError, compile_graph, compile_project, parameter_counts
-from studio.core.model import Node
-from studio.core.ops import AddNode, RemoveEdge, SetParam
+from studio.core.model import Edge, Node
+from studio.core.ops import AddEdge, AddNode, RemoveEdge, SetParam
 from tests.compile.util import Builder, check_parity
 
 
@@ -135,6 +135,9 @@ def test_unknown_type_points_at_node(registry):
     b, ids = mlp(registry)
     ghost = Node(type_id="plugin.mystery", name="mystery", placeholder={"type": "plugin.mystery"})
     AddNode(b.graph.id, ghost).apply(b.project)
+    RemoveEdge(b.graph.id, b.graph.edge_into(ids["l2"], "in").id).apply(b.project)
+    AddEdge(b.graph.id, Edge(ids["act"], "out", ghost.id, "in0")).apply(b.project)
+    AddEdge(b.graph.id, Edge(ghost.id, "out", ids["l2"], "in")).apply(b.project)
     err = _error(b.graph, registry)
     assert err.node_id == ghost.id and "plugin.mystery" in str(err)
 
@@ -168,3 +171,19 @@ def test_compile_project_names_graph(registry):
     with pytest.raises(CompileError) as info:
         compile_project(b.project, registry)
     assert info.value.graph_name == "first" and info.value.node_id == ids["l2"]
+
+
+def test_unknown_node_off_the_output_path_does_not_block(registry):
+    b, ids = mlp(registry)
+    ghost = Node(type_id="plugin.mystery", name="mystery", placeholder={"type": "plugin.mystery"})
+    AddNode(b.graph.id, ghost).apply(b.project)
+    # unconnected: not on the way to the Output, so the model still compiles
+    gm = compile_graph(b.graph, registry)
+    assert gm(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+
+
+def test_package_api_is_lazy():
+    import studio.compile as api
+
+    assert api.compile_graph is compile_graph
+    assert "export_graph_code" in api.__all__
