@@ -120,10 +120,10 @@ def transfer_cnn(reg: Registry) -> Project:
         "pretrain": {
             "node_params": {"backbone": {"weights": "none", "freeze": "none"}},
             "rename": {"head": "pretrain_head"},
-            "training": {"dataset": {"name": "shapes", "params": {"n": 4000, "classes": 6}, "limit": 0,
+            "training": {"dataset": {"name": "shapes", "params": {"n": 3000, "classes": 6}, "limit": 0,
                                      "val_fraction": 0.2},
                          "batch_size": 64, "epochs": 4, "nodes": {},
-                         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
+                         "optimizer": {"name": "adam", "lr": 0.002},
                          "schedule": {"name": "cosine"}},
         },
         "finetune": {
@@ -280,11 +280,167 @@ def attention_reverse(reg: Registry) -> Project:
     return p
 
 
+# -- 4. GAN ---------------------------------------------------------------------------------------------
+
+GAN_EXPLANATION = """
+What it is: a generative adversarial network in two graphs. The generator turns 8 random numbers into a
+2-D point; the discriminator scores points as real (from the data) or fake (from the generator). They
+train in turns: D learns to tell them apart, G learns to fool D. Data: 8 Gaussian blobs on a ring.
+
+Why it is wired this way: both are small MLPs (LeakyReLU in D keeps gradients flowing for fakes it
+rejects); D ends in one logit per sample; Adam with beta1 = 0.5 damps the oscillation of the two-player
+game. The ring is the classic test of mode collapse: a GAN that finds only some blobs is easy to see.
+
+What to watch: the sample view (fixed noise -> points over the 8 blobs); val_modes_covered (target >= 7
+of 8) and val_high_quality (share of samples within 3 sigma of a blob; target >= 0.8). d_real and
+d_fake should hover near 0.5 once the game is balanced; D winning outright (d_fake -> 0) stalls G.
+
+Try: set gan.d_steps to 3, or the generator's hidden layers to 32 units, and watch modes collapse;
+the gan_dcgan template is the same game on images (best with a GPU).
+"""
+
+
+def gan_ring(reg: Registry) -> Project:
+    training = {
+        "recipe": "adversarial",
+        "dataset": {"name": "ring", "params": {"n": 20000, "modes": 8, "radius": 2.0, "std": 0.05},
+                    "val_fraction": 0.1},
+        "batch_size": 256, "epochs": 20,
+        "optimizer": {"name": "adam", "lr": 0.001, "betas": [0.5, 0.999]},
+        "gan": {"generator": "generator", "discriminator": "discriminator", "samples": 512},
+        "seed": 0,
+    }
+    p = new("gan_ring", "GAN: ring of Gaussians",
+            "A generator and a discriminator play against each other until the fakes cover all 8 blobs of a ring.",
+            4, GAN_EXPLANATION, training, targets={"val_modes_covered": 7, "val_high_quality": 0.8})
+    g = GraphBuilder(p, reg, "generator")
+    g.sequential([8], [
+        L("nn.linear", "g_fc1", out_features=128), L("nn.relu", "g_act1"),
+        L("nn.linear", "g_fc2", out_features=128), L("nn.relu", "g_act2"),
+        L("nn.linear", "g_fc3", out_features=128), L("nn.relu", "g_act3"),
+        L("nn.linear", "point", out_features=2),
+    ], output="sample")
+    g.layout()
+    d = GraphBuilder(p, reg, "discriminator")
+    d.sequential([2], [
+        L("nn.linear", "d_fc1", out_features=128), L("nn.leaky_relu", "d_act1", negative_slope=0.2),
+        L("nn.linear", "d_fc2", out_features=128), L("nn.leaky_relu", "d_act2", negative_slope=0.2),
+        L("nn.linear", "realness", out_features=1),
+    ], output="score")
+    d.layout()
+    return p
+
+
+DCGAN_EXPLANATION = """
+What it is: a DCGAN, the image version of the GAN template. The generator grows 64 random numbers into a
+28x28 image with transposed convolutions; the discriminator shrinks images to one real/fake logit with
+strided convolutions. Data: the built-in 'shapes' images.
+
+Why it is wired this way: the DCGAN recipe - no pooling (strided convolutions learn their own up- and
+down-sampling), batch norm in both nets except the discriminator's input layer, ReLU in G, LeakyReLU(0.2)
+in D, a Sigmoid on G's output because the images are in [0, 1], Adam with lr 2e-4 and beta1 = 0.5.
+
+What to watch: the sample grid (the same noise every time) sharpening from blobs into circles, squares
+and crosses; d_real and d_fake staying apart but not at 1 and 0. This template is meant for a GPU
+(device auto picks it); on a 2-core CPU an epoch takes minutes.
+
+Try: set the dataset's channels to 3 (and both Inputs/outputs to 3 channels) for coloured shapes.
+"""
+
+
+def gan_dcgan(reg: Registry) -> Project:
+    training = {
+        "recipe": "adversarial",
+        "dataset": {"name": "shapes", "params": {"n": 12000, "classes": 6}, "val_fraction": 0.05},
+        "batch_size": 128, "epochs": 15,
+        "optimizer": {"name": "adam", "lr": 0.0002, "betas": [0.5, 0.999]},
+        "gan": {"generator": "generator", "discriminator": "discriminator", "samples": 64},
+        "seed": 0,
+    }
+    p = new("gan_dcgan", "GAN: DCGAN on images (GPU)",
+            "A convolutional GAN that learns to draw the built-in shape images; best with a GPU.",
+            7, DCGAN_EXPLANATION, training)
+    g = GraphBuilder(p, reg, "generator")
+    g.sequential([64], [
+        L("nn.linear", "project", out_features=128 * 7 * 7), L("nn.batch_norm1d", "g_bn0"), L("nn.relu", "g_act0"),
+        L("nn.unflatten", "to_maps", dim=1, unflattened_size=[128, 7, 7]),
+        L("nn.conv_transpose2d", "up1", out_channels=64, kernel_size=4, stride=2, padding=1),
+        L("nn.batch_norm2d", "g_bn1"), L("nn.relu", "g_act1"),
+        L("nn.conv_transpose2d", "up2", out_channels=1, kernel_size=4, stride=2, padding=1),
+        L("nn.sigmoid", "pixels"),
+    ], output="image")
+    g.layout()
+    d = GraphBuilder(p, reg, "discriminator")
+    d.sequential([1, 28, 28], [
+        L("nn.conv2d", "down1", out_channels=64, kernel_size=4, stride=2, padding=1),
+        L("nn.leaky_relu", "d_act1", negative_slope=0.2),
+        L("nn.conv2d", "down2", out_channels=128, kernel_size=4, stride=2, padding=1),
+        L("nn.batch_norm2d", "d_bn2"), L("nn.leaky_relu", "d_act2", negative_slope=0.2),
+        L("nn.flatten", "flatten"),
+        L("nn.linear", "realness", out_features=1),
+    ], output="score")
+    d.layout()
+    return p
+
+
+# -- 6. Q-learning gridworld ----------------------------------------------------------------------------
+
+GRID_EXPLANATION = """
+What it is: reinforcement learning on a gridworld (S start, G goal, # walls, X a pit that ends the
+episode with a penalty). Default recipe: tabular Q-learning - a table Q(state, action) updated with
+Q += lr * (reward + gamma * max Q(next) - Q). Switch Training > recipe to dqn for deep Q-learning: the
+'q_network' graph (one-hot cell in, 4 action values out) replaces the table, trained from a replay
+buffer against a slowly updated target network.
+
+Why it is wired this way: the small step penalty makes shorter paths worth more, gamma < 1 discounts
+far rewards, epsilon-greedy exploration decays so the agent first explores and then exploits; episodes
+start in random free cells so every state gets visited. The Q-network is an MLP because a one-hot cell
+has no spatial structure to exploit.
+
+What to watch: the return curve rising and episode length falling; the grid view's arrows (greedy
+action per cell) and colours (state value); val_optimal_paths is the share of start cells whose greedy
+path reaches the goal along a shortest path (target 1.0).
+
+Try: redraw the grid (Training > rl > grid > layout), add a pit on the shortest path, or set slip to
+0.1 and watch the policy keep its distance from the pit.
+"""
+
+
+def gridworld_q(reg: Registry) -> Project:
+    training = {
+        "recipe": "q_learning_tabular",
+        "epochs": 10,
+        "rl": {"gamma": 0.95, "lr": 0.5, "epsilon_start": 1.0, "epsilon_end": 0.05, "epsilon_decay": 0.6,
+               "episodes": 2000, "random_start": True},
+        "optimizer": {"name": "adam", "lr": 0.002},
+        "graph": "q_network",
+        "seed": 0,
+    }
+    stages = {"dqn": {"training": {"recipe": "dqn", "rl": {"episodes": 500, "batch_size": 64,
+                                                           "replay_size": 5000, "target_update": 200,
+                                                           "warmup": 200},
+                                   "schedule": {"name": "cosine"}}}}
+    p = new("gridworld_q", "Q-learning gridworld",
+            "An agent learns the shortest safe path to the goal: tabular Q-learning, or deep Q-learning with your network.",
+            6, GRID_EXPLANATION, training, stages=stages, targets={"val_optimal_paths": 1.0})
+    g = GraphBuilder(p, reg, "q_network")
+    g.sequential([64], [
+        L("nn.linear", "hidden1", out_features=128), L("nn.relu", "act1"),
+        L("nn.linear", "hidden2", out_features=128), L("nn.relu", "act2"),
+        L("nn.linear", "q_values", out_features=4),
+    ], output="action_values")
+    g.layout()
+    return p
+
+
 BUILDERS: dict[str, Callable[[Registry], Project]] = {
     "transfer_cnn": transfer_cnn,
     "lstm_forecast": lstm_forecast,
     "conv_autoencoder": conv_autoencoder,
+    "gan_ring": gan_ring,
+    "gan_dcgan": gan_dcgan,
     "attention_reverse": attention_reverse,
+    "gridworld_q": gridworld_q,
 }
 
 

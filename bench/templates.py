@@ -1,0 +1,284 @@
+"""Trains every template's default settings to its quality target and prints a table.
+
+``python -m bench.templates [KEY ...]`` (minutes on a 2-core CPU; not part of the test run).
+The table (template, result vs target, time, throughput) goes to the "Templates" section of
+docs/benchmarks.md. The helpers here (``load``, ``apply_stage``, ``train``, the quality measures)
+are shared with ``tests/templates`` so the tests and the benchmark judge templates the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.model import Project
+from studio.core.ops import RenameNode, SetParam
+from studio.core.registry import Registry, default_registry
+from studio.io.templates import TEMPLATE_DIR, load_template
+
+KEYS = ("transfer_cnn", "lstm_forecast", "conv_autoencoder", "gan_ring", "attention_reverse", "gridworld_q")
+
+
+# -- shared helpers ------------------------------------------------------------------------------------
+
+def merge(dst: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``src`` into ``dst`` (tables merge, everything else replaces); returns ``dst``."""
+    for key, value in src.items():
+        if isinstance(value, dict) and isinstance(dst.get(key), dict) and value:
+            merge(dst[key], value)
+        else:
+            dst[key] = copy.deepcopy(value)
+    return dst
+
+
+def _fill(value: Any, subs: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, text in subs.items():
+            value = value.replace("{" + name + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, subs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, subs) for v in value]
+    return value
+
+
+def apply_stage(project: Project, stage: str, subs: dict[str, str] | None = None) -> Project:
+    """A copy of ``project`` with the template stage ``stage`` (``meta.stages``) applied through core ops."""
+    stages = project.meta.get("stages", {})
+    if stage not in stages:
+        raise KeyError(f"template has no stage {stage!r}; stages: {', '.join(stages) or 'none'}")
+    spec = _fill(stages[stage], subs or {})
+    out = project.snapshot()
+    for graph in out.graphs:
+        for node in list(graph.nodes.values()):
+            for name, value in spec.get("node_params", {}).get(node.name, {}).items():
+                SetParam(graph.id, node.id, name, value).apply(out)
+            if node.name in spec.get("rename", {}):
+                RenameNode(graph.id, node.id, spec["rename"][node.name]).apply(out)
+    merge(out.training, spec.get("training", {}))
+    return out
+
+
+def load(key: str, registry: Registry) -> Project:
+    return load_template(key, registry, TEMPLATE_DIR)
+
+
+@dataclass
+class Run:
+    """One finished training run: the final engine update and how fast it went."""
+
+    update: Any
+    seconds: float
+    rate: float  # samples (or episodes) per second while stepping
+    unit: str = "samples"
+    steps: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        return self.update.history
+
+    def last(self, metric: str) -> float:
+        for row in reversed(self.history):
+            if metric in row:
+                return float(row[metric])
+        raise KeyError(f"no epoch reported {metric!r}; metrics: {sorted(self.history[-1]) if self.history else []}")
+
+    def curve(self, metric: str) -> list[float]:
+        return [float(r[metric]) for r in self.history if metric in r]
+
+
+def train(project: Project, registry: Registry, overrides: dict[str, Any] | None = None,
+          checkpoint_dir: str | Path | None = None, keep_steps: bool = False) -> Run:
+    """Train a snapshot of ``project`` to the end; raises RuntimeError when the run ends in an error."""
+    from studio.train.engine import run
+
+    snap = project.snapshot()
+    merge(snap.training, overrides or {})
+    t0 = time.perf_counter()
+    rates, steps, unit, final = [], [], "samples", None
+    for update in run(snap, registry, checkpoint_dir=checkpoint_dir):
+        if update.kind == "started":
+            unit = update.info.get("unit", unit)
+        elif update.kind == "step":
+            if update.samples_per_s > 0:
+                rates.append(update.samples_per_s)
+            if keep_steps:
+                steps.extend(update.points)
+        if update.final:
+            final = update
+    seconds = time.perf_counter() - t0
+    assert final is not None
+    if final.kind != "done":
+        where = f" (node {final.node})" if final.node else f" (setting {final.setting})" if final.setting else ""
+        raise RuntimeError(f"training ended with {final.kind}: {final.message}{where}")
+    return Run(final, seconds, float(np.median(rates)) if rates else 0.0, unit, steps)
+
+
+# -- quality measures --------------------------------------------------------------------------------
+
+def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """Leave-one-out k-nearest-neighbour accuracy of 2-D points: how well a latent view separates classes."""
+    d = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    votes = labels[np.argsort(d, 1)[:, :k]]
+    pred = np.array([np.bincount(v, minlength=int(labels.max()) + 1).argmax() for v in votes])
+    return float((pred == labels).mean())
+
+
+def anti_diagonal_share(weights: np.ndarray) -> float:
+    """Share of attention mass on the anti-diagonal (position i attending to L-1-i): reversal alignment."""
+    w = np.asarray(weights, dtype=np.float64)
+    while w.ndim > 2:
+        w = w.mean(0)
+    return float(np.fliplr(w).trace() / max(w.sum(), 1e-12))
+
+
+# -- the checks, one per template ---------------------------------------------------------------------
+
+@dataclass
+class Row:
+    template: str
+    result: str
+    target: str
+    ok: bool
+    seconds: float
+    rate: float
+    unit: str = "samples"
+
+
+def check_lstm(reg: Registry) -> list[Row]:
+    r = train(load("lstm_forecast", reg), reg)
+    ratio = r.last("val_vs_baseline")
+    result = f"val MSE {r.last('val_mse'):.4f} vs baseline {r.last('val_baseline_mse'):.4f} ({ratio:.1f}x lower)"
+    return [Row("lstm_forecast", result, ">= 5x lower than repeat-last", ratio >= 5.0, r.seconds, r.rate, r.unit)]
+
+
+def check_autoencoder(reg: Registry) -> list[Row]:
+    rows = []
+    project = load("conv_autoencoder", reg)
+    for name, proj in (("conv_autoencoder", project), ("conv_autoencoder (denoising)", apply_stage(project, "denoising"))):
+        r = train(proj, reg)
+        ratio = r.last("val_vs_baseline")
+        latent = r.update.views.get("latent") or {}
+        sep = knn_accuracy(latent["points"], latent["labels"]) if latent.get("labels") is not None else float("nan")
+        chance = 1.0 / max(1, len(latent.get("classes", [])) or 1)
+        result = (f"val MSE {r.last('val_mse'):.4f} = {1 / ratio:.2f} of mean-image {r.last('val_baseline_mse'):.4f}; "
+                  f"2-D latent 5-NN acc {sep:.2f} (chance {chance:.2f})")
+        ok = ratio >= 4.0 and sep >= 2 * chance
+        rows.append(Row(name, result, "MSE <= 0.25 x baseline; latent separates", ok, r.seconds, r.rate, r.unit))
+    return rows
+
+
+def check_attention(reg: Registry) -> list[Row]:
+    r = train(load("attention_reverse", reg), reg)
+    acc = r.last("val_accuracy")
+    attn = (r.update.views.get("attention") or {}).get("weights")
+    share = anti_diagonal_share(attn) if attn is not None else float("nan")
+    result = f"per-token val accuracy {acc:.3f}; attention on anti-diagonal {share:.2f}"
+    return [Row("attention_reverse", result, ">= 0.95", acc >= 0.95, r.seconds, r.rate, r.unit)]
+
+
+def check_transfer(reg: Registry, curves_svg: Path | None = None) -> list[Row]:
+    project = load("transfer_cnn", reg)
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = train(apply_stage(project, "pretrain"), reg, checkpoint_dir=tmp)
+        fine = train(apply_stage(project, "finetune", {"pretrain": str(Path(tmp) / "last.pt")}), reg)
+    scratch = train(apply_stage(project, "scratch"), reg)
+    fa, sa = fine.last("val_accuracy"), scratch.last("val_accuracy")
+    if curves_svg is not None:
+        write_curves_svg(curves_svg, {"fine-tuned (pretrained on shapes)": fine.curve("val_accuracy"),
+                                      "from scratch": scratch.curve("val_accuracy")},
+                         "glyphs, 60 labels: validation accuracy per epoch")
+    limit = project.training["dataset"]["limit"]
+    return [
+        Row("transfer_cnn: pretrain", f"shapes val accuracy {pre.last('val_accuracy'):.3f}", "(stage 1)", True,
+            pre.seconds, pre.rate, pre.unit),
+        Row("transfer_cnn: fine-tune", f"glyphs ({limit} labels) val accuracy {fa:.3f} vs scratch {sa:.3f}",
+            "fine-tuned > scratch", fa > sa + 0.05, fine.seconds, fine.rate, fine.unit),
+        Row("transfer_cnn: scratch", f"glyphs ({limit} labels) val accuracy {sa:.3f}", "(baseline)", True,
+            scratch.seconds, scratch.rate, scratch.unit),
+    ]
+
+
+def write_curves_svg(path: Path, curves: dict[str, list[float]], title: str) -> None:
+    """A dependency-free line plot (0..1 on y, epochs on x) of a few curves."""
+    w, h, m = 480, 300, 40
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+    n = max(len(c) for c in curves.values())
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13">{title}</text>',
+             f'<line x1="{m}" y1="{h - m}" x2="{w - 10}" y2="{h - m}" stroke="black"/>',
+             f'<line x1="{m}" y1="{h - m}" x2="{m}" y2="{m - 10}" stroke="black"/>']
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = h - m - tick * (h - 2 * m)
+        parts.append(f'<text x="{m - 5}" y="{y + 4:.1f}" text-anchor="end">{tick:.2f}</text>')
+        parts.append(f'<line x1="{m}" y1="{y:.1f}" x2="{w - 10}" y2="{y:.1f}" stroke="#ddd"/>')
+    parts.append(f'<text x="{w / 2}" y="{h - 8}" text-anchor="middle">epoch (1..{n})</text>')
+    for i, (label, ys) in enumerate(curves.items()):
+        pts = " ".join(f"{m + (j / max(1, n - 1)) * (w - m - 10):.1f},{h - m - v * (h - 2 * m):.1f}" for j, v in enumerate(ys))
+        c = colours[i % len(colours)]
+        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>')
+        parts.append(f'<text x="{m + 10}" y="{m + 8 + 14 * i}" fill="{c}">{label}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+CHECKS: dict[str, Callable[[Registry], list[Row]]] = {
+    "transfer_cnn": lambda reg: check_transfer(reg, TEMPLATE_DIR / "transfer_cnn_curves.svg"),
+    "lstm_forecast": check_lstm,
+    "conv_autoencoder": check_autoencoder,
+    "attention_reverse": check_attention,
+}
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| template | result | target | met | time (s) | throughput |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.template} | {r.result} | {r.target} | {'yes' if r.ok else 'NO'} | {r.seconds:.0f} | "
+                     f"{r.rate:,.0f} {r.unit}/s |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    keys = [k for k in (argv or list(CHECKS))]
+    reg = default_registry()
+    rows: list[Row] = []
+    for key in keys:
+        if key not in CHECKS:
+            print(f"skip {key}: no check (template or recipe missing)")
+            continue
+        try:
+            new = CHECKS[key](reg)
+        except Exception as exc:  # a failed template is a row, not a crashed benchmark
+            new = [Row(key, f"failed: {exc}", "-", False, 0.0, 0.0)]
+        for row in new:
+            print(f"{row.template:32s} {'ok ' if row.ok else 'NO '} {row.result}  [{row.seconds:.0f} s, "
+                  f"{row.rate:,.0f} {row.unit}/s]", flush=True)
+        rows.extend(new)
+    md = table(rows)
+    print(md)
+    note = (f"Each template's default settings trained on CPU with torch using {torch.get_num_threads()} thread(s) "
+            "(the engine leaves one core for the UI); the machine was shared with other jobs, so times are "
+            "pessimistic. Throughput is the median windowed rate while stepping. Transfer curves: "
+            "`templates/transfer_cnn_curves.svg`.")
+    if argv is None or set(keys) == set(CHECKS):
+        from bench.report import write_section
+
+        write_section("Templates", note + "\n\n" + md)
+    return 0 if all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:] or None))
