@@ -220,7 +220,7 @@ class ExportedModel:
 
 
 def export_graph(graph: Graph, registry: Registry, shapes: GraphShapes | None = None,
-                 weights_prefix: str | None = None, project_name: str | None = None) -> ExportedModel:
+                 weights_prefix: str | None = None) -> ExportedModel:
     """Standalone Python source for ``graph``; raises :class:`CompileError` like the compiler."""
     spec_names, helpers, import_lines = _spec_globals(graph, registry)
     helper_names = {h.__name__ for h in helpers}
@@ -367,11 +367,19 @@ def module_names(project: Project) -> dict[str, str]:
 
 
 def export_project(project: Project, registry: Registry, out_dir: str | Path,
-                   weights: Any = None, graphs: Iterable[str] | None = None) -> list[Path]:
-    """Write ``<graph>.py`` per graph (and ``weights.safetensors`` when ``weights`` is given).
+                   weights: Any = None, graphs: Iterable[str] | None = None,
+                   project_path: str | Path | None = None) -> list[Path]:
+    """Write ``<graph>.py`` per graph, plus ``weights.safetensors`` when there are weights.
 
-    ``weights`` is {graph name: state_dict} or a path to a project weights file.
+    ``weights`` is {graph name: module or state_dict} or a path to a weights file; when it is None
+    and ``project_path`` has a ``<project>.weights.safetensors`` beside it, that file is copied.
+    Load them in the export with ``Model().load_weights("weights.safetensors")``.
     """
+    if weights is None and project_path is not None:
+        from studio.compile.weights import weights_path
+
+        beside = weights_path(project_path)
+        weights = beside if beside.is_file() else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = module_names(project)

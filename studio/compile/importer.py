@@ -24,11 +24,12 @@ import torch.fx
 from torch import nn
 
 from studio.compile.imports_table import FunctionMatch, match_function
+from studio.compile.leaf_mapping import LeafMapper, mapper_for
 from studio.core.layout import layered_layout
 from studio.core.model import Edge, Graph, Group, Node, identifier
 from studio.core.registry import Registry
 from studio.core.shapes import ShapeInferencer
-from studio.core.spec import NodeSpec, ParamError, validate_params
+from studio.core.spec import validate_params
 
 __all__ = ["ImportReport", "ModelImportError", "import_module", "import_from_file", "import_torchvision",
            "imported_state_dict"]
@@ -74,158 +75,6 @@ class ImportReport:
         return text
 
 
-# ------------------------------------------------------------------------------ leaf modules
-
-#: attributes that do not change what a module computes
-_IGNORED_ATTRS = {"training", "inplace"}
-#: per class, how to read a spec param the module does not store under the same name
-_ATTR_READERS: dict[str, Callable[[nn.Module], Any]] = {
-    "bias": lambda m: (m.in_proj_bias is not None) if isinstance(m, nn.MultiheadAttention)
-    else (getattr(m, "bias", None) is not None),
-    "cell": lambda m: type(m).__name__.lower(),
-}
-
-
-def _norm_attr(value: Any) -> Any:
-    """(3, 3) and 3 build the same square layer; compare them as equal."""
-    if isinstance(value, tuple | list):
-        if value and all(type(v) is int and v == value[0] for v in value):
-            return value[0]
-        return tuple(value)
-    return value
-
-
-def _public_attrs(module: nn.Module) -> dict[str, Any]:
-    out = {}
-    for key, value in vars(module).items():
-        if key.startswith("_") or key in _IGNORED_ATTRS:
-            continue
-        if value is None or isinstance(value, bool | int | float | str | tuple | list):
-            out[key] = _norm_attr(value)
-    return out
-
-
-def _structure(module: nn.Module) -> tuple:
-    """Class, settings and children, recursively: equal structures compute the same function."""
-    children = tuple((name, _structure(child)) for name, child in module.named_children())
-    return type(module), tuple(sorted(_public_attrs(module).items())), children
-
-
-def _to_kind(value: Any, kind: str, name: str) -> Any:
-    if isinstance(value, torch.Tensor) or value is None and name == "bias":
-        return value is not None
-    if kind == "int" and isinstance(value, tuple | list):
-        if value and all(v == value[0] for v in value):
-            return value[0]
-        raise ValueError(f"{name}={value} is not square")
-    if kind in ("ints", "floats") and isinstance(value, tuple | list):
-        return list(value)
-    if kind == "ints" and isinstance(value, int):
-        return [value]
-    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-class LeafMapper:
-    """Finds, for a module instance, a registry spec and params that rebuild an equal module."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.size = len(registry)
-        self._by_class: dict[type, list[NodeSpec]] = {}
-        for spec in registry:
-            if spec.module is None or spec.role != "layer":
-                continue
-            for cls in self._core_classes(spec):
-                self._by_class.setdefault(cls, []).append(spec)
-
-    @staticmethod
-    def _core_classes(spec: NodeSpec) -> list[type]:
-        """The module class itself, plus the torch class a wrapper spec builds (LSTM in RecurrentLayer)."""
-        out = [spec.module]
-        try:
-            with torch.device("meta"):
-                sample = spec.build(_sample_params(spec))
-            for _, sub in sample.named_children():
-                if type(sub).__module__.startswith("torch.nn") and len(list(sample.children())) == 1:
-                    out.append(type(sub))
-        except Exception:  # noqa: BLE001 - specs that need real inputs to build are matched by class only
-            pass
-        return out
-
-    def is_mappable(self, module: nn.Module) -> bool:
-        return type(module) in self._by_class
-
-    def map(self, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
-        """(spec, params, key prefix of the original inside the new module), or a reason string."""
-        candidates = self._by_class.get(type(module), [])
-        if not candidates:
-            return f"no node for {type(module).__name__}"
-        reason = ""
-        for spec in candidates:
-            result = self._try(spec, module)
-            if isinstance(result, str):
-                reason = reason or result
-                continue
-            return result
-        return reason or f"{type(module).__name__} settings are not representable"
-
-    def _try(self, spec: NodeSpec, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
-        params: dict[str, Any] = {}
-        for p in spec.params:
-            reader = _ATTR_READERS.get(p.name)
-            if hasattr(module, p.name) and p.name != "bias":
-                raw = getattr(module, p.name)
-            elif reader is not None:
-                raw = reader(module)
-            else:
-                raw = p.default
-            try:
-                params[p.name] = _to_kind(raw, p.kind, p.name)
-            except ValueError as exc:
-                return f"{type(module).__name__}: {exc}"
-        problems = validate_params(spec, params)
-        if problems:
-            return f"{type(module).__name__}: " + "; ".join(problems.values())
-        try:
-            with torch.device("meta"):
-                rebuilt = spec.build(params)
-        except (ParamError, TypeError, ValueError) as exc:
-            return f"{type(module).__name__}: {exc}"
-        cores = [("", rebuilt)] + [(n + ".", m) for n, m in rebuilt.named_children() if type(m) is type(module)]
-        for prefix, core in cores:
-            if type(core) is not type(module):
-                continue
-            if _structure(core) != _structure(module):
-                continue
-            new_state = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
-            old_state = {prefix + k: tuple(v.shape) for k, v in module.state_dict().items()}
-            if new_state == old_state:
-                return spec, params, prefix
-        return f"{type(module).__name__} settings are not representable by {spec.title}"
-
-
-_MAPPERS: dict[int, tuple[Registry, LeafMapper]] = {}
-
-
-def _mapper(registry: Registry) -> LeafMapper:
-    """One mapper per registry (building it instantiates each spec once on the meta device)."""
-    cached = _MAPPERS.get(id(registry))
-    if cached is None or cached[0] is not registry or len(registry) != cached[1].size:
-        cached = (registry, LeafMapper(registry))
-        _MAPPERS[id(registry)] = cached
-    return cached[1]
-
-
-def _sample_params(spec: NodeSpec) -> dict[str, Any]:
-    values = spec.default_params()
-    for p in spec.params:
-        if values.get(p.name) is None and p.inferable:
-            values[p.name] = 8
-    return values
-
-
 # ------------------------------------------------------------------------------ the importer
 
 
@@ -264,6 +113,7 @@ class _Builder:
         self.graph = Graph(name=name)
         self.report = ImportReport(source=source)
         self.groups: dict[str, str] = {}
+        self.unknown_inputs: list[str] = []
 
     def add(self, type_id: str, name: str, params: dict[str, Any] | None = None, group_path: str | None = None,
             placeholder: dict[str, Any] | None = None) -> Node:
@@ -321,7 +171,7 @@ def import_module(module: nn.Module, registry: Registry, example_input_shape: An
     ``example_input_shape``: one shape (batch first) or a list of shapes, one per forward
     argument; used for Input nodes and to turn inferable parameters back to "auto".
     """
-    mapper = _mapper(registry)
+    mapper = mapper_for(registry)
     title = name or type(module).__name__
     try:
         fx_graph = _Tracer(mapper).trace(module)
@@ -340,7 +190,7 @@ def import_module(module: nn.Module, registry: Registry, example_input_shape: An
             node = b.add("io.input", identifier(fxn.target, "x"),
                          {"shape": list(shape[1:]) if shape else [1], "dtype": "float32"})
             if shape is None:
-                b.report.notes.append(f"input {node.name}: shape unknown, set it on the Input node")
+                b.unknown_inputs.append(node.id)
             env[fxn] = _Val(ref=(node.id, "out"))
         elif fxn.op == "call_module":
             _import_module_call(b, mapper, module, fxn, env, group)
@@ -463,9 +313,49 @@ def _input_shapes(example: Any) -> list[tuple[int, ...] | None]:
     return [tuple(s) if s is not None else None for s in example]
 
 
+#: (type id, param) -> sample shape (without batch) built from that param's value, for Inputs of unknown shape
+_GUESS: dict[str, Callable[[dict[str, Any]], tuple[list[int], str]]] = {
+    "nn.linear": lambda p: ([p["in_features"]], "float32"),
+    "nn.conv2d": lambda p: ([p["in_channels"], 32, 32], "float32"),
+    "nn.conv1d": lambda p: ([p["in_channels"], 64], "float32"),
+    "nn.batch_norm2d": lambda p: ([p["num_features"], 32, 32], "float32"),
+    "nn.lstm": lambda p: ([16, p["input_size"]], "float32"),
+    "nn.rnn": lambda p: ([16, p["input_size"]], "float32"),
+    "nn.embedding": lambda p: ([16], "int64"),
+    "nn.multihead_attention": lambda p: ([16, p["embed_dim"]], "float32"),
+}
+
+
+def _guess_inputs(b: _Builder) -> None:
+    """Give Inputs of unknown shape a shape their first layer accepts, and int64 ids for embeddings."""
+    graph = b.graph
+    for node in graph.nodes.values():
+        if node.type_id != "io.input":
+            continue
+        consumers = [graph.nodes[e.dst] for e in graph.edges_from(node.id)]
+        if any(c.type_id == "nn.embedding" for c in consumers):
+            node.params["dtype"] = "int64"
+        if node.id not in b.unknown_inputs:
+            continue
+        for consumer in consumers:
+            guess = _GUESS.get(consumer.type_id)
+            try:
+                shape, dtype = guess(consumer.params) if guess else (None, "")
+            except (KeyError, TypeError):
+                shape = None
+            if shape and all(isinstance(d, int) for d in shape):
+                node.params.update(shape=shape, dtype=dtype)
+                b.report.notes.append(f"input {node.name}: shape guessed as {tuple(shape)} from {consumer.name}; "
+                                      "check it on the Input node")
+                break
+        else:
+            b.report.notes.append(f"input {node.name}: shape unknown, set it on the Input node")
+
+
 def _finish(b: _Builder, known_shapes: bool) -> None:
     """Params back to "auto" where inference agrees, then lay the graph out left to right."""
     graph, registry = b.graph, b.registry
+    _guess_inputs(b)
     if known_shapes and not b.report.opaque:
         explicit: dict[str, dict[str, Any]] = {}
         for node in graph.nodes.values():

@@ -103,7 +103,9 @@ def _binary(tensor_type: str, const_type: str | None, commutative: bool, negate_
             a, b = b, a
         if _is_tensor(a, env) and _number(b):
             return FunctionMatch(const_type, {"other": float(-b if negate_const else b)}, [a])
-        return "a number on the left of this operator is not supported"
+        if _number(a):
+            return "a number on the left of this operator is not supported"
+        return "an operand is not a tensor from the graph (a parameter or constant used directly?)"
     return rule
 
 

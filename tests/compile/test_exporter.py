@@ -129,3 +129,14 @@ def test_weights_round_trip_into_export(registry, tmp_path):
     model.load_weights(str(files[1]))
     assert torch.equal(model(x), modules["classifier"](x))
     assert not path.read_bytes().startswith(b"\x80")  # not a pickle
+
+
+def test_export_project_copies_weights_beside_project(registry, tmp_path):
+    b, _ = mlp(registry, "net")
+    project_file = tmp_path / "demo.nnstudio"
+    assert [p.name for p in export_project(b.project, registry, tmp_path / "a", project_path=project_file)] == [
+        "net.py"]
+    save_weights(b.project, compile_project(b.project, registry), weights_path(project_file))
+    files = export_project(b.project, registry, tmp_path / "b", project_path=project_file)
+    assert [p.name for p in files] == ["net.py", "weights.safetensors"]
+    assert files[1].read_bytes() == weights_path(project_file).read_bytes()

@@ -168,3 +168,42 @@ def test_import_from_file(registry, tmp_path):
         import_from_file(source, "Missing", registry)
     with pytest.raises(ModelImportError):
         import_from_file(tmp_path / "nope.py", "Net", registry)
+
+
+class TokenModel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.emb(ids)).sum(dim=1) - 1.5
+
+
+def test_unknown_input_shapes_are_guessed(registry, tmp_path):
+    graph, report = import_module(TokenModel(), registry)
+    ids = next(n for n in graph.nodes.values() if n.type_id == "io.input")
+    assert ids.params["dtype"] == "int64" and ids.params["shape"] == [16]
+    assert any("guessed" in note for note in report.notes)
+    assert any(n.type_id == "fn.add_const" and n.params == {"other": -1.5} for n in graph.nodes.values())
+    model = TokenModel().eval()
+    graph, report = import_module(model, registry, (2, 7))
+    compiled = compile_graph(graph, registry)
+    compiled.load_state_dict(imported_state_dict(graph, registry, report))
+    tokens = torch.randint(0, 20, (2, 7))
+    assert torch.equal(compiled(tokens), model(tokens))
+
+
+def test_parameters_used_directly_are_reported(registry):
+    class WithBias(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.offset = nn.Parameter(torch.zeros(4))
+
+        def forward(self, x):
+            return self.fc(x) + self.offset
+
+    graph, report = import_module(WithBias(), registry, (1, 4))
+    assert any("offset" in note for note in report.notes)
+    assert len(report.opaque) == 1 and "not a tensor from the graph" in report.opaque[0].reason
