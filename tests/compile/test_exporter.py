@@ -140,3 +140,24 @@ def test_export_project_copies_weights_beside_project(registry, tmp_path):
     files = export_project(b.project, registry, tmp_path / "b", project_path=project_file)
     assert [p.name for p in files] == ["net.py", "weights.safetensors"]
     assert files[1].read_bytes() == weights_path(project_file).read_bytes()
+
+
+def test_export_bytes_do_not_depend_on_hash_seed(tmp_path):
+    """Same project, two interpreters with different hash seeds: identical files."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.compile.util import ROOT
+
+    script = ("import sys\nfrom studio.core.registry import default_registry\n"
+              "from tests.compile.test_exporter import cnn\n"
+              "from studio.compile.exporter import export_graph_code\n"
+              "sys.stdout.write(export_graph_code(cnn(default_registry()).graph, default_registry()))\n")
+    outputs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0]
