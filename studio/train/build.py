@@ -181,3 +181,22 @@ def build_model(graph: Graph, registry: Registry) -> BuiltModel:
 
 def output_as_tensor(out: Any) -> torch.Tensor:
     return out[0] if isinstance(out, tuple | list) else out
+
+
+@torch.no_grad()
+def activations(built: BuiltModel, inputs: tuple[torch.Tensor, ...], node_names: list[str]) -> dict[str, Any]:
+    """Outputs of the named layer nodes for ``inputs`` (one forward in eval mode), as numpy arrays.
+
+    Multi-output layers give a tuple of arrays. Function nodes (add, concat, ...) have no module
+    to hook: ask for the layer before or after them.
+    """
+    built.module.eval()
+    with built.capture(node_names) as seen:
+        built.module(*inputs)
+
+    def np_(v: Any) -> Any:
+        if isinstance(v, tuple | list):
+            return tuple(np_(x) for x in v)
+        return v.detach().float().cpu().numpy() if isinstance(v, torch.Tensor) else v
+
+    return {name: np_(value) for name, value in seen.items()}

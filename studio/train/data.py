@@ -209,3 +209,12 @@ def input_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = x.float().mean(dim=dims, keepdim=True)[0]
     std = x.float().std(dim=dims, keepdim=True)[0].clamp_min(1e-6)
     return mean, std
+
+
+def preview(ds: DatasetSettings, seed: int = 0, input_shape: tuple[int, ...] | None = None,
+            n: int = 16) -> dict[str, Any]:
+    """A few training samples for the GUI's dataset preview: ``inputs``, ``labels``, ``classes``, ``task``,
+    ``shape`` (one sample), ``train``/``val`` sizes. Raises :class:`DataError` like :func:`load_data`."""
+    bundle = load_data(ds, seed, input_shape)
+    return {"inputs": bundle.train_x[:n].numpy(), "labels": bundle.train_y[:n].numpy(), "classes": bundle.classes,
+            "task": bundle.task, "shape": bundle.sample_shape, "train": len(bundle.train_x), "val": len(bundle.val_x)}

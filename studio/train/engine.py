@@ -401,3 +401,47 @@ def run_to_end(project: Project, registry: Registry, **kwargs) -> Update:
         last = update
     assert last is not None
     return last
+
+
+def load_trained(project: Project, registry: Registry, checkpoint: str | os.PathLike | None = None,
+                 device: str = "cpu") -> dict[str, Any]:
+    """Compile every graph and load weights from ``checkpoint`` (for evaluation, activations, "try it").
+
+    Returns {graph name: BuiltModel} in eval mode; raises ModelError / CheckpointError with a clear message.
+    """
+    from studio.train.build import build_model
+
+    weights = load_checkpoint(checkpoint).get("models", {}) if checkpoint else {}
+    out = {}
+    for graph in project.graphs:
+        built = build_model(graph, registry)
+        if graph.name in weights:
+            try:
+                built.module.load_state_dict(weights[graph.name])
+            except RuntimeError as exc:
+                raise CheckpointError(f"the checkpoint's weights for '{graph.name}' do not fit the graph: "
+                                      f"{str(exc).splitlines()[0]}") from exc
+        built.module.to(device).eval()
+        out[graph.name] = built
+    return out
+
+
+def evaluate(project: Project, registry: Registry, checkpoint: str | os.PathLike,
+             settings: TrainingSettings | dict | None = None) -> Update:
+    """Validation metrics and full views of a checkpoint, as one ``done`` (or ``error``) update."""
+    loop = _Loop(project, registry, settings, RunControl(), None, None, 0.0, 0.0)
+    try:
+        loop._setup()
+        r = loop.recipe
+        assert r is not None
+        state = load_checkpoint(checkpoint)
+        for name, weights in state.get("models", {}).items():
+            if name in r.built:
+                r.built[name].module.load_state_dict(weights)
+        r.load_extra_state(state.get("recipe", {}))
+        metrics = r.evaluate()
+        loop.last_checkpoint = str(checkpoint)
+        return loop._base("done", message="evaluated", metrics=metrics, views=r.views(quick=False),
+                          history=list(state.get("history", [])))
+    except Exception as exc:
+        return loop._error(exc)

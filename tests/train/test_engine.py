@@ -237,3 +237,24 @@ def test_many_to_many_tokens_with_attention_view(registry):
     assert last.views["predictions"]["predicted"].shape == (16, 6)
     rates = [u.samples_per_s for u in updates if u.kind == "step"]
     assert max(rates) > 0 and all(u.metrics["samples_per_s"] > 0 for u in updates if u.kind == "epoch")
+
+
+def test_evaluate_load_trained_activations_and_preview(registry, tmp_path):
+    from studio.train.build import activations
+    from studio.train.data import preview
+    from studio.train.engine import evaluate, load_trained
+    from studio.train.settings import DatasetSettings
+
+    p = project(mlp(registry, "model", 2, 16, 3), training=SPIRALS)
+    done = run_to_end(p, registry, checkpoint_dir=tmp_path)
+    ev = evaluate(p, registry, tmp_path / "last.pt")
+    assert ev.kind == "done" and ev.metrics["val_accuracy"] == pytest.approx(done.history[-1]["val_accuracy"])
+    assert "confusion" in ev.views
+    models = load_trained(p, registry, tmp_path / "last.pt")
+    layer = next(iter(models["model"].targets))
+    acts = activations(models["model"], (torch.zeros(4, 2),), [layer])
+    assert acts[layer].shape == (4, 16)
+    pv = preview(DatasetSettings(name="shapes", params={"n": 40}), input_shape=(1, 16, 16), n=5)
+    assert pv["inputs"].shape == (5, 1, 16, 16) and len(pv["classes"]) == 6
+    bad = evaluate(p, registry, tmp_path / "missing.pt")
+    assert bad.kind == "error" and "missing.pt" in bad.message

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
 from studio.train.engine import run, run_to_end
-from tests.train.helpers import mlp, project
+from tests.train.helpers import chain, mlp, project
 
 GRID = ["S...", ".#X.", "...G"]
 
@@ -57,3 +58,21 @@ def test_gan_with_missing_graph_names_the_setting(registry):
     t = {"recipe": "adversarial", "dataset": {"name": "ring"}, "gan": {"generator": "gen"}}
     last = run_to_end(project(mlp(registry, "generator", 4, 8, 2), training=t), registry)
     assert last.kind == "error" and last.setting == "graph" and "gen" in last.message
+
+
+@pytest.mark.parametrize("gan", [{"r1": 1.0}, {"loss": "wgan_gp", "d_steps": 2}, {"d_output": "probability"}])
+def test_image_gan_variants_run(registry, gan):
+    g = chain(registry, "generator", [8], [("nn.linear", {"out_features": 144}),
+                                           ("nn.unflatten", {"dim": 1, "unflattened_size": [1, 12, 12]}),
+                                           ("nn.sigmoid", {})])
+    d_layers = [("nn.flatten", {}), ("nn.linear", {"out_features": 16}), ("nn.leaky_relu", {}),
+                ("nn.linear", {"out_features": 1})]
+    if gan.get("d_output") == "probability":
+        d_layers.append(("nn.sigmoid", {}))
+    d = chain(registry, "discriminator", [1, 12, 12], d_layers)
+    t = {"recipe": "adversarial", "dataset": {"name": "shapes", "params": {"n": 300}}, "epochs": 2,
+         "steps_per_epoch": 5, "batch_size": 16, "threads": 1, "gan": dict(gan, samples=9)}
+    last = run_to_end(project(g, d, training=t), registry)
+    assert last.kind == "done", last.message
+    assert last.views["gan_samples"]["samples"].shape == (9, 1, 12, 12)
+    assert np.isfinite([h["d_loss"] for h in last.history]).all()
