@@ -42,6 +42,7 @@ RECIPES = ("classification", "regression", "sequence", "reconstruction", "advers
 DEVICES = ("auto", "cuda", "mps", "cpu")
 LOSSES = ("auto", "cross_entropy", "mse", "l1", "huber", "bce")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+FIRST_GRAPH = "(first graph)"
 DEFAULTS: dict[str, Any] = {"recipe": "classification", "graph": "", "dataset.name": "spirals", "loss.name": "auto",
                             "optimizer.name": "adam", "optimizer.lr": 1e-3, "epochs": 10, "batch_size": 64,
                             "steps_per_epoch": 0, "device": "auto", "rl.episodes": 600}
@@ -128,7 +129,7 @@ class TrainingPanel(QWidget):
             return box
 
         combo("recipe", RECIPES, "Paradigm", "How a training step works (the recipe)")
-        self.graph_box = combo("graph", ("",), "Graph", "The graph to train (empty = the first graph)")
+        self.graph_box = combo("graph", (FIRST_GRAPH,), "Graph", "The graph to train")
         self.dataset_box = combo("dataset.name", dataset_names(), "Dataset", "Built-in datasets work offline")
         combo("loss.name", LOSSES, "Loss")
         combo("optimizer.name", OPTIMIZERS, "Optimizer")
@@ -231,6 +232,8 @@ class TrainingPanel(QWidget):
     def _edit(self, key: str, value: Any) -> None:
         if self._refreshing:
             return
+        if key == "graph" and value == FIRST_GRAPH:
+            value = ""
         training = self.document.project.training
         if get_setting(training, key) == value:
             return
@@ -243,12 +246,14 @@ class TrainingPanel(QWidget):
         self._refreshing = True
         try:
             training = self.document.project.training
-            names = [""] + [g.name for g in self.document.project.graphs]
+            names = [FIRST_GRAPH] + [g.name for g in self.document.project.graphs]
             if [self.graph_box.itemText(i) for i in range(self.graph_box.count())] != names:
                 self.graph_box.clear()
                 self.graph_box.addItems(names)
             for key, w in self.controls.items():
                 value = get_setting(training, key)
+                if key == "graph" and not value:
+                    value = FIRST_GRAPH
                 if isinstance(w, QComboBox):
                     if w.findText(str(value)) < 0:
                         w.addItem(str(value))

@@ -33,7 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 REDRAW_MS = 33
-SKIP = {"epoch", "epoch_s", "lr", "inference_ms_per_sample", "val_vs_baseline", "samples", "epsilon_now"}
+SKIP = {"epoch", "epoch_s", "lr", "inference_ms_per_sample", "val_vs_baseline", "samples", "epsilon_now",
+        "samples_per_s", "steps_per_s", "episodes_per_s"}
+
+
+def plotted(metric: str) -> bool:
+    """Curves are for learning metrics; throughput and timings live in the progress line."""
+    return metric not in SKIP and not metric.endswith(("_per_s", "_s", "_ms"))
 RUN_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#64748b"]
 METRIC_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899"]
 
@@ -121,7 +127,7 @@ class Run:
 
     @property
     def title(self) -> str:
-        return f"Run {self.number} · {time.strftime('%H:%M:%S', time.localtime(self.started))}"
+        return f"Run {self.number} ({time.strftime('%H:%M', time.localtime(self.started))})"
 
     def describe(self) -> str:
         s = self.settings or {}
@@ -193,7 +199,9 @@ class PlotsWidget(QWidget):
             item.showGrid(x=True, y=True, alpha=0.25)
             item.setClipToView(True)
             item.setDownsampling(auto=True, mode="peak")
-            item.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            item.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 140))
+            for axis in ("bottom", "left"):
+                item.getAxis(axis).enableAutoSIPrefix(False)
             w.setMinimumSize(220, 160)
             self.plots[key] = item
             self.widgets[key] = w
@@ -206,8 +214,8 @@ class PlotsWidget(QWidget):
             self.plots[k].addItem(line, ignoreBounds=True)
 
         self.runs_list = QListWidget()
-        self.runs_list.setMaximumWidth(250)
-        self.runs_list.setMinimumWidth(150)
+        self.runs_list.setMaximumWidth(260)
+        self.runs_list.setMinimumWidth(170)
         self.runs_list.itemChanged.connect(self._run_toggled)
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -279,7 +287,7 @@ class PlotsWidget(QWidget):
         for i in range(self.runs_list.count()):
             item = self.runs_list.item(i)
             if item.data(Qt.ItemDataRole.UserRole) == run.number:
-                status = {"running": "", "done": " ✓", "cancelled": " (stopped)", "error": " ✗"}.get(run.status, "")
+                status = {"running": " …", "done": " ✓", "cancelled": " stopped", "error": " failed"}.get(run.status, "")
                 item.setText(run.title + status)
                 tip = run.describe()
                 if run.history:
@@ -312,11 +320,11 @@ class PlotsWidget(QWidget):
                     item.setLabel("bottom", unit)
             for step, metrics in u.points:
                 for name, value in metrics.items():
-                    if name not in SKIP and isinstance(value, int | float):
+                    if plotted(name) and isinstance(value, int | float):
                         self._add(run, "step", name, step, float(value))
             if u.kind == "epoch":
                 for name, value in u.metrics.items():
-                    if name not in SKIP and isinstance(value, int | float) and not name.endswith("_baseline_mse"):
+                    if plotted(name) and isinstance(value, int | float) and not name.endswith("_baseline_mse"):
                         self._add(run, "epoch", name, u.step, float(value))
                 base = u.metrics.get("val_baseline_mse")
                 if isinstance(base, float):

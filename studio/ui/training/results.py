@@ -87,6 +87,8 @@ class ActivationView(QWidget):
         self.input_tile.setMaximumWidth(160)
         self.maps = TileGrid(tile=56, title="Activations")
         self.bars = pg.PlotWidget()
+        for axis in ("bottom", "left"):
+            self.bars.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
         self.bars.getPlotItem().setLabel("bottom", "unit")
         self.bars.getPlotItem().setLabel("left", "activation")
         self.bars.hide()

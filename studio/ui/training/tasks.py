@@ -15,7 +15,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 
 class _Relay(QObject):
-    done = Signal(object, object)  # (result, error message or None)
+    # one tuple (result, error message or None): passing a bare None through a queued ``object``
+    # signal upsets PySide's reference counting ("deallocating None" at exit)
+    done = Signal(object)
 
 
 class _Job(QRunnable):
@@ -32,7 +34,7 @@ class _Job(QRunnable):
             error = str(exc) or type(exc).__name__
             if not str(exc):
                 error += "\n" + traceback.format_exc(limit=3)
-        self.relay.done.emit(result, error)
+        self.relay.done.emit((result, error))
 
 
 class TaskRunner(QObject):
@@ -49,7 +51,8 @@ class TaskRunner(QObject):
         relay = _Relay()
         self._relays.add(relay)
 
-        def finish(result: Any, error: str | None) -> None:
+        def finish(outcome: tuple[Any, str | None]) -> None:
+            result, error = outcome
             self._relays.discard(relay)
             relay.deleteLater()
             if error is None:

@@ -45,8 +45,14 @@ def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     item.setLabel("bottom", x)
     item.setLabel("left", y)
     item.showGrid(x=True, y=True, alpha=0.2)
+    for axis in ("bottom", "left"):
+        item.getAxis(axis).enableAutoSIPrefix(False)
     w.setMinimumSize(200, 160)
     return w
+
+
+def legend(w: pg.PlotWidget) -> None:
+    w.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 140))
 
 
 class MatrixView(QWidget):
@@ -124,10 +130,12 @@ class MatrixView(QWidget):
 class ScatterView(QWidget):
     """Coloured 2-D points (latent space, decision regions, GAN ring samples)."""
 
-    def __init__(self, title: str, x: str, y: str) -> None:
+    def __init__(self, title: str, x: str, y: str, equal_axes: bool = False) -> None:
         super().__init__()
         self.plot = _plot(title, x, y)
-        self.plot.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+        legend(self.plot)
+        if equal_axes:
+            self.plot.getPlotItem().setAspectLocked(True)
         self.image = pg.ImageItem()
         self.image.setZValue(-10)
         self.image.setOpacity(0.35)
@@ -137,18 +145,22 @@ class ScatterView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
 
-    def set_points(self, groups: list[tuple[str, np.ndarray, str, int]], region: dict | None = None) -> None:
-        """groups: (legend name, N×2 points, colour, size)."""
+    def set_points(self, groups: list[tuple], region: dict | None = None) -> None:
+        """groups: (legend name, N×2 points, colour, size[, hollow])."""
         item = self.plot.getPlotItem()
         for it in self.items:
             item.removeItem(it)
         if item.legend is not None:
             item.legend.clear()
         self.items = []
-        for name, pts, color, size in groups:
+        for name, pts, color, size, *hollow in groups:
             if len(pts) == 0:
                 continue
-            sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=None, brush=pg.mkBrush(color), name=name)
+            if hollow and hollow[0]:
+                sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=pg.mkPen(color, width=2), brush=None,
+                                        name=name)
+            else:
+                sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=None, brush=pg.mkBrush(color), name=name)
             item.addItem(sp)
             self.items.append(sp)
         if region is not None:
@@ -230,6 +242,7 @@ class GridworldView(QWidget):
                 else:
                     p.fillRect(rect, heat((self.values[r, c] - lo) / span))
                 p.setPen(QPen(QColor(0, 0, 0, 60), 1))
+                p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(rect)
                 label = {2: "G", 3: "X", 4: "C", 5: "S"}.get(code)
                 if label:
@@ -318,7 +331,10 @@ class LiveViews(QTabWidget):
                     self._gan_loss.setdefault(name, []).append((step, value))
         plot = self.parts["gan_losses"]
         for k, (name, pts) in enumerate(self._gan_loss.items()):
-            curve = self.parts.setdefault(f"gan_curve_{name}", plot.plot(name=name, pen=pg.mkPen(CLASS_COLORS[k], width=1.3)))
+            key = f"gan_curve_{name}"
+            if key not in self.parts:
+                self.parts[key] = plot.plot(name=name, pen=pg.mkPen(CLASS_COLORS[k], width=1.3))
+            curve = self.parts[key]
             arr = np.asarray(pts[-5000:], dtype=np.float64)
             curve.setData(arr[:, 0], arr[:, 1])
 
@@ -372,7 +388,7 @@ class LiveViews(QTabWidget):
 
     def _show_decision(self, d: dict[str, Any]) -> None:
         self._page("decision", "Decision regions", lambda page: self._single(page, "decision",
-                   ScatterView("Decision regions with validation points", "x₁", "x₂")))
+                   ScatterView("Decision regions with validation points", "x₁", "x₂", equal_axes=True)))
         self.parts["decision"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"),
                                                     self._classes_hint(), 5), region=d)
 
@@ -417,7 +433,7 @@ class LiveViews(QTabWidget):
     def _show_forecast(self, d: dict[str, Any]) -> None:
         def build(page):
             self._single(page, "forecast", _plot("Forecast of the first validation sequence", "time step", "value"))
-            self.parts["forecast"].getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+            legend(self.parts["forecast"])
 
         self._page("forecast", "Forecast", build)
         plot = self.parts["forecast"].getPlotItem()
@@ -447,10 +463,10 @@ class LiveViews(QTabWidget):
     # -- GAN -------------------------------------------------------------------------------
     def _build_gan(self, page: QWidget) -> None:
         lay = QHBoxLayout(page)
-        scatter = ScatterView("Generated from the fixed noise batch", "x₁", "x₂")
+        scatter = ScatterView("Generated from the fixed noise batch", "x₁", "x₂", equal_axes=True)
         grid = TileGrid(title="Generated from the fixed noise batch")
         losses = _plot("Discriminator and generator losses", "step", "loss")
-        losses.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt")
+        legend(losses)
         lay.addWidget(scatter, 3)
         lay.addWidget(grid, 3)
         lay.addWidget(losses, 2)
@@ -468,7 +484,7 @@ class LiveViews(QTabWidget):
                 groups.append(("real", np.asarray(d["real"]), "#94a3b880", 4))
             groups.append(("generated", samples, "#f97316", 5))
             if d.get("centres") is not None:
-                groups.append(("mode centres", np.asarray(d["centres"]), "#22c55e", 11))
+                groups.append(("mode centres", np.asarray(d["centres"]), "#22c55e", 16, True))
             self.parts["gan_scatter"].set_points(groups)
         else:
             self.parts["gan_scatter"].hide()
