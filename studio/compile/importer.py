@@ -252,8 +252,12 @@ def _import_module_call(b: _Builder, mapper: LeafMapper, root: nn.Module, fxn: t
     for port, ref in zip(spec.inputs, refs, strict=False):
         b.wire(ref, node.id, port.name)
     b.report.mapped += 1
+    shared = target in b.report.origin.values()
     b.report.origin[node.id] = target
     b.report.weights[node.id] = {prefix + k: v.detach().clone() for k, v in sub.state_dict().items()}
+    if shared and b.report.weights[node.id]:
+        b.report.notes.append(f"{target} is called more than once; each call became its own node with a copy "
+                              "of the weights (they are no longer shared)")
     ports = tuple((node.id, p.name) for p in spec.outputs)
     if prefix and isinstance(sub, nn.RNNBase):
         env[fxn] = _Val(ports=((node.id, "out"), (node.id, "<state>")))  # only [0] (the sequence) maps

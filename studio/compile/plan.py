@@ -257,7 +257,9 @@ def build_plan(graph: Graph, registry: Registry, shapes: GraphShapes | None = No
                     group_scopes[group.id] = Namer(module_attr_reserved())
                     plan.groups[gattr] = group.name
                 step.group_attr = gattr
-                step.attr = group_scopes[group.id].take(base)
+                # inside group "block1" a node "block1_conv" is reached as block1.conv, not block1.block1_conv
+                short = base[len(gattr) + 1:] if base.startswith(gattr + "_") and len(base) > len(gattr) + 1 else base
+                step.attr = group_scopes[group.id].take(short)
                 step.target = f"{gattr}.{step.attr}"
             else:
                 step.attr = top_attrs.take(base)

@@ -100,6 +100,7 @@ def test_resnet18_round_trip(registry, tmp_path):
     assert types.count("nn.conv2d") == 20 and types.count("nn.add") == 8 and "nn.flatten" in types
     assert "layer1_0" in {g.name for g in graph.groups.values()}
     assert graph.nodes[next(iter(graph.nodes))].params["shape"] == [3, 64, 64]
+    assert "self.layer1_0.conv1 = nn.Conv2d(" in exported.code  # group prefix not repeated
     conv = next(n for n in graph.nodes.values() if n.type_id == "nn.conv2d" and n.name == "layer1_0_conv1")
     assert conv.params["in_channels"] is None  # inferable params come back as "auto"
     assert len({n.position for n in graph.nodes.values()}) == len(graph.nodes)  # laid out, no overlaps
@@ -207,3 +208,21 @@ def test_parameters_used_directly_are_reported(registry):
     graph, report = import_module(WithBias(), registry, (1, 4))
     assert any("offset" in note for note in report.notes)
     assert len(report.opaque) == 1 and "not a tensor from the graph" in report.opaque[0].reason
+
+
+def test_shared_module_is_reported(registry):
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.fc(x)))
+
+    model = Twice().eval()
+    graph, report = import_module(model, registry, (2, 4))
+    assert report.complete and any("more than once" in n for n in report.notes)
+    compiled = compile_graph(graph, registry)
+    compiled.load_state_dict(imported_state_dict(graph, registry, report))
+    x = torch.randn(2, 4)
+    assert torch.equal(compiled(x), model(x))
