@@ -89,7 +89,7 @@ def build(registry, node_names, graph_name, group_name, path):
     return b
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(names, min_size=9, max_size=9), names, names, names)
 def test_hostile_names_only_change_names(registry, node_names, graph_name, group_name, path):
     hostile = export_graph_code(build(registry, node_names, graph_name, group_name, path).graph, registry)
