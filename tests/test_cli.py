@@ -60,13 +60,23 @@ def test_check_prints_shape_table(project_file):
     assert "B×16" in r.stdout and "B×3" in r.stdout and r.stdout.strip().endswith("ok")
 
 
-def test_failures_exit_non_zero_with_one_line(registry, tmp_path):
+def test_bad_file_exits_2_with_one_line(tmp_path):
     missing = cli("train", tmp_path / "nope.nnsp")
     assert missing.returncode == 2 and missing.stderr.startswith("error:") and len(missing.stderr.splitlines()) == 1
+
+
+def test_failures_exit_non_zero_with_one_line(registry, tmp_path, capsys):
+    from studio.cli import main
+
+    def one_line(code: int) -> str:
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("error:"), err
+        return err
+
     garbage = tmp_path / "bad.nnsp"
     garbage.write_text("{not json")
-    r = cli("check", garbage)
-    assert r.returncode == 2 and r.stderr.startswith("error:")
+    assert main(["check", str(garbage)]) == 2
+    one_line(2)
     # an invalid graph: Linear with nothing feeding it
     p = project(mlp(registry, "model", 2, 16, 3), training=TRAINING)
     g = p.graphs[0]
@@ -74,16 +84,19 @@ def test_failures_exit_non_zero_with_one_line(registry, tmp_path):
     del g.edges[edge.id]
     broken = tmp_path / "broken.nnsp"
     save_project(p, broken, registry)
-    r = cli("train", broken)
-    assert r.returncode == 1 and "not connected" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert cli("check", broken).returncode == 1
+    assert main(["train", str(broken)]) == 1
+    assert "not connected" in one_line(1)
+    assert main(["check", str(broken)]) == 1
+    capsys.readouterr()
     # a training fault: NaN loss
     nan = tmp_path / "nan.nnsp"
     save_project(project(mlp(registry, "model", 2, 16, 3),
                          training=dict(TRAINING, optimizer={"name": "sgd", "lr": 1e12})), nan, registry)
-    r = cli("train", nan, "--out", tmp_path / "nanrun")
-    assert r.returncode == 1 and "step" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert main(["train", str(nan), "--out", str(tmp_path / "nanrun")]) == 1
+    assert "step" in one_line(1)
     bad_setting = tmp_path / "setting.nnsp"
     save_project(project(mlp(registry, "model", 2, 16, 3), training={"epochz": 3}), bad_setting, registry)
-    r = cli("train", bad_setting)
-    assert r.returncode == 1 and "epochz" in r.stderr
+    assert main(["train", str(bad_setting)]) == 1
+    assert "epochz" in one_line(1)
+    assert main(["train", str(bad_setting), "--epochs", "0"]) in (1, 2)
+    capsys.readouterr()

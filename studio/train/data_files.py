@@ -59,7 +59,8 @@ def load_mnist(name: str, root: str | None, download: bool) -> tuple[np.ndarray,
             for train in (True, False):
                 cls(str(base), train=train, download=True)
         except Exception as exc:  # offline, proxy, disk full...
-            raise DataError(_missing(name, raw, f"download failed ({type(exc).__name__}: {exc})")) from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(_missing(name, raw, f"the download failed ({first.rstrip(':')})")) from exc
         files = [_find(raw, stem) for stem in _IDX_FILES]
     if any(f is None for f in files):
         reason = "downloads are off" if not download else "the files are incomplete"
@@ -87,9 +88,10 @@ def load_cifar10(root: str | None, download: bool) -> tuple[np.ndarray, np.ndarr
         train = torchvision.datasets.CIFAR10(str(base), train=True, download=download)
         test = torchvision.datasets.CIFAR10(str(base), train=False, download=download)
     except Exception as exc:
-        where = base / "cifar-10-batches-py"
-        raise DataError(f"cifar10 is not available ({type(exc).__name__}: {exc}). Connect to the internet and "
-                        f"allow downloads, or extract cifar-10-python.tar.gz into {where}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        how = "downloads are off" if not download else f"the download failed ({first.rstrip(':')})"
+        raise DataError(f"cifar10 is not on this computer and {how}. Connect to the internet and allow downloads, "
+                        f"or place cifar-10-python.tar.gz (or its extracted cifar-10-batches-py folder) in {base}") from exc
 
     def prep(ds) -> tuple[np.ndarray, np.ndarray]:
         return (np.asarray(ds.data).transpose(0, 3, 1, 2) / 255.0).astype(np.float32), np.asarray(ds.targets)

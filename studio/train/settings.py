@@ -120,8 +120,9 @@ class GanSettings:
     loss: str = _f("bce", choices=("bce", "wgan_gp"),
                    help="bce: non-saturating GAN; wgan_gp: Wasserstein loss with gradient penalty (the critic "
                         "returns a raw score).")
-    r1: float = _f(0.0, minimum=0.0, maximum=1000.0,
-                   help="R1 penalty weight on the discriminator's gradient at real samples (steadies training).")
+    r1: float = _f(0.1, minimum=0.0, maximum=1000.0,
+                   help="bce: R1 penalty weight on the discriminator's gradient at real samples; it keeps "
+                        "training from collapsing onto a few modes (0 = off).")
     gp: float = _f(10.0, minimum=0.0, maximum=1000.0, help="wgan_gp: gradient penalty weight.")
 
 

@@ -125,3 +125,10 @@ def test_loader_augments_and_resumes_exactly():
     assert torch.equal(full[2][1], tail[0][1])
     assert full[0][0].shape == (6, 1, 8, 8)
     assert not torch.equal(full[0][0], x[full[0][1]])  # augmented
+
+
+def test_cifar_offline_message(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_data(DatasetSettings(name="cifar10", path=str(tmp_path), download=False), 0)
+    text = str(info.value)
+    assert "downloads are off" in text and str(tmp_path) in text and "\n" not in text

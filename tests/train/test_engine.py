@@ -28,11 +28,20 @@ class Blowup(nn.Module):
         return x * float("inf")
 
 
+class Hungry(nn.Module):
+    def forward(self, x):
+        if not x.is_meta:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return x
+
+
 def _registry_with_extras() -> Registry:
     extra = [NodeSpec(type_id="test.boom", title="Boom", category="Test", inputs=(PortSpec("in"),), module=Boom,
                       export=ExportInfo("Boom")),
              NodeSpec(type_id="test.blowup", title="Blowup", category="Test", inputs=(PortSpec("in"),),
-                      module=Blowup, export=ExportInfo("Blowup"))]
+                      module=Blowup, export=ExportInfo("Blowup")),
+             NodeSpec(type_id="test.hungry", title="Hungry", category="Test", inputs=(PortSpec("in"),),
+                      module=Hungry, export=ExportInfo("Hungry"))]
     return Registry([*default_registry(), *extra])
 
 
@@ -258,3 +267,18 @@ def test_evaluate_load_trained_activations_and_preview(registry, tmp_path):
     assert pv["inputs"].shape == (5, 1, 16, 16) and len(pv["classes"]) == 6
     bad = evaluate(p, registry, tmp_path / "missing.pt")
     assert bad.kind == "error" and "missing.pt" in bad.message
+
+
+def test_out_of_memory_suggests_a_smaller_batch(registry):
+    reg = _registry_with_extras()
+    g = chain(reg, "model", [2], [("nn.linear", {"out_features": 3}), ("test.hungry", {})])
+    last = run_to_end(project(g, training=SPIRALS), reg)
+    assert last.kind == "error" and "batch size 32" in last.message and "batch size 16" in last.message
+    assert last.setting == "batch_size"
+
+
+def test_binary_cross_entropy_with_one_output(registry):
+    t = dict(SPIRALS, dataset={"name": "spirals", "params": {"n": 400, "classes": 2}}, loss={"name": "bce"})
+    last = run_to_end(project(mlp(registry, "model", 2, 16, 1), training=t), registry)
+    assert last.kind == "done", last.message
+    assert last.history[-1]["loss"] < last.history[0]["loss"]

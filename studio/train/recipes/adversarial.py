@@ -88,6 +88,7 @@ class Adversarial(Recipe):
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
         gs = self.settings.gan
         wgan = gs.loss == "wgan_gp"
+        r1 = 0.0 if wgan else gs.r1
         self.G.module.train()
         self.D.module.train()
         d_total, real_p, fake_p, n, b = 0.0, 0.0, 0.0, 0, 0
@@ -97,7 +98,7 @@ class Adversarial(Recipe):
             b = len(real)
             with torch.no_grad():
                 fake = self.forward(self.G, self._noise(b))
-            if gs.r1 > 0:
+            if r1 > 0:
                 real.requires_grad_(True)
             s_real = self.forward(self.D, real).float().reshape(-1)
             s_fake = self.forward(self.D, fake).float().reshape(-1)
@@ -105,9 +106,9 @@ class Adversarial(Recipe):
                 loss_d = s_fake.mean() - s_real.mean() + gs.gp * self._gradient_penalty(real.detach(), fake)
             else:
                 loss_d = self._d_loss(s_real, True) + self._d_loss(s_fake, False)
-            if gs.r1 > 0:
+            if r1 > 0:
                 grad, = torch.autograd.grad(s_real.sum(), real, create_graph=True)
-                loss_d = loss_d + gs.r1 / 2 * grad.pow(2).reshape(b, -1).sum(1).mean()
+                loss_d = loss_d + r1 / 2 * grad.pow(2).reshape(b, -1).sum(1).mean()
             d_total += self.check_finite(loss_d)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()

@@ -125,6 +125,16 @@ class Supervised(Recipe):
                              graph=self.model.name)
         return out, y
 
+    def _decide(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Predicted classes, labels (flat), confidence and class count, for softmax or one-logit (BCE) models."""
+        if self.settings.loss.name == "bce":
+            score, labels = self._align(out, y)
+            p = torch.sigmoid(score)
+            return (p > 0.5).long(), labels.long(), torch.maximum(p, 1 - p), 2
+        logits, labels = self._align(out, y)
+        k = max(len(self.data.classes), logits.shape[-1])
+        return logits.argmax(-1), labels, torch.softmax(logits, -1).max(-1).values, k
+
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out, y = self._align(out.float(), y)
         name = self.settings.loss.name
@@ -175,10 +185,10 @@ class Supervised(Recipe):
             self.optimizer.step()
         self.schedule.after_step()
         metrics = {"loss": value, "samples": float(len(xb))}
-        if self.task == "classification" and s.loss.name != "bce":
+        if self.task == "classification":
             with torch.no_grad():
-                logits, labels = self._align(out.detach().float(), target)
-                metrics["accuracy"] = float((logits.argmax(-1) == labels).float().mean())
+                pred, labels, _c, _k = self._decide(out.detach().float(), target)
+                metrics["accuracy"] = float((pred == labels.long()).float().mean())
         return metrics
 
     # -- validation -----------------------------------------------------------------------------
@@ -204,10 +214,9 @@ class Supervised(Recipe):
             return {}
         loss, out, y = self._predict_val()
         m: dict[str, float] = {"val_loss": loss}
-        if self.task == "classification" and self.settings.loss.name != "bce":
-            logits, labels = self._align(out, y)
-            k = max(len(self.data.classes), logits.shape[-1])
-            self.last_cm = confusion_matrix(logits.argmax(-1).numpy(), labels.numpy(), k)
+        if self.task == "classification":
+            pred, labels, _conf, k = self._decide(out, y)
+            self.last_cm = confusion_matrix(pred.numpy(), labels.numpy(), k)
             m.update({f"val_{k}": v for k, v in classification_report(self.last_cm).items()})
         elif self.task == "regression":
             pred, target = self._align(out, y)
@@ -244,10 +253,10 @@ class Supervised(Recipe):
         if self.reconstruct:
             result["reconstruction"] = V.reconstruction(xs, out.reshape(x.shape).numpy(),
                                                         noisy.cpu().numpy() if noisy is not x else None)
-        elif self.task == "classification" and self.settings.loss.name != "bce":
-            logits, labels = self._align(out, self.view_y)
-            result["predictions"] = V.predictions(xs, self.view_y.numpy(), logits.argmax(-1).reshape(self.view_y.shape).numpy(),
-                                                  self.data.classes, torch.softmax(logits, -1).max(-1).values.numpy())
+        elif self.task == "classification":
+            pred, _labels, conf, _k = self._decide(out, self.view_y)
+            result["predictions"] = V.predictions(xs, self.view_y.numpy(), pred.reshape(self.view_y.shape).numpy(),
+                                                  self.data.classes, conf.numpy())
         elif self.task == "regression":
             base = self.data.info.get("val_baseline")
             result["forecast"] = V.forecast(xs, self.view_y.numpy(), out.reshape(self.view_y.shape).numpy(),
