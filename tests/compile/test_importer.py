@@ -226,3 +226,15 @@ def test_shared_module_is_reported(registry):
     compiled.load_state_dict(imported_state_dict(graph, registry, report))
     x = torch.randn(2, 4)
     assert torch.equal(compiled(x), model(x))
+
+
+def test_imported_graph_with_opaque_node_saves_and_loads(registry, tmp_path):
+    from studio.core.model import Project
+    from studio.io.project_file import load_project, save_project
+
+    graph, report = import_module(Flexible().eval(), registry, (1, 3, 8, 8))
+    path = save_project(Project(name="imported", graphs=[graph]), tmp_path / "imported.nnstudio", registry)
+    again = load_project(path, registry).graphs[0]
+    ghost = again.nodes[report.opaque[0].node_id]
+    assert ghost.placeholder is not None and ghost.placeholder["what"] == "cumsum"
+    assert len(again.edges) == len(graph.edges) and len(again.nodes) == len(graph.nodes)
