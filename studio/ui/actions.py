@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from studio.core.layout import layered_layout
 from studio.core.ops import Batch, MoveNodes, Operation, RemoveEdge, SetGroup, SetGroupState, remove_nodes
 from studio.ui import clipboard
+from studio.ui.arrange import wrapped_layout
 from studio.ui.canvas.items import CollapsedGroupItem
 from studio.ui.canvas.view import GraphView
 from studio.ui.document import Document
@@ -205,7 +206,11 @@ class EditActions(QObject):
         graph = scene.graph
         selected = scene.selected_node_ids()
         ids = selected if len(selected) > 1 else None
-        positions = layered_layout(graph, ids)
+        if ids is None:
+            size = view.viewport().size()
+            positions = wrapped_layout(graph, viewport=(float(size.width()), float(size.height())))
+        else:
+            positions = layered_layout(graph, ids)
         moves = {nid: (graph.nodes[nid].position, pos) for nid, pos in positions.items()
                  if tuple(graph.nodes[nid].position) != tuple(pos)}
         if not moves:

@@ -128,6 +128,8 @@ def screenshot(out: str, template: str, size: str = "1440x900") -> int:
     app = QApplication.instance()
     for _ in range(3):
         app.processEvents()
+    window.default_dock_sizes()
+    app.processEvents()
     window.fit_all()
     first = next((n for n in project.main_graph.nodes.values() if registry.find(n.type_id)
                   and registry.get(n.type_id).role == "layer"), None)

@@ -141,14 +141,14 @@ def new_group(graph: Graph) -> Group:
 
 # -- the system clipboard (Qt) -------------------------------------------------------------------
 def copy_to_clipboard(data: dict[str, Any]) -> None:
-    from PySide6.QtCore import QMimeData
+    """Plain text JSON: other windows, other projects and text editors can all take it.
+
+    (A custom QMimeData handed to the clipboard crashes PySide at interpreter exit; text is enough,
+    since :func:`parse` recognises a fragment by its ``format`` field.)
+    """
     from PySide6.QtWidgets import QApplication
 
-    text = json.dumps(data)
-    mime = QMimeData()
-    mime.setData(MIME, text.encode("utf-8"))
-    mime.setText(text)
-    QApplication.clipboard().setMimeData(mime)
+    QApplication.clipboard().setText(json.dumps(data))
 
 
 def read_clipboard() -> dict[str, Any]:

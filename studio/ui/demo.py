@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from studio.core.factory import make_node
-from studio.core.layout import layered_layout
 from studio.core.model import Edge, Graph, Group, Project, new_project
 from studio.core.registry import Registry
 
@@ -47,8 +46,12 @@ def demo_project(registry: Registry) -> Project:
     for nid in (h2, a2):
         if nid is not None:
             graph.nodes[nid].group = block.id
-    for nid, pos in layered_layout(graph).items():
-        graph.nodes[nid].position = pos
+    # hand-placed in three bands so the wires, the group frame and the error all read at a glance
+    spots = {x: (0, 0), h1: (290, 0), a1: (580, 0), bad: (870, 0), h2: (0, 300), a2: (290, 300),
+             out: (580, 300), sm: (870, 300), y: (0, 560)}
+    for nid, pos in spots.items():
+        if nid is not None:
+            graph.nodes[nid].position = (float(pos[0]), float(pos[1]))
     project.meta = {"title": "Demo classifier", "description": "A hand-built MLP with a group and an error"}
     return project
 

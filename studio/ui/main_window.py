@@ -49,6 +49,21 @@ def panel_class(class_name: str, module: str):
     return None
 
 
+def lay_out_if_stacked(graph, viewport: tuple[float, float] = (1000.0, 700.0)) -> bool:
+    """A loaded graph whose nodes sit on top of each other (generated files, imports) gets a layered layout.
+
+    Part of loading, like a migration: it happens before any view exists and is not an undo step.
+    """
+    from studio.ui.arrange import wrapped_layout
+
+    positions = {tuple(n.position) for n in graph.nodes.values()}
+    if len(graph.nodes) < 2 or len(positions) * 2 > len(graph.nodes):
+        return False
+    for node_id, pos in wrapped_layout(graph, viewport=viewport).items():
+        graph.nodes[node_id].position = pos
+    return True
+
+
 class MainWindow(QMainWindow):
     """One window, one document."""
 
@@ -147,18 +162,23 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(right[0], dock)
         if right:
             right[0].raise_()
-        if "palette" in self.docks:
-            self.resizeDocks([self.docks["palette"]], [230], Qt.Orientation.Horizontal)
-        if right:
-            self.resizeDocks([right[0]], [340], Qt.Orientation.Horizontal)
-        if "problems" in self.docks:
-            self.resizeDocks([self.docks["problems"]], [130], Qt.Orientation.Vertical)
         palette = self.panels.get("palette")
         if palette is not None and hasattr(palette, "add_requested"):
             palette.add_requested.connect(self._add_from_palette)
         problems = self.panels.get("problems")
         if problems is not None and hasattr(problems, "node_activated"):
             problems.node_activated.connect(self.reveal_node)
+
+    def default_dock_sizes(self) -> None:
+        """Palette narrow, inspector readable, the bottom strip short: the canvas gets the room."""
+        if "palette" in self.docks:
+            self.resizeDocks([self.docks["palette"]], [220], Qt.Orientation.Horizontal)
+        right = next((self.docks[k] for k in ("inspector", "summary", "code") if k in self.docks), None)
+        if right is not None:
+            self.resizeDocks([right], [330], Qt.Orientation.Horizontal)
+        if "problems" in self.docks:
+            self.docks["problems"].raise_()
+            self.resizeDocks([self.docks["problems"]], [150], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         a = self.edit.actions
@@ -271,6 +291,10 @@ class MainWindow(QMainWindow):
         return view
 
     def _rebuild_tabs(self) -> None:
+        size = self.tabs.size() if self.tabs.isVisible() else None
+        viewport = (float(size.width()), float(size.height())) if size is not None else (1000.0, 700.0)
+        for graph in self.document.project.graphs:
+            lay_out_if_stacked(graph, viewport)
         self.tabs.blockSignals(True)
         try:
             for view in self.views.values():
@@ -288,7 +312,7 @@ class MainWindow(QMainWindow):
         self._show_graph(self.document.current_graph_id)
         self._update_title()
         self._schedule_size()
-        QTimer.singleShot(0, self.fit_all)
+        QTimer.singleShot(0, self, self.fit_all)
 
     def fit_all(self) -> None:
         for view in self.views.values():

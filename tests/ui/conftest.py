@@ -74,7 +74,6 @@ def open_editor(qtbot, registry, project=None):
 
     document = Document(registry, project or small_project(registry))
     window = MainWindow(document, restore_state=False)
-    qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
@@ -84,12 +83,22 @@ def open_editor(qtbot, registry, project=None):
     return editor
 
 
-@pytest.fixture
-def editor(qtbot, registry):
-    ed = open_editor(qtbot, registry)
-    yield ed
+def close_editor(ed) -> None:
+    """Close and delete the window and its document now, not at interpreter exit (PySide dislikes that)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     ed.window.files.autosave_enabled = False
     ed.window.files.discard_recovery()
     ed.answers["unsaved"] = "discard"
     ed.window.close()
     ed.document.undo_stack.blockSignals(True)  # the stack outlives the Python side of the document
+    ed.window.deleteLater()
+    ed.document.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def editor(qtbot, registry):
+    ed = open_editor(qtbot, registry)
+    yield ed
+    close_editor(ed)

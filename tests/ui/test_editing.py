@@ -8,8 +8,9 @@ from PySide6.QtTest import QTest
 from studio.core.layout import layered_layout
 from studio.core.ops import RenameGraph, RenameNode, SetParam, SetTraining
 from studio.io.project_file import project_to_dict
+from studio.ui.arrange import wrapped_layout
 from studio.ui.canvas.items import CollapsedGroupItem
-from tests.ui.conftest import open_editor
+from tests.ui.conftest import close_editor, open_editor
 from tests.ui.helpers import body_point, drag_mouse, port_point
 
 
@@ -44,9 +45,7 @@ def test_copy_paste_within_and_between_projects(editor, qtbot, registry):
         ids = other.window.edit.paste()
         assert len(ids) == 2 and len(other.graph.nodes) == other_nodes + 2
     finally:
-        other.window.files.autosave_enabled = False
-        other.window.close()
-        other.document.undo_stack.blockSignals(True)
+        close_editor(other)
 
 
 def test_paste_of_foreign_text_is_refused_politely(editor):
@@ -116,10 +115,12 @@ def test_auto_layout_is_one_step(editor):
     editor.scene.clearSelection()
     editor.window.edit.auto_layout()
     assert editor.document.undo_stack.count() == steps + 1
-    expected = layered_layout(graph)
+    size = editor.view.viewport().size()
+    expected = wrapped_layout(graph, viewport=(size.width(), size.height()))
+    assert expected.keys() == layered_layout(graph).keys()
     assert {n.id: tuple(n.position) for n in graph.nodes.values()} == {k: tuple(v) for k, v in expected.items()}
-    xs = [graph.nodes[n].position[0] for n in expected]
-    assert len(set(xs)) == len(xs)  # a chain goes left to right, one column each
+    order = sorted(graph.nodes.values(), key=lambda n: (n.position[1] // 200, n.position[0]))
+    assert [n.name for n in order] == ["x", "linear", "relu", "linear_1", "output"]  # reads left to right
     editor.document.undo_stack.undo()
     assert {n.id: n.position for n in graph.nodes.values()} == scrambled
     model_matches_items(editor)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF
 
 from studio.core.ops import SetParam
 from studio.io.project_file import project_to_dict
-from tests.ui.conftest import open_editor
+from tests.ui.conftest import close_editor, open_editor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,4 @@ def test_recovers_after_a_crash(qtbot, registry, tmp_path):
         assert any(n.type_id == "nn.gelu" for n in editor.graph.nodes.values())
         assert not files.orphaned_autosaves()  # offered once
     finally:
-        editor.window.files.autosave_enabled = False
-        editor.window.files.discard_recovery()
-        editor.window.close()
-        editor.document.undo_stack.blockSignals(True)
+        close_editor(editor)

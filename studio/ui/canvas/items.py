@@ -23,7 +23,7 @@ from studio.ui.style import category_color
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import GraphScene
 
-NODE_WIDTH = 184.0
+NODE_WIDTH = 176.0
 HEADER = 24.0
 ROW = 17.0
 PAD = 6.0
@@ -139,10 +139,10 @@ class BlockItem(QGraphicsItem):
         path = QPainterPath()
         path.addRoundedRect(rect, 6, 6)
         painter.fillPath(path, c.node_body)
-        header = QPainterPath()
-        header.addRoundedRect(QRectF(0, 0, self.width, HEADER), 6, 6)
-        header.addRect(QRectF(0, HEADER - 6, self.width, 6))
-        painter.fillPath(header.simplified(), accent)
+        painter.save()
+        painter.setClipPath(path)
+        painter.fillRect(QRectF(0, 0, self.width, HEADER), accent)
+        painter.restore()
         if self.isSelected():
             pen = QPen(c.selection, 2.5)
         elif error:
@@ -177,18 +177,25 @@ class BlockItem(QGraphicsItem):
                 align = Qt.AlignmentFlag.AlignVCenter | (Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft)
                 painter.drawText(r, align, text)
 
-    def _paint_title(self, painter: QPainter, title: str, right: str = "") -> None:
+    def _paint_title(self, painter: QPainter, title: str, right: str = "", accent: QColor | None = None) -> None:
+        light = accent is not None and (0.299 * accent.redF() + 0.587 * accent.greenF() + 0.114 * accent.blueF()) > 0.62
+        ink = QColor(20, 22, 26) if light else QColor(255, 255, 255)
         painter.setFont(_TITLE_FONT)
         fm = QFontMetricsF(_TITLE_FONT)
         right_w = 0.0
         if right:
             painter.setFont(_SMALL_FONT)
-            right_w = QFontMetricsF(_SMALL_FONT).horizontalAdvance(right) + 4
-            painter.setPen(QColor(255, 255, 255, 200))
+            small = QFontMetricsF(_SMALL_FONT)
+            room = max(self.width - 2 * PAD - fm.horizontalAdvance(title) - 8, self.width * 0.3)
+            right = small.elidedText(right, Qt.TextElideMode.ElideRight, min(room, self.width * 0.55))
+            right_w = small.horizontalAdvance(right) + 4
+            faded = QColor(ink)
+            faded.setAlpha(200)
+            painter.setPen(faded)
             painter.drawText(QRectF(0, 0, self.width - PAD, HEADER),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
             painter.setFont(_TITLE_FONT)
-        painter.setPen(QColor(255, 255, 255))
+        painter.setPen(ink)
         text = fm.elidedText(title, Qt.TextElideMode.ElideRight, self.width - 2 * PAD - right_w)
         painter.drawText(QRectF(PAD, 0, self.width - 2 * PAD, HEADER), Qt.AlignmentFlag.AlignVCenter, text)
 
@@ -287,7 +294,7 @@ class NodeItem(BlockItem):
         if simple:
             return
         title = self.spec.title if self.spec else "Unknown"
-        self._paint_title(painter, self._name, "" if self._name_says_type() else title)
+        self._paint_title(painter, self._name, "" if self._name_says_type() else title, accent)
         self._paint_ports(painter)
         rows = max(len(self.inputs), len(self.outputs), 1)
         y = HEADER + ROW * rows + 4
@@ -351,7 +358,7 @@ class CollapsedGroupItem(BlockItem):
             return
         painter.setPen(QPen(accent, 1, Qt.PenStyle.DashLine))
         painter.drawRoundedRect(rect.adjusted(3, HEADER + 2, -3, -3), 4, 4)
-        self._paint_title(painter, f"▣ {self.name}", "group")
+        self._paint_title(painter, f"▣ {self.name}", "group", accent)
         self._paint_ports(painter)
         rows = max(len(self.inputs), len(self.outputs), 1)
         painter.setFont(_SMALL_FONT)

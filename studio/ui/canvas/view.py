@@ -26,7 +26,7 @@ from studio.core.ops import AddNode, SetGroupState, connect
 from studio.ui import theme
 from studio.ui.canvas.items import GRID, BlockItem, CollapsedGroupItem, NodeItem
 from studio.ui.canvas.scene import GraphScene
-from studio.ui.canvas.wires import GroupFrameItem, TempWire
+from studio.ui.canvas.wires import GroupFrameItem, TempWire, WireItem
 
 NODE_MIME = "application/x-nnstudio-node-type"
 MIN_SCALE, MAX_SCALE = 0.05, 3.0
@@ -127,7 +127,7 @@ class GraphView(QGraphicsView):
     def content_rect(self, only_selected: bool = False) -> QRectF:
         rect = QRectF()
         for item in self.graph_scene.items():
-            if isinstance(item, BlockItem | GroupFrameItem) and item.isVisible():
+            if isinstance(item, BlockItem | GroupFrameItem | WireItem) and item.isVisible():
                 if only_selected and not item.isSelected():
                     continue
                 rect = rect.united(item.sceneBoundingRect())

@@ -15,10 +15,22 @@ LOD_LABELS = 0.55
 
 
 def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """An S-curve leaving p1 to the right and entering p2 from the left."""
-    dx = max(abs(p2.x() - p1.x()) * 0.5, 40.0)
+    """An S-curve leaving p1 to the right and entering p2 from the left.
+
+    A wire running backwards (into a node left of its source, e.g. across wrapped rows) takes a
+    U-turn down to half height, runs back horizontally and turns into p2, instead of a huge S
+    that would cut across every node in between.
+    """
     path = QPainterPath(p1)
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    if p2.x() >= p1.x() + 30 or abs(p2.y() - p1.y()) < 60:
+        dx = max(abs(p2.x() - p1.x()) * 0.5, 40.0)
+        path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+        return path
+    mid = (p1.y() + p2.y()) / 2
+    r = 50.0
+    path.cubicTo(QPointF(p1.x() + r, p1.y()), QPointF(p1.x() + r, mid), QPointF(p1.x(), mid))
+    path.lineTo(QPointF(p2.x(), mid))
+    path.cubicTo(QPointF(p2.x() - r, mid), QPointF(p2.x() - r, p2.y()), p2)
     return path
 
 
