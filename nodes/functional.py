@@ -99,4 +99,23 @@ DIV_CONST = _constant("fn.div_const", "Divide by constant", torch.div, "torch.di
                       "Divides every element by a fixed number (e.g. 1/sqrt(d) in attention).",
                       ("divide", "scale", "constant", "temperature"))
 
-SPECS = [MEAN, SUM, AMAX, SUB, DIV, MATMUL, ADD_CONST, MUL_CONST, DIV_CONST]
+
+
+def contiguous(x: torch.Tensor) -> torch.Tensor:
+    """The same values, laid out contiguously in memory (later kernels then see the same layout)."""
+    return x.contiguous()
+
+
+CONTIGUOUS = NodeSpec(
+    type_id="fn.contiguous",
+    title="Contiguous",
+    category="Functional",
+    inputs=_IN,
+    function=contiguous,
+    export=ExportInfo("contiguous", source_of=(contiguous,)),
+    description="Copies a transposed or permuted tensor into one contiguous block, as x.contiguous() does. "
+                "Kept from imported models so the following layers compute exactly as before.",
+    tags=("contiguous", "memory", "layout", "copy"),
+)
+
+SPECS = [MEAN, SUM, AMAX, SUB, DIV, MATMUL, ADD_CONST, MUL_CONST, DIV_CONST, CONTIGUOUS]

@@ -262,7 +262,9 @@ for _key in (torch.unsqueeze, "unsqueeze"):
 for _key in (torch.squeeze, "squeeze"):
     RULES[_key] = _unary("nn.squeeze", ("input", "dim"), {"dim": None},
                          lambda b: {"dim": b["dim"]} if isinstance(b["dim"], int) else "squeeze needs a dim")
-RULES["contiguous"] = _unary("nn.identity", ("input", "memory_format"), {"memory_format": torch.contiguous_format})
+RULES["contiguous"] = _unary("fn.contiguous", ("input", "memory_format"), {"memory_format": torch.contiguous_format},
+                             lambda b: {} if b["memory_format"] == torch.contiguous_format
+                             else "only the default memory format is supported")
 RULES[operator.getitem] = _getitem
 RULES[F.adaptive_avg_pool2d] = _adaptive
 RULES[F.max_pool2d] = _max_pool

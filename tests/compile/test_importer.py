@@ -238,3 +238,34 @@ def test_imported_graph_with_opaque_node_saves_and_loads(registry, tmp_path):
     ghost = again.nodes[report.opaque[0].node_id]
     assert ghost.placeholder is not None and ghost.placeholder["what"] == "cumsum"
     assert len(again.edges) == len(graph.edges) and len(again.nodes) == len(graph.nodes)
+
+
+class FunctionalZoo(nn.Module):
+    """One call of each function/method the import table maps, written the way people write them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.q = nn.Linear(4, 4)
+        self.k = nn.Linear(4, 4)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        x = F.max_pool2d(F.leaky_relu(self.conv(image), 0.2), 2)  # (B, 4, 4, 4)
+        pooled = F.adaptive_avg_pool2d(x, 1)  # (B, 4, 1, 1)
+        tokens = torch.flatten(x, 2).transpose(1, 2).contiguous()  # (B, 16, 4)
+        q, k = self.q(tokens), self.k(tokens)
+        scores = F.softmax(q @ k.permute(0, 2, 1) / 2.0, dim=-1)  # (B, 16, 16)
+        mixed = (scores @ tokens).sum(dim=1)  # (B, 4)
+        gate = torch.sigmoid(pooled.squeeze(-1).squeeze(-1))  # (B, 4)
+        out = (mixed - gate).unsqueeze(1) * 3.0
+        return F.dropout(out, 0.1, self.training)
+
+
+def test_functional_calls_round_trip(registry, tmp_path):
+    graph, report, exported = roundtrip(FunctionalZoo(), registry, (2, 2, 8, 8), tmp_path)
+    types = {n.type_id for n in graph.nodes.values()}
+    assert {"nn.max_pool2d", "nn.leaky_relu", "nn.adaptive_avg_pool2d", "nn.flatten", "nn.transpose",
+            "fn.contiguous", "fn.matmul", "nn.permute", "fn.div_const", "nn.softmax", "fn.sum", "nn.squeeze",
+            "nn.sigmoid", "fn.sub", "nn.unsqueeze", "fn.mul_const", "nn.dropout"} <= types
