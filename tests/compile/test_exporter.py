@@ -161,3 +161,20 @@ def test_export_bytes_do_not_depend_on_hash_seed(tmp_path):
 
     here = export_graph_code(cnn(default_registry()).graph, default_registry())
     assert done.stdout.decode("utf-8") == here
+
+
+def test_graph_without_layers_exports(registry, tmp_path):
+    b = Builder(registry, "passthrough")
+    x = b.node("io.input", shape=[3])
+    y = b.node("io.input", "y", shape=[3])
+    total = b.node("nn.add")
+    b.wire(x, total, "a")
+    b.wire(y, total, "b")
+    b.wire(x, b.node("io.output", "same"))
+    b.wire(total, b.node("io.output", "total"))
+    compiled, _, exported = check_parity(b.graph, registry, tmp_path)
+    assert not list(compiled.parameters())
+    assert "return x, add" in exported.code
+    path = tmp_path / "passthrough.py"
+    path.write_text(exported.code)
+    assert ruff_check(path).returncode == 0
