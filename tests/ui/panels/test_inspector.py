@@ -171,3 +171,17 @@ def test_optional_param_none_toggle(qtbot, document):
     assert node.params["stride"] == 3
     editor.toggle.click()
     assert node.params["stride"] is None and not editor.field.isEnabled()
+
+
+def test_cross_parameter_check_refuses_with_reason(qtbot, document):
+    panel, node = _add_selected(qtbot, document, "nn.conv2d", out_channels=16)
+    editor = panel.editors["groups"]
+    before = document.undo_stack.count()
+    _type(qtbot, editor.field, "3")
+    assert "must divide" in editor.problem_text() and "16" in editor.problem_text()
+    assert node.params["groups"] == 1
+    assert document.undo_stack.count() == before
+    panel._finished("groups")  # focus leaves: the stored value is shown again, the reason stays
+    assert editor.field.value() == 1 and "kept 1" in editor.problem_text()
+    _type(qtbot, editor.field, "4")
+    assert node.params["groups"] == 4 and editor.problem_text() == ""
