@@ -263,7 +263,7 @@ class InspectorPanel(QWidget):
             self.param_count.setText("none")
         else:
             frozen = info.params - info.trainable
-            extra = f" ({format_count(frozen)} frozen)" if frozen else ""
+            extra = "" if not frozen else ", all frozen" if frozen == info.params else f", {frozen:,} frozen"
             self.param_count.setText(format_count(info.params) + extra)
         message = info.error
         if not message and info.blocked:
