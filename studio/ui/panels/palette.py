@@ -225,8 +225,11 @@ class PalettePanel(QWidget):
             self._theme_timer.start()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        """Down arrow in the search box moves into the list."""
+        """Down arrow in the search box moves into the list; Esc clears the search."""
         if watched is self.filter and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape and self.filter.text():
+                self.filter.clear()
+                return True
             if event.key() == Qt.Key.Key_Down:
                 visible = self.visible_type_ids()
                 if visible:

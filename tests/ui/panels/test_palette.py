@@ -20,6 +20,8 @@ def test_filter_finds_conv_entries(qtbot, document):
     assert panel.visible_type_ids() == all_ids
     qtbot.keyClicks(panel.filter, "qqzzx")
     assert panel.visible_type_ids() == [] and "qqzzx" in panel.empty.text()
+    qtbot.keyClick(panel.filter, Qt.Key.Key_Escape)
+    assert panel.filter.text() == "" and panel.visible_type_ids() == all_ids
 
 
 def test_drag_mime_carries_type_id(qtbot, document):
