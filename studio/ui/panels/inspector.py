@@ -188,7 +188,8 @@ class InspectorPanel(QWidget):
         elif spec.params:
             line = QFrame()
             line.setFrameShape(QFrame.Shape.HLine)
-            line.setFrameShadow(QFrame.Shadow.Sunken)
+            line.setFrameShadow(QFrame.Shadow.Plain)
+            line.setStyleSheet(f"color: {dim_color(self).name()};")
             layout.addWidget(line)
             form = QFormLayout()
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)

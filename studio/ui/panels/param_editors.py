@@ -271,7 +271,7 @@ class ParamEditor(QWidget):
         unless ``force`` is given (the typed text is what the problem is about).
         """
         self._stored, self._resolved = stored, resolved
-        if not force and self.field.hasFocus() and self.problem.isVisible():
+        if not force and self.field.hasFocus() and not self.problem.isHidden():
             return
         self._setting = True
         try:
@@ -336,7 +336,7 @@ class ParamEditor(QWidget):
         self.problem.setVisible(bool(message))
 
     def problem_text(self) -> str:
-        return self.problem.text() if self.problem.isVisible() else ""
+        return self.problem.text() if not self.problem.isHidden() else ""
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
