@@ -8,6 +8,7 @@ Wrapper specs (an LSTM inside ``RecurrentLayer``) match through their single tor
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,38 @@ _ATTR_READERS: dict[str, Callable[[nn.Module], Any]] = {
     else (getattr(m, "bias", None) is not None),
     "cell": lambda m: type(m).__name__.lower(),
 }
+
+
+#: NN Studio's wrapper layers keep their settings on children; read them back by class name (the
+#: rebuilt module is still compared with the original, so a wrong reading is refused, never used)
+_CLASS_READERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "RecurrentLayer": lambda m: {"input_size": m.rnn.input_size, "hidden_size": m.rnn.hidden_size,
+                                 "num_layers": m.rnn.num_layers, "bidirectional": m.rnn.bidirectional,
+                                 "dropout": float(m.rnn.dropout), "output": m.output,
+                                 "nonlinearity": getattr(m.rnn, "nonlinearity", "tanh")},
+    "PositionalEncoding": lambda m: {"d_model": int(m.pe.shape[1]), "max_len": int(m.pe.shape[0]), "kind": m.kind,
+                                     "dropout": float(m.dropout.p)},
+    "SelfAttention": lambda m: {"embed_dim": m.qkv.in_features, "num_heads": m.num_heads,
+                                "dropout": float(m.attn_dropout.p), "bias": m.qkv.bias is not None, "causal": m.causal},
+    "MultiheadAttentionBlock": lambda m: {"embed_dim": m.attn.embed_dim, "num_heads": m.attn.num_heads,
+                                          "dropout": float(m.attn.dropout), "bias": m.attn.in_proj_bias is not None,
+                                          "kdim": m.attn.kdim, "vdim": m.attn.vdim, "causal": m.causal},
+    "TransformerEncoderBlock": lambda m: {"d_model": m.self_attn.embed_dim, "nhead": m.self_attn.num_heads,
+                                          "dim_feedforward": m.linear1.out_features, "dropout": float(m.dropout.p),
+                                          "activation": m.activation, "norm_first": m.norm_first, "causal": m.causal,
+                                          "layer_norm_eps": float(m.norm1.eps)},
+    "PretrainedBackbone": lambda m: {"weights": "none", "weights_path": "", "freeze": m.freeze},
+}
+
+
+def _class_values(module: nn.Module) -> dict[str, Any]:
+    reader = _CLASS_READERS.get(type(module).__qualname__)
+    if reader is None:
+        return {}
+    try:
+        return reader(module)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return {}
 
 
 def _norm_attr(value: Any) -> Any:
@@ -46,10 +79,17 @@ def _public_attrs(module: nn.Module) -> dict[str, Any]:
     return out
 
 
-def _structure(module: nn.Module) -> tuple:
+def _structure(module: nn.Module, canon: Callable[[type], type] = lambda t: t) -> tuple:
     """Class, settings and children, recursively: equal structures compute the same function."""
-    children = tuple((name, _structure(child)) for name, child in module.named_children())
-    return type(module), tuple(sorted(_public_attrs(module).items())), children
+    children = tuple((name, _structure(child, canon)) for name, child in module.named_children())
+    return canon(type(module)), tuple(sorted(_public_attrs(module).items())), children
+
+
+def _source(cls: type) -> str | None:
+    try:
+        return inspect.getsource(cls)
+    except (OSError, TypeError):
+        return None
 
 
 def _to_kind(value: Any, kind: str, name: str) -> Any:
@@ -75,11 +115,15 @@ class LeafMapper:
         self.registry = registry
         self.size = len(registry)
         self._by_class: dict[type, list[NodeSpec]] = {}
+        self._by_name: dict[str, list[type]] = {}
+        self._canon: dict[type, type] = {}
         for spec in registry:
             if spec.module is None or spec.role != "layer":
                 continue
             for cls in self._core_classes(spec):
                 self._by_class.setdefault(cls, []).append(spec)
+                if cls not in self._by_name.get(cls.__qualname__, []):
+                    self._by_name.setdefault(cls.__qualname__, []).append(cls)
 
     @staticmethod
     def _core_classes(spec: NodeSpec) -> list[type]:
@@ -95,12 +139,29 @@ class LeafMapper:
             pass
         return out
 
+    def canon(self, cls: type) -> type:
+        """The registry's class for ``cls``: itself, or a helper class with the same name and source.
+
+        Exported files carry copies of NN Studio's helper classes (Reshape, RecurrentLayer, ...);
+        a copy with identical source is the same layer, so an export imports back node for node.
+        """
+        if cls in self._by_class or cls.__module__.startswith("torch."):
+            return cls
+        if cls not in self._canon:
+            self._canon[cls] = cls
+            for known in self._by_name.get(cls.__qualname__, ()):
+                mine = _source(cls)
+                if mine is not None and mine == _source(known):
+                    self._canon[cls] = known
+                    break
+        return self._canon[cls]
+
     def is_mappable(self, module: nn.Module) -> bool:
-        return type(module) in self._by_class
+        return self.canon(type(module)) in self._by_class
 
     def map(self, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
         """(spec, params, key prefix of the original inside the new module), or a reason string."""
-        candidates = self._by_class.get(type(module), [])
+        candidates = self._by_class.get(self.canon(type(module)), [])
         if not candidates:
             return f"no node for {type(module).__name__}"
         reason = ""
@@ -114,9 +175,12 @@ class LeafMapper:
 
     def _try(self, spec: NodeSpec, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
         params: dict[str, Any] = {}
+        known = _class_values(module)
         for p in spec.params:
             reader = _ATTR_READERS.get(p.name)
-            if hasattr(module, p.name) and p.name != "bias":
+            if p.name in known:
+                raw = known[p.name]
+            elif hasattr(module, p.name) and p.name != "bias":
                 raw = getattr(module, p.name)
             elif reader is not None:
                 raw = reader(module)
@@ -134,11 +198,12 @@ class LeafMapper:
                 rebuilt = spec.build(params)
         except (ParamError, TypeError, ValueError) as exc:
             return f"{type(module).__name__}: {exc}"
-        cores = [("", rebuilt)] + [(n + ".", m) for n, m in rebuilt.named_children() if type(m) is type(module)]
+        cls = self.canon(type(module))
+        cores = [("", rebuilt)] + [(n + ".", m) for n, m in rebuilt.named_children() if type(m) is cls]
         for prefix, core in cores:
-            if type(core) is not type(module):
+            if type(core) is not cls:
                 continue
-            if _structure(core) != _structure(module):
+            if _structure(core, self.canon) != _structure(module, self.canon):
                 continue
             new_state = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
             old_state = {prefix + k: tuple(v.shape) for k, v in module.state_dict().items()}
