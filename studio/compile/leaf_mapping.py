@@ -50,6 +50,11 @@ _CLASS_READERS: dict[str, Callable[[Any], dict[str, Any]]] = {
 }
 
 
+#: classes outside the registry that compute exactly what a registry class computes (same maths,
+#: same attributes); the structure check still runs on every match
+_ALIASES = {"torchvision.ops.stochastic_depth.StochasticDepth": "StochasticDepth"}
+
+
 def _class_values(module: nn.Module) -> dict[str, Any]:
     reader = _CLASS_READERS.get(type(module).__qualname__)
     if reader is None:
@@ -149,6 +154,10 @@ class LeafMapper:
             return cls
         if cls not in self._canon:
             self._canon[cls] = cls
+            alias = _ALIASES.get(f"{cls.__module__}.{cls.__qualname__}")
+            if alias and self._by_name.get(alias):
+                self._canon[cls] = self._by_name[alias][0]
+                return self._canon[cls]
             for known in self._by_name.get(cls.__qualname__, ()):
                 mine = _source(cls)
                 if mine is not None and mine == _source(known):

@@ -301,3 +301,13 @@ def test_exported_template_imports_back_node_for_node(registry, tmp_path, templa
     with torch.no_grad():
         for a, b in zip(as_tuple(recompiled(x)), as_tuple(compiled(x)), strict=True):
             assert torch.equal(a, b)
+
+
+def test_efficientnet_b0_round_trip(registry, tmp_path):
+    """SiLU, squeeze-excitation and torchvision's StochasticDepth all map to nodes."""
+    import torchvision
+
+    model = torchvision.models.efficientnet_b0(weights=None)
+    graph, report, _ = roundtrip(model, registry, (1, 3, 32, 32), tmp_path)
+    residual = sum(bool(getattr(m, "use_res_connect", False)) for m in model.modules())
+    assert residual and sum(n.type_id == "nn.stochastic_depth" for n in graph.nodes.values()) == residual
