@@ -299,6 +299,7 @@ class TrainingPanel(QWidget):
         self.show_node_button.hide()
         self._clear_error_marks()
         self.views.clear_views()
+        self.views.prepare(str(snapshot.training.get("recipe", "classification")))
         self.plots.begin_run(snapshot.training, snapshot)
         self.snapshot_time = time.time()
         self.snapshot_version = self.document.undo_stack.index()
@@ -380,8 +381,10 @@ class TrainingPanel(QWidget):
         if u.kind == "paused":
             self.progress_label.setText("Paused — press Resume (F6) to go on.")
             return
-        self.progress.setValue(int(1000 * u.progress))
-        self.progress.setFormat(f"{100 * u.progress:.0f}%")
+        value = int(1000 * u.progress)
+        if value != self.progress.value():
+            self.progress.setValue(value)
+            self.progress.setFormat(f"{100 * u.progress:.0f}%")
         unit = (self.last_run or {}).get("info", {}).get("unit", "samples")
         parts = [f"Epoch {min(u.epoch, u.epochs) if u.epochs else u.epoch}/{u.epochs}",
                  f"step {u.step}/{u.total_steps}"]
@@ -489,7 +492,10 @@ class TrainingPanel(QWidget):
         self.banner.show()
 
     def _on_index_changed(self, _index: int) -> None:
-        self._update_banner()
+        try:
+            self._update_banner()
+        except RuntimeError:  # the document is being torn down with the window
+            pass
 
     def _tick(self) -> None:
         self._update_banner()

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -33,6 +34,29 @@ from PySide6.QtWidgets import (
 )
 
 REDRAW_MS = 33
+PAINT_DUTY = 0.2  # at most this share of the GUI thread goes to repainting curves; slower redraws beyond
+
+
+def _nice(v: float) -> float:
+    """The next 1-2-5 step at or above v."""
+    if v <= 0:
+        return 1.0
+    p = 10 ** np.floor(np.log10(v))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * p >= v:
+            return float(m * p)
+    return float(10 * p)
+
+
+class TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that remembers how long its last paint took (for the redraw budget)."""
+
+    last_paint_s = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - t0
 SKIP = {"epoch", "epoch_s", "lr", "inference_ms_per_sample", "val_vs_baseline", "samples", "epsilon_now",
         "samples_per_s", "steps_per_s", "episodes_per_s"}
 
@@ -158,6 +182,7 @@ class PlotsWidget(QWidget):
         self._curves: dict[tuple[int, str, str, str], pg.PlotDataItem] = {}  # (run, plot, kind, metric)
         self._dirty: set[tuple[int, str, str, str]] = set()
         self._metric_colors: dict[str, str] = {}
+        self._last_redraw = 0.0
         self.smoothing = 0.6
 
         self.log_box = QCheckBox("Log scale")
@@ -189,24 +214,40 @@ class PlotsWidget(QWidget):
 
         self.plots: dict[str, pg.PlotItem] = {}
         self.widgets: dict[str, pg.PlotWidget] = {}
+        self.legends: dict[str, QLabel] = {}
+        self._manual: set[str] = set()  # plots the user zoomed/panned: leave their range alone
         plot_row = QSplitter(Qt.Orientation.Horizontal)
         for key, title, ylabel in (("loss", "Loss", "loss"), ("metric", "Metrics", "value")):
-            w = pg.PlotWidget()
+            w = TimedPlotWidget()
             item = w.getPlotItem()
             item.setTitle(title)
             item.setLabel("bottom", "step")
             item.setLabel("left", ylabel)
-            item.showGrid(x=True, y=True, alpha=0.25)
+            # no grid: its alpha-blended lines were 3/4 of a repaint on a software-rendered screen
             item.setClipToView(True)
+            item.disableAutoRange()
+            for name in ("bottom", "left", "top", "right"):  # axes redraw only when their range moves
+                item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            item.vb.sigRangeChangedManually.connect(lambda *_a, k=key: self._manual.add(k))
             item.setDownsampling(auto=True, mode="peak")
-            item.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 140))
             for axis in ("bottom", "left"):
                 item.getAxis(axis).enableAutoSIPrefix(False)
             w.setMinimumSize(220, 160)
             self.plots[key] = item
             self.widgets[key] = w
             w.scene().sigMouseMoved.connect(lambda pos, k=key: self._hover(k, pos))
-            plot_row.addWidget(w)
+            # a rich-text legend under the plot: pyqtgraph's LegendItem costs ~10 ms per entry added
+            legend = QLabel()
+            legend.setWordWrap(True)
+            legend.setTextFormat(Qt.TextFormat.RichText)
+            self.legends[key] = legend
+            box = QWidget()
+            bl = QVBoxLayout(box)
+            bl.setContentsMargins(0, 0, 0, 0)
+            bl.setSpacing(1)
+            bl.addWidget(w, 1)
+            bl.addWidget(legend)
+            plot_row.addWidget(box)
         self.vlines = {k: pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.PenStyle.DotLine))
                        for k in self.plots}
         for k, line in self.vlines.items():
@@ -272,7 +313,7 @@ class PlotsWidget(QWidget):
         run.history = list(final.history)
         run.checkpoint = final.checkpoint
         self._update_item(run)
-        self.redraw()
+        self.redraw(force=True)
 
     def clear(self) -> None:
         for key, curve in self._curves.items():
@@ -369,13 +410,29 @@ class PlotsWidget(QWidget):
     def _make_curve(self, run: Run, kind: str, metric: str) -> None:
         plot = "loss" if is_loss(metric) else "metric"
         key = (run.number, plot, kind, metric)
-        curve = pg.PlotDataItem(name=self._label(run, kind, metric))
+        curve = pg.PlotDataItem()
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
         self._style(curve, run, kind, metric)
         self.plots[plot].addItem(curve)
         self._curves[key] = curve
         curve.setVisible(run.visible and (self.step_box.isChecked() if kind == "step" else self.epoch_box.isChecked()))
+        self._update_legends()
+
+    def _update_legends(self) -> None:
+        by_number = {r.number: r for r in self.runs}
+        for plot, label in self.legends.items():
+            parts = []
+            for (number, p, kind, metric), curve in self._curves.items():
+                if p != plot or not curve.isVisible():
+                    continue
+                run = by_number[number]
+                mark = "━" if kind == "step" else ("┅■" if metric.startswith("val_") else "━●")
+                if metric.endswith("baseline_mse"):
+                    mark = "┈"
+                color = self._color(run, metric)
+                parts.append(f"<span style='color:{color}'>{mark}</span>&nbsp;{self._label(run, kind, metric)}")
+            label.setText("&nbsp;&nbsp; ".join(parts))
 
     def _refresh_visibility(self, *_args) -> None:
         by_number = {r.number: r for r in self.runs}
@@ -385,11 +442,21 @@ class PlotsWidget(QWidget):
             curve.setVisible(run.visible and shown)
             self._style(curve, run, kind, metric)
         self._dirty.update(self._curves)
+        self._update_legends()
 
-    def redraw(self) -> None:
-        """Push dirty curves to pyqtgraph (the ~30 Hz timer calls this)."""
+    def redraw(self, force: bool = False) -> None:
+        """Push dirty curves to pyqtgraph (the ~30 Hz timer calls this).
+
+        Repaints cost real time on a software-rendered screen, so redraws are spaced so that
+        painting takes at most ``PAINT_DUTY`` of the GUI thread: 30 Hz when cheap, slower when not.
+        """
         if not self._dirty:
             return
+        now = time.perf_counter()
+        paint = sum(w.last_paint_s for w in self.widgets.values() if w.isVisible())
+        if not force and now - self._last_redraw < max(REDRAW_MS / 1000, paint / PAINT_DUTY):
+            return
+        self._last_redraw = now
         by_number = {r.number: r for r in self.runs}
         for key in list(self._dirty):
             number, _plot, kind, metric = key
@@ -405,12 +472,50 @@ class PlotsWidget(QWidget):
                 y = np.where(y > 0, y, np.nan)
             curve.setData(x, y, connect="finite")
         self._dirty.clear()
+        self.fit_ranges()
+
+    def fit_ranges(self, force: bool = False) -> None:
+        """Our own auto-range, in steps: the view (and its axes) move only when the data leaves it
+        or fills under half of it, so most frames repaint the curves alone."""
+        for key, item in self.plots.items():
+            log = self.log_box.isChecked() and key == "loss"
+            vb = item.vb
+            if any(vb.state["autoRange"]):  # the user pressed pyqtgraph's "A" button: back to ours
+                vb.disableAutoRange()
+                self._manual.discard(key)
+                force = True
+            if key in self._manual and not force:
+                continue
+            xs, ys = [], []
+            for (number, plot, kind, metric), curve in self._curves.items():
+                if plot != key or not curve.isVisible():
+                    continue
+                run = next(r for r in self.runs if r.number == number)
+                x, y = run.series[(kind, metric)].data(smoothed=kind == "step" and self.smoothing > 0)
+                if len(x):
+                    xs.append(float(x[-1]))
+                    y = y[np.isfinite(y) & ((y > 0) if log else True)]
+                    if len(y):
+                        ys += [float(y.min()), float(y.max())]
+            if not xs or not ys:
+                continue
+            (x0, x1), (y0, y1) = vb.viewRange()
+            xmax = max(xs)
+            if force or xmax > x1 or xmax < 0.5 * x1:
+                vb.setXRange(0, _nice(xmax * 1.25), padding=0)
+            lo, hi = min(ys), max(ys)
+            if log:
+                lo, hi = np.log10(lo), np.log10(hi)
+            span = max(hi - lo, 1e-9 if hi == lo == 0 else abs(hi) * 1e-3)
+            if force or lo < y0 or hi > y1 or span < 0.5 * (y1 - y0):
+                vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
 
     # -- options ---------------------------------------------------------------------------
     def _set_log(self, on: bool) -> None:
         self.plots["loss"].setLogMode(y=on)
         self._dirty.update(self._curves)
-        self.redraw()
+        self.redraw(force=True)
+        self.fit_ranges(force=True)
 
     def _set_smoothing(self, value: int) -> None:
         self.smoothing = value / 100.0

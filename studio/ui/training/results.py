@@ -256,27 +256,20 @@ class ResultsWidget(QWidget):
         registry = self.panel.document.registry
 
         def job():
-            import torch
+            from studio.train.engine import evaluate
 
-            from studio.train.checkpoint import load_checkpoint
-            from studio.train.recipes import make_recipe
-            from studio.train.recipes.base import Context
-            from studio.train.settings import TrainingSettings
-
-            s = TrainingSettings.from_dict(run["settings"])
-            s.device = "cpu"
-            recipe = make_recipe(Context(run["snapshot"], registry, s, torch.device("cpu"), amp=False))
-            recipe.setup()
-            models = load_checkpoint(run["checkpoint"]).get("models", {})
-            for name, built in recipe.built.items():
-                if name in models:
-                    built.module.load_state_dict(models[name])
-            return recipe.evaluate()
+            return evaluate(run["snapshot"], registry, run["checkpoint"], run["settings"])
 
         self.text.append("<p>Evaluating on the validation set…</p>")
         self.panel.tasks.submit(job, self._show_eval, lambda m: self.text.append(f"<p>Evaluation failed: {m}</p>"))
 
-    def _show_eval(self, metrics: dict[str, float]) -> None:
+    def _show_eval(self, update) -> None:
+        if update.kind == "error":
+            self.text.append(f"<p>Evaluation failed: {update.message}</p>")
+            return
+        metrics = update.metrics
+        if update.views:
+            self.panel.views.show_views(update.views)
         rows = "".join(f"<tr><td>{k}</td><td align='right'>{v:.4g}</td></tr>" for k, v in metrics.items()
                        if isinstance(v, int | float))
         self.text.append(f"<p><b>Validation</b></p><table cellspacing='6'>{rows}</table>")

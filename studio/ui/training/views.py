@@ -133,7 +133,9 @@ class ScatterView(QWidget):
     def __init__(self, title: str, x: str, y: str, equal_axes: bool = False) -> None:
         super().__init__()
         self.plot = _plot(title, x, y)
-        legend(self.plot)
+        self.legend = QLabel()  # a label, not pyqtgraph's LegendItem (~10 ms per entry added)
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         if equal_axes:
             self.plot.getPlotItem().setAspectLocked(True)
         self.image = pg.ImageItem()
@@ -143,26 +145,29 @@ class ScatterView(QWidget):
         self.items: list[pg.ScatterPlotItem] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.setSpacing(1)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.legend)
 
     def set_points(self, groups: list[tuple], region: dict | None = None) -> None:
-        """groups: (legend name, N×2 points, colour, size[, hollow])."""
+        """groups: (legend name, N×2 points, colour, size[, hollow]). Items are reused while the groups stay."""
         item = self.plot.getPlotItem()
-        for it in self.items:
-            item.removeItem(it)
-        if item.legend is not None:
-            item.legend.clear()
-        self.items = []
-        for name, pts, color, size, *hollow in groups:
-            if len(pts) == 0:
-                continue
-            if hollow and hollow[0]:
-                sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=pg.mkPen(color, width=2), brush=None,
-                                        name=name)
-            else:
-                sp = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=size, pen=None, brush=pg.mkBrush(color), name=name)
-            item.addItem(sp)
-            self.items.append(sp)
+        names = [g[0] for g in groups if len(g[1])]
+        if names != [sp.name() for sp in self.items]:
+            for it in self.items:
+                item.removeItem(it)
+            self.items = []
+            keys = []
+            for name, _pts, color, size, *hollow in (g for g in groups if len(g[1])):
+                pen, brush = (pg.mkPen(color, width=2), None) if hollow and hollow[0] else (None, pg.mkBrush(color))
+                sp = pg.ScatterPlotItem(size=size, pen=pen, brush=brush, name=name)
+                item.addItem(sp)
+                self.items.append(sp)
+                mark = "○" if hollow and hollow[0] else "●"
+                keys.append(f"<span style='color:{color[:7]}'>{mark}</span>&nbsp;{name}")
+            self.legend.setText("&nbsp;&nbsp; ".join(keys))
+        for sp, (_name, pts, *_rest) in zip(self.items, (g for g in groups if len(g[1])), strict=False):
+            sp.setData(pts[:, 0], pts[:, 1])
         if region is not None:
             grid = np.asarray(region["grid"])
             lut = np.array([QColor(CLASS_COLORS[k % len(CLASS_COLORS)]).getRgb()[:3] for k in range(int(grid.max()) + 1)],
@@ -290,7 +295,8 @@ class LiveViews(QTabWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = {}  # shown now
+        self._built: dict[str, QWidget] = {}  # every page built so far (reused across runs)
         self.parts: dict[str, Any] = {}
         self.received: set[str] = set()
         self._gan_loss: dict[str, list[tuple[float, float]]] = {}
@@ -299,23 +305,43 @@ class LiveViews(QTabWidget):
         self.addTab(self._empty, "Live view")
 
     def clear_views(self) -> None:
+        """A new run: take the pages off (they are kept and reused; building plots is the slow part)."""
         self.received.clear()
         self._gan_loss.clear()
         for key in list(self.pages):
             page = self.pages.pop(key)
             self.removeTab(self.indexOf(page))
-            page.deleteLater()
-        self.parts.clear()
+        for name, part in self.parts.items():
+            if name.startswith("gan_curve_"):
+                part.setData([], [])
         if self.indexOf(self._empty) < 0:
             self.addTab(self._empty, "Live view")
+
+    BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
+                "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
+                "attention": "_build_attention"}
+    LIKELY = {"classification": ("classify",), "sequence": ("classify", "forecast"), "regression": ("forecast",),
+              "reconstruction": ("recon", "latent"), "adversarial": ("gan",), "q_learning_tabular": ("grid",),
+              "dqn": ("grid",)}
+
+    def prepare(self, recipe: str) -> None:
+        """Build the pages a recipe will need before its run starts, so no update pays for building them."""
+        for key in self.LIKELY.get(recipe, ()):
+            if key not in self._built:
+                page = QWidget()
+                getattr(self, self.BUILDERS[key])(page)
+                self._built[key] = page
 
     def _page(self, key: str, title: str, build) -> None:
         if key in self.pages:
             return
         if self.indexOf(self._empty) >= 0:
             self.removeTab(self.indexOf(self._empty))
-        page = QWidget()
-        build(page)
+        page = self._built.get(key)
+        if page is None:
+            page = QWidget()
+            build(page)
+            self._built[key] = page
         self.pages[key] = page
         self.addTab(page, title)
 
@@ -387,8 +413,7 @@ class LiveViews(QTabWidget):
         self.parts["confusion"].set_matrix(m, names, names)
 
     def _show_decision(self, d: dict[str, Any]) -> None:
-        self._page("decision", "Decision regions", lambda page: self._single(page, "decision",
-                   ScatterView("Decision regions with validation points", "x₁", "x₂", equal_axes=True)))
+        self._page("decision", "Decision regions", self._build_decision)
         self.parts["decision"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"),
                                                     self._classes_hint(), 5), region=d)
 
@@ -425,35 +450,55 @@ class LiveViews(QTabWidget):
         self.parts["recon_out"].set_tiles(tiles, columns=n)
 
     def _show_latent(self, d: dict[str, Any]) -> None:
-        self._page("latent", "Latent space", lambda page: self._single(page, "latent", ScatterView(
-            "Latent codes of validation samples", "PC 1" if d.get("pca") else "z₁", "PC 2" if d.get("pca") else "z₂")))
+        self._page("latent", "Latent space", self._build_latent)
+        item = self.parts["latent"].plot.getPlotItem()
+        pca = bool(d.get("pca"))
+        if item.getAxis("bottom").labelText != ("PC 1" if pca else "z₁"):
+            item.setLabel("bottom", "PC 1" if pca else "z₁")
+            item.setLabel("left", "PC 2" if pca else "z₂")
         self.parts["latent"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"), list(d.get("classes") or []), 5))
 
     # -- regression / sequences -------------------------------------------------------------
-    def _show_forecast(self, d: dict[str, Any]) -> None:
-        def build(page):
-            self._single(page, "forecast", _plot("Forecast of the first validation sequence", "time step", "value"))
-            legend(self.parts["forecast"])
+    def _build_decision(self, page: QWidget) -> None:
+        self._single(page, "decision", ScatterView("Decision regions with validation points", "x₁", "x₂",
+                                                   equal_axes=True))
 
-        self._page("forecast", "Forecast", build)
+    def _build_latent(self, page: QWidget) -> None:
+        self._single(page, "latent", ScatterView("Latent codes of validation samples", "z₁", "z₂"))
+
+    def _build_forecast(self, page: QWidget) -> None:
+        self._single(page, "forecast", _plot("Forecast of the first validation sequence", "time step", "value"))
+        legend(self.parts["forecast"])
+
+    def _build_attention(self, page: QWidget) -> None:
+        self._single(page, "attention", MatrixView("Attention weights (first validation sample, heads averaged)",
+                                                   "query position (output)", "key position (input)", counts=False))
+
+    def _show_forecast(self, d: dict[str, Any]) -> None:
+        self._page("forecast", "Forecast", self._build_forecast)
         plot = self.parts["forecast"].getPlotItem()
-        plot.clear()
+        curves = self.parts.setdefault("forecast_curves", {})
+        styles = {"input": pg.mkPen("#94a3b8", width=1.5), "target": pg.mkPen("#22c55e", width=2),
+                  "prediction": pg.mkPen("#3b82f6", width=2),
+                  "baseline": pg.mkPen("#f97316", width=1.5, style=Qt.PenStyle.DashLine)}
+        for name, pen in styles.items():
+            if name not in curves:
+                curves[name] = plot.plot(pen=pen, name=name)
         x = np.asarray(d["inputs"])[0]
         t = np.asarray(d["targets"])[0]
         n = len(x)
-        plot.plot(np.arange(n), x, pen=pg.mkPen("#94a3b8", width=1.5), name="input")
         horizon = np.arange(n, n + len(t))
-        plot.plot(horizon, t, pen=pg.mkPen("#22c55e", width=2), name="target")
-        plot.plot(horizon, np.asarray(d["predicted"])[0], pen=pg.mkPen("#3b82f6", width=2), name="prediction")
+        curves["input"].setData(np.arange(n), x)
+        curves["target"].setData(horizon, t)
+        curves["prediction"].setData(horizon, np.asarray(d["predicted"])[0])
         if d.get("baseline") is not None:
-            plot.plot(horizon, np.asarray(d["baseline"])[0], pen=pg.mkPen("#f97316", width=1.5,
-                                                                          style=Qt.PenStyle.DashLine), name="baseline")
+            curves["baseline"].setData(horizon, np.asarray(d["baseline"])[0])
+        else:
+            curves["baseline"].setData([], [])
 
     # -- attention -------------------------------------------------------------------------
     def _show_attention(self, d: dict[str, Any]) -> None:
-        self._page("attention", "Attention", lambda page: self._single(page, "attention", MatrixView(
-            "Attention weights (first validation sample, heads averaged)", "query position (output)",
-            "key position (input)", counts=False)))
+        self._page("attention", "Attention", self._build_attention)
         w = np.asarray(d["weights"])
         tokens = d.get("tokens")
         cols = [f"{j}:{tokens[j]}" if tokens is not None and j < len(tokens) and not isinstance(tokens[j], list)
