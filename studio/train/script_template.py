@@ -392,6 +392,10 @@ def main():
             running += float(loss) * len(xb)
             seen += len(xb)
         metrics = evaluate(model, xv, yv, device, stats) if rank == 0 else {}
+        if world > 1:  # every rank needs the same numbers (plateau schedule) and waits for rank 0 here
+            shared = [metrics]
+            dist.broadcast_object_list(shared, src=0)
+            metrics = shared[0]
         if schedule is not None and SETTINGS["schedule"]["name"] == "plateau":
             schedule.step(metrics.get("val_loss", running / max(1, seen)))
         elif schedule is not None and SETTINGS["schedule"]["name"] != "one_cycle":
@@ -412,6 +416,7 @@ def main():
             torch.save(state, os.path.join(args.out, "weights.pt"))
         print(f"saved weights to {args.out}", flush=True)
     if world > 1:
+        dist.barrier()  # let rank 0 finish saving before the group goes away
         dist.destroy_process_group()
 
 

@@ -52,7 +52,7 @@ def test_train_script_under_torchrun_with_two_cpu_processes(registry, tmp_path):
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
                         "--master_addr=127.0.0.1", "train.py", "--out", "w"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=180, env=_env(tmp_path))
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, r.stderr[:6000]
     assert r.stdout.count("epoch 1/1") == 1  # only rank 0 reports
     assert (tmp_path / "w" / "weights.safetensors").exists()
 

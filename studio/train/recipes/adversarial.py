@@ -89,8 +89,9 @@ class Adversarial(Recipe):
         gs = self.settings.gan
         wgan = gs.loss == "wgan_gp"
         r1 = 0.0 if wgan else gs.r1
-        self.G.module.train()
-        self.D.module.train()
+        for m in (self.G.module, self.D.module):
+            if not m.training:
+                m.train()
         d_total, real_p, fake_p, n, b = 0.0, 0.0, 0.0, 0, 0
         prob = (lambda t: t) if gs.d_output == "probability" or wgan else torch.sigmoid
         for _ in range(gs.d_steps):

@@ -246,7 +246,8 @@ class DQN(_GridRecipe):
         a = torch.from_numpy(self.buf_a[idx]).to(self.device)
         r = torch.from_numpy(self.buf_r[idx]).to(self.device)
         d = torch.from_numpy(self.buf_done[idx]).to(self.device)
-        self.model.module.train()
+        if not self.model.module.training:
+            self.model.module.train()
         q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
         with torch.no_grad():
             nxt = self.target(s2)
