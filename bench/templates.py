@@ -233,11 +233,31 @@ def write_curves_svg(path: Path, curves: dict[str, list[float]], title: str) -> 
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
+def check_gan(reg: Registry) -> list[Row]:
+    r = train(load("gan_ring", reg), reg)
+    modes, quality = r.last("val_modes_covered"), r.last("val_high_quality")
+    result = f"{modes:.0f}/8 modes covered, {quality:.0%} of samples within 3 sigma of a mode"
+    return [Row("gan_ring", result, ">= 7/8 modes, >= 80%", modes >= 7 and quality >= 0.8, r.seconds, r.rate, r.unit)]
+
+
+def check_gridworld(reg: Registry) -> list[Row]:
+    rows = []
+    project = load("gridworld_q", reg)
+    for name, proj in (("gridworld_q (tabular)", project), ("gridworld_q (DQN)", apply_stage(project, "dqn"))):
+        r = train(proj, reg)
+        paths, actions = r.last("val_optimal_paths"), r.last("val_optimal_actions")
+        result = f"{paths:.0%} of starts reach the goal on a shortest path; {actions:.0%} optimal greedy actions"
+        rows.append(Row(name, result, "100% shortest paths", paths >= 1.0, r.seconds, r.rate, r.unit))
+    return rows
+
+
 CHECKS: dict[str, Callable[[Registry], list[Row]]] = {
     "transfer_cnn": lambda reg: check_transfer(reg, TEMPLATE_DIR / "transfer_cnn_curves.svg"),
     "lstm_forecast": check_lstm,
     "conv_autoencoder": check_autoencoder,
+    "gan_ring": check_gan,
     "attention_reverse": check_attention,
+    "gridworld_q": check_gridworld,
 }
 
 

@@ -14,6 +14,7 @@ Besides ``title``/``description``/``order``/``explanation`` a template's ``meta`
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,15 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.core.factory import make_node
-from studio.core.layout import layered_layout
+from studio.core.layout import ROW_GAP, layered_layout
 from studio.core.model import Edge, Graph, Project
 from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
 from studio.core.registry import Registry, default_registry
 from studio.io.project_file import SUFFIX, save_project
 
 HERE = Path(__file__).resolve().parent
+# spacing as in the editor's auto-layout (studio/ui/arrange.py): room for a B×C×H×W label between nodes
+COLUMN_SPACING, NODE_HEIGHT, BAND_GAP = 290.0, 110.0, 110.0
 
 
 class GraphBuilder:
@@ -37,8 +40,9 @@ class GraphBuilder:
 
     def __init__(self, project: Project, registry: Registry, name: str) -> None:
         self.project, self.registry = project, registry
-        self.graph = Graph(name=name)
-        AddGraph(self.graph).apply(project)
+        graph = Graph(name=name)
+        AddGraph(graph).apply(project)
+        self.graph = project.graph(graph.id)  # AddGraph inserts a copy
 
     def add(self, type_id: str, name: str | None = None, **params: Any) -> str:
         node = make_node(self.registry.get(type_id), self.graph, name=name, **params)
@@ -64,9 +68,29 @@ class GraphBuilder:
         last = self.chain(x, *layers)
         self.wire(last, self.add("io.output", output))
 
-    def layout(self) -> None:
+    def layout(self, lanes: dict[str, int] | None = None, per_band: int = 0,
+               viewport: tuple[float, float] = (1000.0, 700.0)) -> None:
+        """Layered layout; nodes named in ``lanes`` move down that many rows (side branches off the main
+        row, so no wire runs behind a node); long chains wrap into bands of ``per_band`` columns (0: the
+        number that fits ``viewport`` best, as the editor's auto-layout does)."""
         positions = layered_layout(self.graph)
-        moves = {nid: (self.graph.nodes[nid].position, pos) for nid, pos in positions.items()}
+        for nid, (x, y) in positions.items():
+            positions[nid] = (x, y + (lanes or {}).get(self.graph.nodes[nid].name, 0) * ROW_GAP)
+        xs = sorted({x for x, _ in positions.values()})
+        ys = [y for _, y in positions.values()]
+        band_h = max(ys) - min(ys) + NODE_HEIGHT
+        best, best_scale = 1, 0.0
+        for bands in range(1, len(xs) + 1):
+            per = math.ceil(len(xs) / bands)
+            scale = min(viewport[0] / (per * COLUMN_SPACING), viewport[1] / (bands * band_h + (bands - 1) * BAND_GAP))
+            if scale > best_scale * 1.05:  # fewer bands unless more clearly helps
+                best, best_scale = bands, scale
+        per = per_band or math.ceil(len(xs) / best)
+        column = {x: i for i, x in enumerate(xs)}
+        moves = {}
+        for nid, (x, y) in positions.items():
+            band, col = divmod(column[x], per)
+            moves[nid] = (self.graph.nodes[nid].position, (col * COLUMN_SPACING, y + band * (band_h + BAND_GAP)))
         MoveNodes(self.graph.id, moves).apply(self.project)
 
 
@@ -214,7 +238,7 @@ def conv_autoencoder(reg: Registry) -> Project:
     training = {
         "recipe": "reconstruction",
         "dataset": {"name": "shapes", "params": {"n": 4000, "classes": 6}},
-        "batch_size": 64, "epochs": 10,
+        "batch_size": 64, "epochs": 30,
         "optimizer": {"name": "adam", "lr": 0.002},
         "seed": 0,
     }
@@ -288,14 +312,18 @@ What it is: a generative adversarial network in two graphs. The generator turns 
 train in turns: D learns to tell them apart, G learns to fool D. Data: 8 Gaussian blobs on a ring.
 
 Why it is wired this way: both are small MLPs (LeakyReLU in D keeps gradients flowing for fakes it
-rejects); D ends in one logit per sample; Adam with beta1 = 0.5 damps the oscillation of the two-player
-game. The ring is the classic test of mode collapse: a GAN that finds only some blobs is easy to see.
+rejects); D ends in one logit per sample. The side branch in D (batch_mean -> deviation -> squared ->
+batch_variance -> spread) adds the batch's feature variance to every sample ("minibatch statistics"):
+a generator that puts all its points on one or two blobs makes a batch with the wrong spread, D
+notices, and G is pushed to cover every blob. Without it this GAN collapses onto 1-2 modes. Adam with
+beta1 = 0.5 and a cosine-decaying learning rate damp the oscillation of the two-player game.
 
 What to watch: the sample view (fixed noise -> points over the 8 blobs); val_modes_covered (target >= 7
 of 8) and val_high_quality (share of samples within 3 sigma of a blob; target >= 0.8). d_real and
 d_fake should hover near 0.5 once the game is balanced; D winning outright (d_fake -> 0) stalls G.
 
-Try: set gan.d_steps to 3, or the generator's hidden layers to 32 units, and watch modes collapse;
+Try: delete the 'with_spread' node and wire d_act1 straight into d_fc2: the samples collapse onto a
+few blobs (mode collapse);
 the gan_dcgan template is the same game on images (best with a GPU).
 """
 
@@ -305,8 +333,9 @@ def gan_ring(reg: Registry) -> Project:
         "recipe": "adversarial",
         "dataset": {"name": "ring", "params": {"n": 20000, "modes": 8, "radius": 2.0, "std": 0.05},
                     "val_fraction": 0.1},
-        "batch_size": 256, "epochs": 20,
+        "batch_size": 256, "epochs": 40,
         "optimizer": {"name": "adam", "lr": 0.001, "betas": [0.5, 0.999]},
+        "schedule": {"name": "cosine"},
         "gan": {"generator": "generator", "discriminator": "discriminator", "samples": 512},
         "seed": 0,
     }
@@ -322,12 +351,27 @@ def gan_ring(reg: Registry) -> Project:
     ], output="sample")
     g.layout()
     d = GraphBuilder(p, reg, "discriminator")
-    d.sequential([2], [
-        L("nn.linear", "d_fc1", out_features=128), L("nn.leaky_relu", "d_act1", negative_slope=0.2),
-        L("nn.linear", "d_fc2", out_features=128), L("nn.leaky_relu", "d_act2", negative_slope=0.2),
-        L("nn.linear", "realness", out_features=1),
-    ], output="score")
-    d.layout()
+    x = d.add("io.input", "x", shape=[2])
+    h = d.chain(x, L("nn.linear", "d_fc1", out_features=128), L("nn.leaky_relu", "d_act1", negative_slope=0.2))
+    # minibatch statistics: the feature variance over the batch, projected and added to every sample's
+    # features, lets D spot a generator that puts all its points on a few blobs (mode collapse)
+    mean = d.add("fn.mean", "batch_mean", dim=[0], keepdim=True)
+    d.wire(h, mean)
+    dev = d.add("fn.sub", "deviation")
+    d.wire(h, dev, dst_port="a")
+    d.wire(mean, dev, dst_port="b")
+    sq = d.add("nn.multiply", "squared")
+    d.wire(dev, sq, dst_port="a")
+    d.wire(dev, sq, dst_port="b")
+    spread = d.chain(sq, L("fn.mean", "batch_variance", dim=[0], keepdim=True),
+                     L("nn.linear", "spread", out_features=128))
+    joined = d.add("nn.add", "with_spread")
+    d.wire(h, joined, dst_port="a")
+    d.wire(spread, joined, dst_port="b")
+    last = d.chain(joined, L("nn.linear", "d_fc2", out_features=128),
+                   L("nn.leaky_relu", "d_act2", negative_slope=0.2), L("nn.linear", "realness", out_features=1))
+    d.wire(last, d.add("io.output", "score"))
+    d.layout(lanes={n: 1 for n in ("batch_mean", "deviation", "squared", "batch_variance", "spread")}, per_band=7)
     return p
 
 
