@@ -9,6 +9,7 @@ import torch
 from studio.compile.compiler import compile_project
 from studio.compile.exporter import export_graph, export_graph_code, export_project, literal
 from studio.compile.weights import load_into, load_weights, save_weights, weights_path
+from studio.core.ops import SetParam
 from tests.compile.test_compiler import mlp
 from tests.compile.util import Builder, check_parity, load_export, ruff_check
 
@@ -178,3 +179,28 @@ def test_graph_without_layers_exports(registry, tmp_path):
     path = tmp_path / "passthrough.py"
     path.write_text(exported.code)
     assert ruff_check(path).returncode == 0
+
+
+def test_weights_follow_a_renamed_graph_and_bad_files_are_refused(registry, tmp_path):
+    import pytest
+
+    from studio.compile.weights import WeightsError
+    from studio.core.ops import RenameGraph
+
+    b, _ = mlp(registry, "first name")
+    modules = compile_project(b.project, registry)
+    path = save_weights(b.project, modules, tmp_path / "p.weights.safetensors")
+    RenameGraph(b.graph.id, "second name").apply(b.project)
+    states = load_weights(b.project, path)
+    assert list(states) == ["second name"]
+    assert all(torch.equal(states["second name"][k], v) for k, v in modules["first name"].state_dict().items())
+    broken = tmp_path / "broken.weights.safetensors"
+    broken.write_bytes(b"\x80\x04not safetensors")
+    with pytest.raises(WeightsError):
+        load_weights(b.project, broken)
+    with pytest.raises(WeightsError):
+        load_weights(b.project, tmp_path / "missing.safetensors")
+    SetParam(b.graph.id, next(n.id for n in b.graph.nodes.values() if n.name == "hidden"),
+             "out_features", 7).apply(b.project)
+    with pytest.raises(WeightsError, match="do not fit"):
+        load_into(b.project, compile_project(b.project, registry), path)
