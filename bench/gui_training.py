@@ -47,6 +47,9 @@ def headless(project, registry, batch: int) -> tuple[float, object]:
     return throughput(started, final, batch), final
 
 
+gui_cpu: list[float] = []  # share of one core the GUI thread used during each GUI run
+
+
 def gui(app, window, project, batch: int) -> tuple[float, list[float], object]:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
@@ -78,9 +81,11 @@ def gui(app, window, project, batch: int) -> tuple[float, list[float], object]:
     loop = QEventLoop()
     panel.finished.connect(finals.append)
     panel.finished.connect(loop.quit)
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
     panel.start_training()
     panel.session.updates.connect(on_updates)
-    loop.exec()  # the real event loop: the GUI thread sleeps until there is work
+    loop.exec()
+    gui_cpu.append((time.thread_time() - cpu0) / (time.perf_counter() - wall0))  # the real event loop: the GUI thread sleeps until there is work
     panel.finished.disconnect(loop.quit)
     state["on"] = False
     timer.stop()
@@ -141,6 +146,7 @@ def main() -> int:
     print(f"template {args.template} {OVERRIDES}: {steps} steps per run, batch {batch}")
     print(f"headless {h:,.0f} samples/s {[round(r) for r in head_rates]}")
     print(f"GUI      {g:,.0f} samples/s {[round(r) for r in gui_rates]}  ratio {ratio:.3f} (target >= 0.95)")
+    print(f"GUI thread CPU during GUI runs: {[round(100 * c) for c in gui_cpu]} % of a core")
     print(f"16 ms timer lateness over {len(late_all)} ticks: p50 {p50:.1f} ms, p99 {p99:.1f} ms (target < 50), "
           f"max {mx:.1f} ms (target < 100)")
     if not args.no_write:
@@ -161,6 +167,7 @@ headless (engine loop, no Qt) and {args.rounds}× from the training panel of the
 | headless throughput (median) | {h:,.0f} samples/s | |
 | GUI throughput (median) | {g:,.0f} samples/s | |
 | GUI / headless | {ratio:.3f} | ≥ 0.95 {ok(ratio >= 0.95)} |
+| GUI thread CPU while training | {100 * statistics.median(gui_cpu):.0f}% of one core | |
 
 Throughput counts samples between the run's `started` and final update (data and model setup
 excluded) in both modes. The machine is shared with other jobs, so single runs vary by several percent.

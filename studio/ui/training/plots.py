@@ -323,6 +323,10 @@ class PlotsWidget(QWidget):
         self.runs.clear()
         self.current = None
         self.runs_list.clear()
+        self._metric_colors.clear()
+        self._manual.clear()
+        for label in self.legends.values():
+            label.clear()
 
     def _update_item(self, run: Run) -> None:
         for i in range(self.runs_list.count()):
@@ -385,7 +389,9 @@ class PlotsWidget(QWidget):
             return run.color
         base = metric[4:] if metric.startswith("val_") else metric
         if base not in self._metric_colors:
-            self._metric_colors[base] = METRIC_COLORS[len(self._metric_colors) % len(METRIC_COLORS)]
+            used = list(self._metric_colors.values())
+            free = [c for c in METRIC_COLORS if c not in used]
+            self._metric_colors[base] = free[0] if free else METRIC_COLORS[len(used) % len(METRIC_COLORS)]
         return self._metric_colors[base]
 
     def _style(self, curve: pg.PlotDataItem, run: Run, kind: str, metric: str) -> None:
@@ -431,7 +437,8 @@ class PlotsWidget(QWidget):
                 if metric.endswith("baseline_mse"):
                     mark = "┈"
                 color = self._color(run, metric)
-                parts.append(f"<span style='color:{color}'>{mark}</span>&nbsp;{self._label(run, kind, metric)}")
+                name = self._label(run, kind, metric).replace(" ", "&nbsp;")
+                parts.append(f"<span style='color:{color}'>{mark}</span>&nbsp;{name}")
             label.setText("&nbsp;&nbsp; ".join(parts))
 
     def _refresh_visibility(self, *_args) -> None:

@@ -160,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         panel.plots.runs_list.item(i).setCheckState(__import__("PySide6.QtCore", fromlist=["Qt"]).Qt.CheckState.Checked)
     shot("curves_two_runs_overlaid", panel.plots)
 
-    for key, views in (("lstm_forecast", [("forecast", "regression_forecast")]),
-                       ("conv_autoencoder", [("recon", "autoencoder_reconstruction"), ("latent", "autoencoder_latent")]),
-                       ("gan_ring", [("gan", "gan_ring_samples")]),
-                       ("attention_reverse", [("attention", "attention_heatmap")]),
-                       ("gridworld_q", [("grid", "q_learning_gridworld")])):
+    for key, epochs, views in (
+            ("lstm_forecast", 6, [("forecast", "regression_forecast")]),
+            ("conv_autoencoder", 4, [("recon", "autoencoder_reconstruction"), ("latent", "autoencoder_latent")]),
+            ("gan_ring", 12, [("gan", "gan_ring_samples")]),
+            ("attention_reverse", 3, [("attention", "attention_heatmap")]),
+            ("gridworld_q", 3, [("grid", "q_learning_gridworld")])):
         try:
             project = load_template(key, registry)
         except Exception as exc:  # noqa: BLE001 - a missing template skips its shot
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         want = {"forecast": "forecast", "recon": "reconstruction", "latent": "latent", "gan": "gan_samples",
                 "attention": "attention", "grid": "gridworld"}
         needed = {want[v] for v, _ in views}
-        train(project, lambda needed=needed: epochs_done(3)() and needed <= panel.views.received)
+        train(project, lambda needed=needed, e=epochs: epochs_done(e)() and needed <= panel.views.received)
         for view_key, name in views:
             if view_key in panel.views.pages:
                 shot(name, panel.views, view_key)

@@ -51,8 +51,24 @@ def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     return w
 
 
-def legend(w: pg.PlotWidget) -> None:
-    w.getPlotItem().addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 140))
+def legend_text(entries: list[tuple[str, str, str]]) -> str:
+    """Rich text for a legend label: (mark, colour, name) entries."""
+    return "&nbsp;&nbsp; ".join(f"<span style='color:{c}'>{m}</span>&nbsp;{n.replace(' ', '&nbsp;')}"
+                                for m, c, n in entries)
+
+
+def with_legend(plot: QWidget, text: str = "") -> tuple[QWidget, QLabel]:
+    """The plot with a legend label under it (never over the data)."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(1)
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    lay.addWidget(plot, 1)
+    lay.addWidget(label)
+    return box, label
 
 
 class MatrixView(QWidget):
@@ -359,7 +375,9 @@ class LiveViews(QTabWidget):
         for k, (name, pts) in enumerate(self._gan_loss.items()):
             key = f"gan_curve_{name}"
             if key not in self.parts:
-                self.parts[key] = plot.plot(name=name, pen=pg.mkPen(CLASS_COLORS[k], width=1.3))
+                self.parts[key] = plot.plot(pen=pg.mkPen(CLASS_COLORS[k], width=1.3))
+                self.parts["gan_legend"].setText(legend_text([("━", CLASS_COLORS[i], n)
+                                                              for i, n in enumerate(self._gan_loss)]))
             curve = self.parts[key]
             arr = np.asarray(pts[-5000:], dtype=np.float64)
             curve.setData(arr[:, 0], arr[:, 1])
@@ -467,8 +485,12 @@ class LiveViews(QTabWidget):
         self._single(page, "latent", ScatterView("Latent codes of validation samples", "z₁", "z₂"))
 
     def _build_forecast(self, page: QWidget) -> None:
-        self._single(page, "forecast", _plot("Forecast of the first validation sequence", "time step", "value"))
-        legend(self.parts["forecast"])
+        plot = _plot("Forecast of the first validation sequence", "time step", "value")
+        box, _label = with_legend(plot, legend_text([("━", "#94a3b8", "input"), ("━", "#22c55e", "target"),
+                                                      ("━", "#3b82f6", "prediction"),
+                                                      ("┅", "#f97316", "baseline (repeat last value)")]))
+        self._single(page, "forecast_box", box)
+        self.parts["forecast"] = plot
 
     def _build_attention(self, page: QWidget) -> None:
         self._single(page, "attention", MatrixView("Attention weights (first validation sample, heads averaged)",
@@ -511,12 +533,12 @@ class LiveViews(QTabWidget):
         scatter = ScatterView("Generated from the fixed noise batch", "x₁", "x₂", equal_axes=True)
         grid = TileGrid(title="Generated from the fixed noise batch")
         losses = _plot("Discriminator and generator losses", "step", "loss")
-        legend(losses)
+        losses_box, losses_legend = with_legend(losses)
         lay.addWidget(scatter, 3)
         lay.addWidget(grid, 3)
-        lay.addWidget(losses, 2)
+        lay.addWidget(losses_box, 2)
         grid.hide()
-        self.parts.update(gan_scatter=scatter, gan_grid=grid, gan_losses=losses)
+        self.parts.update(gan_scatter=scatter, gan_grid=grid, gan_losses=losses, gan_legend=losses_legend)
 
     def _show_gan_samples(self, d: dict[str, Any]) -> None:
         self._page("gan", "Generated samples", self._build_gan)

@@ -61,7 +61,7 @@ def test_classification_trains_with_plots_and_views(window, qtbot, registry):
     assert panel.last_run["checkpoint"] and panel.sessions[-1].worker.batches > 0
 
 
-def test_image_classifier_shows_prediction_grid_and_feature_maps(window, qtbot, registry):
+def test_image_classifier_shows_prediction_grid_and_feature_maps(window, qtbot, registry, tmp_path):
     panel, final = train(window, qtbot, projects.images(registry))
     assert final.kind == "done", final.message
     grid = panel.views.parts["pred_grid"]
@@ -72,6 +72,15 @@ def test_image_classifier_shows_prediction_grid_and_feature_maps(window, qtbot, 
         window.document.set_selection(window.document.project.main_graph.id, [conv.id])
     assert got.args[0]["out"].shape == (4, 12, 12)
     assert len(panel.activations.maps.tiles) == 4
+    from PySide6.QtGui import QColor, QImage
+
+    img = QImage(40, 40, QImage.Format.Format_RGB32)
+    img.fill(QColor("white"))
+    img.save(str(tmp_path / "digit.png"))
+    with qtbot.waitSignal(panel.results.predicted, timeout=TIMEOUT) as got:
+        panel.results.try_image(str(tmp_path / "digit.png"))
+    assert got.args[0].startswith("Prediction:")
+    assert any(name in got.args[0] for name in ("circle", "square", "triangle"))
 
 
 def test_regression_forecast(window, qtbot, registry):
