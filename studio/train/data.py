@@ -21,7 +21,7 @@ from studio.train import synthetic
 from studio.train.settings import Augment, DatasetSettings
 
 BUILTIN = tuple(synthetic.GENERATORS)
-FILE_SETS = ("mnist", "fashion_mnist", "cifar10", "image_folder", "csv")
+FILE_SETS = ("mnist", "fashion_mnist", "cifar10", "image_folder", "csv", "text")
 ALL_DATASETS = BUILTIN + FILE_SETS
 
 
@@ -88,6 +88,10 @@ def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | Non
         from studio.train.data_files import load_image_folder
 
         x, y, info = load_image_folder(ds.path, input_shape, ds.workers)
+    elif name == "text":
+        from studio.train.data_files import load_text
+
+        x, y, info = load_text(ds.path, ds.params)
     elif name == "csv":
         from studio.train.data_files import load_csv
 
@@ -104,7 +108,7 @@ def split(x: np.ndarray, y: np.ndarray, info: dict, ds: DatasetSettings, seed: i
         xv, yv = info.pop("val_x"), info.pop("val_y")
         idx = np.arange(n)
         if ds.limit:
-            idx = np.random.default_rng(seed + 1).permutation(n)[: ds.limit]
+            idx = synthetic.take_balanced(np.random.default_rng(seed + 1).permutation(n), y, ds.limit)
         return DataBundle(torch.from_numpy(x[idx]), torch.from_numpy(y[idx]), torch.from_numpy(xv),
                           torch.from_numpy(yv), info, name)
     if n < 2:
@@ -115,7 +119,7 @@ def split(x: np.ndarray, y: np.ndarray, info: dict, ds: DatasetSettings, seed: i
     n_val = min(max(n_val, 1 if ds.val_fraction > 0 else 0), n - 1)
     val_idx, train_idx = order[:n_val], order[n_val:]
     if ds.limit:
-        train_idx = train_idx[: ds.limit]
+        train_idx = synthetic.take_balanced(train_idx, y, ds.limit)
     if "baseline" in info:
         info["val_baseline"] = torch.from_numpy(np.asarray(info.pop("baseline"))[val_idx])
     xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))

@@ -200,3 +200,25 @@ def _all_numbers(values: list[str]) -> bool:
 def _few_integers(values: list[str]) -> bool:
     nums = [float(v) for v in values]
     return all(v.is_integer() for v in nums) and len(set(nums)) <= 20
+
+
+def load_text(path: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Character-level windows from a UTF-8 text file (params: length, many_to_many, max_windows)."""
+    from studio.train.synthetic import text_windows
+
+    if not path:
+        raise DataError("text needs a file: set dataset.path to a UTF-8 text file")
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"text file {file} does not exist")
+    try:
+        text = file.read_text(encoding="utf-8")[:5_000_000]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    unknown = set(params) - {"length", "many_to_many", "max_windows"}
+    if unknown:
+        raise DataError(f"dataset 'text' has no parameter {sorted(unknown)[0]!r}; use length, many_to_many, max_windows")
+    try:
+        return text_windows(text, **params)
+    except ValueError as exc:
+        raise DataError(f"{file}: {exc}") from exc

@@ -111,6 +111,9 @@ def load(name, params, seed, path="", target="", download=True, input_shape=None
         return load_cifar10(path or cache, download)
     if name == "image_folder":
         return load_image_folder(path, input_shape)
+    if name == "text":
+        with open(path, encoding="utf-8") as fh:
+            return text_windows(fh.read()[:5_000_000], **params)
     if name == "csv":
         return load_csv(path, target, params.get("task", "auto"), params.get("features"))
     raise SystemExit(f"unknown dataset {name!r}")
@@ -122,7 +125,7 @@ def split(x, y, info, val_fraction, limit, seed):
     if "val_x" in info:
         idx = np.arange(len(x))
         if limit:
-            idx = np.random.default_rng(seed + 1).permutation(len(x))[:limit]
+            idx = take_balanced(np.random.default_rng(seed + 1).permutation(len(x)), y, limit)
         return x[idx], y[idx], info.pop("val_x"), info.pop("val_y"), info
     n = len(x)
     order = np.random.default_rng(seed + 1).permutation(n)
@@ -130,7 +133,7 @@ def split(x, y, info, val_fraction, limit, seed):
     n_val = min(max(n_val, 1 if val_fraction > 0 else 0), n - 1)
     val_idx, train_idx = order[:n_val], order[n_val:]
     if limit:
-        train_idx = train_idx[:limit]
+        train_idx = take_balanced(train_idx, y, limit)
     if "baseline" in info:
         info["val_baseline"] = np.asarray(info.pop("baseline"))[val_idx]
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx], info

@@ -220,6 +220,42 @@ def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float, min_shar
     return covered, float(close.mean())
 
 
+def take_balanced(indices: np.ndarray, labels: np.ndarray, limit: int) -> np.ndarray:
+    """The first ``limit`` of ``indices``, taking classes in turn so a few-label subset stays balanced.
+
+    Labels that are not one integer per sample (regression, sequences) just give the first ``limit``.
+    """
+    indices = np.asarray(indices)
+    if limit <= 0 or limit >= len(indices):
+        return indices
+    lab = np.asarray(labels)[indices]
+    if lab.ndim != 1 or not np.issubdtype(lab.dtype, np.integer):
+        return indices[:limit]
+    rank = np.zeros(len(indices), dtype=np.int64)  # position of each sample within its class
+    seen: dict[int, int] = {}
+    for i, c in enumerate(lab.tolist()):
+        rank[i] = seen.get(c, 0)
+        seen[c] = rank[i] + 1
+    order = np.lexsort((np.arange(len(indices)), rank))
+    return indices[np.sort(order[:limit])]
+
+
+def text_windows(text: str, length: int = 32, many_to_many: bool = True, max_windows: int = 20000):
+    """Character-level samples from a text: ``x`` (n, length) ids and the next character(s) as ``y``."""
+    vocab = sorted(set(text))
+    if len(text) < length + 2:
+        raise ValueError(f"the text has {len(text)} characters; at least {length + 2} are needed for length {length}")
+    index = {ch: i for i, ch in enumerate(vocab)}
+    ids = np.fromiter((index[ch] for ch in text), dtype=np.int64, count=len(text))
+    starts = np.arange(0, len(ids) - length - 1, max(1, (len(ids) - length - 1) // max_windows))
+    x = np.stack([ids[i:i + length] for i in starts])
+    if many_to_many:
+        y = np.stack([ids[i + 1:i + length + 1] for i in starts])
+    else:
+        y = ids[starts + length]
+    return x, y, {"task": "tokens" if many_to_many else "classification", "classes": vocab}
+
+
 GENERATORS = {
     "shapes": make_shapes,
     "glyphs": make_glyphs,

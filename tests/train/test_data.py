@@ -132,3 +132,23 @@ def test_cifar_offline_message(tmp_path):
         load_data(DatasetSettings(name="cifar10", path=str(tmp_path), download=False), 0)
     text = str(info.value)
     assert "downloads are off" in text and str(tmp_path) in text and "\n" not in text
+
+
+def test_text_file_gives_character_windows(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("hello world, hello text. " * 20, encoding="utf-8")
+    b = load_data(DatasetSettings(name="text", path=str(f), params={"length": 8}), 0)
+    assert b.sample_shape == (8,) and b.train_x.dtype == torch.int64 and b.task == "tokens"
+    assert b.train_y.shape[1] == 8 and "h" in b.classes
+    chars = b.classes
+    x, y = b.train_x[0].tolist(), b.train_y[0].tolist()
+    assert [chars[i] for i in x[1:]] == [chars[i] for i in y[:-1]]  # y is x shifted by one
+    with pytest.raises(DataError, match="at least 10"):
+        (tmp_path / "short.txt").write_text("abc")
+        load_data(DatasetSettings(name="text", path=str(tmp_path / "short.txt"), params={"length": 8}), 0)
+
+
+def test_few_label_limit_is_balanced():
+    b = load_data(DatasetSettings(name="glyphs", params={"n": 600}, limit=60), 0)
+    counts = torch.bincount(b.train_y, minlength=6)
+    assert len(b.train_y) == 60 and counts.min() == 10 and counts.max() == 10
