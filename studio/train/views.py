@@ -10,7 +10,9 @@ Keys of ``Update.views`` and what each holds:
 - ``reconstruction``: ``inputs`` and ``outputs`` (N×C×H×W, or N×F), ``noisy`` (the corrupted inputs, or None).
 - ``latent``: ``points`` (N×2; PCA when the code is wider), ``labels`` (N or None), ``classes``, ``pca`` (bool).
 - ``forecast``: ``inputs`` (N×T), ``targets`` / ``predicted`` / ``baseline`` (N×H, baseline may be None).
-- ``attention``: ``weights`` (T×S floats for the first sample, heads averaged), ``tokens`` (input tokens or None).
+- ``attention``: ``weights`` (T×S floats for the first sample, heads averaged) of the most sharply focused
+  attention layer, named in ``layer``; ``layers`` ({node name: T×S} for every attention layer); ``tokens``
+  (input tokens or None).
 - ``gan_samples``: ``samples`` (N×2 points or N×C×H×W images from the fixed noise), ``real`` (N×2 or None),
   ``centres`` (mode centres or None).
 - ``gridworld``: ``cells`` (H×W codes: 0 free, 1 wall, 2 goal, 3 pit, 4 cliff, 5 start), ``values`` (H×W max Q),
@@ -76,21 +78,27 @@ def decision_map(predict: Callable[[torch.Tensor], torch.Tensor], points: np.nda
             "points": points[:500], "labels": labels[:500]}
 
 
-def attention_from(seen: dict[str, Any], built, raw: Any) -> np.ndarray | None:
-    """Attention weights of the first sample, from a tapped attention layer or an Output named like one."""
-    candidates = []
+def attention_from(seen: dict[str, Any], built, raw: Any) -> dict[str, Any] | None:
+    """Attention weights of the first sample (heads averaged) from every attention layer or Output named
+    like one: ``layers`` {name: T×S}; ``weights``/``layer``: the most sharply focused of them."""
+    found: dict[str, np.ndarray] = {}
     for name, index in built.weight_ports.items():
         out = seen.get(name)
         if isinstance(out, tuple | list) and len(out) > index:
-            candidates.append(out[index])
+            _add(found, name, out[index])
     if isinstance(raw, tuple | list):
         for name, i in built.tap_outputs().items():
             if "attn" in name.lower() or "attention" in name.lower():
-                candidates.append(raw[i])
-    for w in candidates:
-        if isinstance(w, torch.Tensor) and w.dim() in (3, 4):
-            w = w.detach().float().cpu()[0]
-            if w.dim() == 3:
-                w = w.mean(0)
-            return w.numpy()
-    return None
+                _add(found, name, raw[i])
+    if not found:
+        return None
+    best = max(found, key=lambda n: float(found[n].max(-1).mean()))
+    return {"weights": found[best], "layer": best, "layers": found}
+
+
+def _add(found: dict[str, np.ndarray], name: str, w: Any) -> None:
+    if isinstance(w, torch.Tensor) and w.dim() in (3, 4):
+        w = w.detach().float().cpu()[0]
+        if w.dim() == 3:
+            w = w.mean(0)
+        found[name] = w.numpy()

@@ -261,6 +261,7 @@ def test_many_to_many_tokens_with_attention_view(registry):
     assert last.history[-1]["val_accuracy"] > updates[0].info["initial"]["val_accuracy"]
     w = last.views["attention"]["weights"]
     assert w.shape == (6, 6) and abs(w.sum(-1) - 1).max() < 1e-4
+    assert last.views["attention"]["layer"] == "attn" and set(last.views["attention"]["layers"]) == {"attn"}
     assert last.views["predictions"]["predicted"].shape == (16, 6)
     rates = [u.samples_per_s for u in updates if u.kind == "step"]
     assert max(rates) > 0 and all(u.metrics["samples_per_s"] > 0 for u in updates if u.kind == "epoch")

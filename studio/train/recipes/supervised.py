@@ -263,7 +263,8 @@ class Supervised(Recipe):
                                             None if base is None else base[: len(x)].numpy())
         attn = V.attention_from(seen, self.model, raw)
         if attn is not None:
-            result["attention"] = {"weights": attn, "tokens": xs[0].tolist() if xs.ndim == 2 else None}
+            attn["tokens"] = xs[0].tolist() if xs.ndim == 2 else None
+            result["attention"] = attn
         if not quick:
             if getattr(self, "last_cm", None) is not None and self.task == "classification":
                 result["confusion"] = {"matrix": self.last_cm, "classes": self.data.classes}
