@@ -77,7 +77,10 @@ class Schedule:
 
     def after_step(self) -> None:
         if self.name == "one_cycle" and self.scheduler is not None and self._steps < self._total - 1:
-            self.scheduler.step()
+            try:
+                self.scheduler.step()
+            except ValueError:  # resumed with more epochs than the cycle was planned for: hold the LR
+                pass
         self._steps += 1
 
     def after_epoch(self, metric: float | None) -> None:
