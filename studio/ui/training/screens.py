@@ -70,7 +70,7 @@ def demo_projects(registry):
 
 SHORTEN = {  # template -> settings that keep the run short but mid-training views meaningful
     "lstm_forecast": {"epochs": 12, "steps_per_epoch": 20},
-    "conv_autoencoder": {"epochs": 10, "steps_per_epoch": 12},
+    "conv_autoencoder": {"epochs": 12, "steps_per_epoch": 40},
     "gan_ring": {"epochs": 30, "steps_per_epoch": 25},
     "attention_reverse": {"epochs": 8, "steps_per_epoch": 40},
     "gridworld_q": {},
@@ -162,9 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for key, epochs, views in (
             ("lstm_forecast", 6, [("forecast", "regression_forecast")]),
-            ("conv_autoencoder", 4, [("recon", "autoencoder_reconstruction"), ("latent", "autoencoder_latent")]),
+            ("conv_autoencoder", 8, [("recon", "autoencoder_reconstruction"), ("latent", "autoencoder_latent")]),
             ("gan_ring", 12, [("gan", "gan_ring_samples")]),
-            ("attention_reverse", 3, [("attention", "attention_heatmap")]),
+            ("attention_reverse", 6, [("attention", "attention_heatmap")]),
             ("gridworld_q", 3, [("grid", "q_learning_gridworld")])):
         try:
             project = load_template(key, registry)

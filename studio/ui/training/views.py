@@ -109,7 +109,7 @@ class MatrixView(QWidget):
         label_w = min(90, max([fm.horizontalAdvance(s) for s in self.rows] + [10]) + 6)
         left, top = label_w + 22, 24
         bottom_pad = fm.height() * 2 + 10
-        side = min((self.width() - left - 8) / n_c, (self.height() - top - bottom_pad) / n_r)
+        side = min((self.width() - left - 70) / n_c, (self.height() - top - bottom_pad) / n_r)
         side = max(4.0, side)
         if self.counts:
             norm = m / np.maximum(m.sum(1, keepdims=True), 1)  # colour by share of the true class
@@ -135,6 +135,14 @@ class MatrixView(QWidget):
                        Qt.AlignmentFlag.AlignHCenter, self.cols[j] if j < len(self.cols) else str(j))
         p.drawText(QRectF(left, top + n_r * side + fm.height() + 4, n_c * side, fm.height()),
                    Qt.AlignmentFlag.AlignHCenter, self.col_label)
+        # colour scale
+        bx, bh = left + n_c * side + 10, n_r * side
+        for i in range(40):
+            p.fillRect(QRectF(bx, top + bh * (1 - (i + 1) / 40), 10, bh / 40 + 1), heat(i / 39))
+        hi_text = "100% of row" if self.counts else f"{float(np.nanmax(m)):.2f}"
+        p.drawText(QRectF(bx + 13, top - 2, 60, fm.height()), Qt.AlignmentFlag.AlignLeft, hi_text)
+        p.drawText(QRectF(bx + 13, top + bh - fm.height(), 60, fm.height()), Qt.AlignmentFlag.AlignLeft,
+                   "0%" if self.counts else "0")
         p.save()
         p.translate(10, top + n_r * side / 2)
         p.rotate(-90)
