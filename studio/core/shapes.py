@@ -117,11 +117,12 @@ def elementwise_classes() -> tuple[type, ...]:
     return _ELEMENTWISE
 
 
-def _freeze(value: Any) -> Any:
+def hashable(value: Any) -> Any:
+    """A hashable form of JSON-like params (lists become tuples, dicts sorted item tuples), for memo keys."""
     if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(hashable(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, hashable(v)) for k, v in value.items()))
     return value
 
 
@@ -169,7 +170,7 @@ class ShapeInferencer:
             if unconnected:
                 return NodeShapes(error=f"input '{unconnected[0]}' is not connected", blocked=True)
             return NodeShapes(blocked=True)  # upstream failed; its own node shows the error
-        key = (spec.type_id, spec.version, _freeze(dict(params)),
+        key = (spec.type_id, spec.version, hashable(dict(params)),
                tuple((k, None if v is None else (v.shape, v.dtype)) for k, v in ins.items()))
         cached = self._cache.get(key)
         if cached is not None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from studio.core.buildctx import building_for_shapes
 from studio.core.model import Graph
 from studio.core.registry import Registry
-from studio.core.shapes import SHAPE_BATCH, GraphShapes, NodeShapes, torch_dtype
+from studio.core.shapes import SHAPE_BATCH, GraphShapes, NodeShapes, hashable, torch_dtype
 
 DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4, "int64": 8, "bool": 1,
                "uint8": 1, "int8": 1}
@@ -46,14 +45,6 @@ class MemoryEstimate:
         return self.activations + self.params + self.grads
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
-
-
 def _output_bytes_per_sample(info: NodeShapes) -> int:
     return sum(t.numel_per_sample * DTYPE_BYTES.get(t.dtype, 4) for t in info.outputs.values())
 
@@ -65,7 +56,7 @@ def inner_activation_bytes(spec, info: NodeShapes) -> int | None:
     ins = [info.inputs.get(p.name) for p in spec.inputs]
     while ins and ins[-1] is None:
         ins.pop()
-    key = (spec.type_id, spec.version, _freeze(info.resolved),
+    key = (spec.type_id, spec.version, hashable(info.resolved),
            tuple(None if t is None else (t.shape, t.dtype) for t in ins))
     if key in _cache:
         _cache.move_to_end(key)
