@@ -70,12 +70,12 @@ class GraphBuilder:
 
     def layout(self, lanes: dict[str, int] | None = None, per_band: int = 0,
                viewport: tuple[float, float] = (1000.0, 700.0)) -> None:
-        """Layered layout; nodes named in ``lanes`` move down that many rows (side branches off the main
-        row, so no wire runs behind a node); long chains wrap into bands of ``per_band`` columns (0: the
+        """Layered layout: columns by depth, one row per lane (``lanes``: node name -> row; side branches go
+        below the main row, so no wire runs behind a node); long chains wrap into bands of ``per_band`` columns (0: the
         number that fits ``viewport`` best, as the editor's auto-layout does)."""
-        positions = layered_layout(self.graph)
-        for nid, (x, y) in positions.items():
-            positions[nid] = (x, y + (lanes or {}).get(self.graph.nodes[nid].name, 0) * ROW_GAP)
+        positions = layered_layout(self.graph)  # columns by data-flow depth; rows by lane (no centring)
+        for nid, (x, _y) in positions.items():
+            positions[nid] = (x, (lanes or {}).get(self.graph.nodes[nid].name, 0) * ROW_GAP)
         xs = sorted({x for x, _ in positions.values()})
         ys = [y for _, y in positions.values()]
         band_h = max(ys) - min(ys) + NODE_HEIGHT
@@ -219,18 +219,21 @@ def lstm_forecast(reg: Registry) -> Project:
 
 AE_EXPLANATION = """
 What it is: a convolutional autoencoder. The encoder (two strided convolutions) squeezes a 28x28 image
-into a small code ('latent'); the decoder (transposed convolutions) rebuilds the image from the code
-alone. It learns without labels: the target is the input itself.
+into a 16-number code ('bottleneck'); the decoder (transposed convolutions) rebuilds the image from the
+code alone. It learns without labels: the target is the input itself.
 
 Why it is wired this way: strided convolutions halve the resolution while adding channels; the Linear
-bottleneck forces the network to keep only what matters; the Sigmoid keeps pixels in [0, 1].
+bottleneck forces the network to keep only what matters; the Sigmoid keeps pixels in [0, 1]. The second
+Output, 'latent', carries no loss: it averages the encoder's features over the image (what is there,
+wherever it is), and the latent view projects it to 2-D (PCA). The bottleneck itself mostly encodes
+where a shape sits and how big it is, because that is what most of the pixel error is about.
 
 What to watch: val_mse against val_baseline_mse (predicting the mean image; target: at most 0.25 of
-it, i.e. val_vs_baseline >= 4); the reconstruction view (input / output); the latent view, where
-each shape class forms its own cluster although the network never saw a label.
+it, i.e. val_vs_baseline >= 4); the reconstruction view (input / output); the latent view, where the
+shape classes gather in their own regions although the network never saw a label.
 
 Try: stage "denoising" (Training > loss > noise = 0.3) feeds noisy images and asks for clean ones;
-or set the latent's out_features to 2 for a code you can plot directly.
+or set the bottleneck's out_features to 2 and watch reconstructions blur.
 """
 
 
@@ -244,40 +247,50 @@ def conv_autoencoder(reg: Registry) -> Project:
     }
     stages = {"denoising": {"training": {"loss": {"noise": 0.3}}}}
     p = new("conv_autoencoder", "Convolutional autoencoder",
-            "Compress shape images to a small code and rebuild them; a 2-D view of the code separates the classes.",
+            "Compress shape images to a 16-number code and rebuild them; a 2-D latent view groups the classes.",
             3, AE_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 4.0})
     g = GraphBuilder(p, reg, "autoencoder")
-    g.sequential([1, 28, 28], [
-        L("nn.conv2d", "enc1", out_channels=16, kernel_size=3, stride=2, padding=1), L("nn.relu", "relu1"),
-        L("nn.conv2d", "enc2", out_channels=32, kernel_size=3, stride=2, padding=1), L("nn.relu", "relu2"),
-        L("nn.flatten", "flatten"),
-        L("nn.linear", "latent", out_features=16),
-        L("nn.linear", "expand", out_features=32 * 7 * 7), L("nn.relu", "relu3"),
-        L("nn.unflatten", "unflatten", dim=1, unflattened_size=[32, 7, 7]),
-        L("nn.conv_transpose2d", "dec1", out_channels=16, kernel_size=2, stride=2), L("nn.relu", "relu4"),
-        L("nn.conv_transpose2d", "dec2", out_channels=1, kernel_size=2, stride=2),
-        L("nn.sigmoid", "pixels"),
-    ], output="reconstruction")
-    g.layout()
+    x = g.add("io.input", "x", shape=[1, 28, 28])
+    features = g.chain(x, L("nn.conv2d", "enc1", out_channels=16, kernel_size=3, stride=2, padding=1),
+                       L("nn.relu", "relu1"),
+                       L("nn.conv2d", "enc2", out_channels=32, kernel_size=3, stride=2, padding=1),
+                       L("nn.relu", "relu2"))
+    last = g.chain(features, L("nn.flatten", "flatten"),
+                   L("nn.linear", "bottleneck", out_features=16),
+                   L("nn.linear", "expand", out_features=32 * 7 * 7), L("nn.relu", "relu3"),
+                   L("nn.unflatten", "unflatten", dim=1, unflattened_size=[32, 7, 7]),
+                   L("nn.conv_transpose2d", "dec1", out_channels=16, kernel_size=2, stride=2), L("nn.relu", "relu4"),
+                   L("nn.conv_transpose2d", "dec2", out_channels=1, kernel_size=2, stride=2),
+                   L("nn.sigmoid", "pixels"))
+    g.wire(last, g.add("io.output", "reconstruction"))
+    # a second Output named 'latent' feeds the latent view (no loss on it): the encoder's features
+    # averaged over the image, i.e. what is there regardless of where it is
+    pooled = g.chain(features, L("nn.adaptive_avg_pool2d", "pool", output_size=1), L("nn.flatten", "summary"))
+    g.wire(pooled, g.add("io.output", "latent"))
+    g.layout(lanes={"pool": 1, "summary": 1, "latent": 1})
     return p
 
 
 # -- 5. Attention ------------------------------------------------------------------------------------
 
 ATTN_EXPLANATION = """
-What it is: a small transformer encoder. Each digit becomes a 64-number embedding, a positional
-encoding adds where it stands, two self-attention layers let every position look at every other, and
-a Linear layer scores the 10 digits at each position. Task: output the input sequence reversed.
+What it is: a one-layer transformer encoder. Each digit becomes a 64-number embedding, a positional
+encoding adds where it stands, one self-attention layer (with its feed-forward block) lets every
+position look at every other, and a Linear layer scores the 10 digits at each position. Task: output
+the input sequence reversed.
 
 Why it is wired this way: reversing is pure routing: output position i must copy input position
-7 - i. Attention can learn exactly that lookup, but only if it knows positions, hence the
-positional encoding (without it the model sees a bag of digits).
+7 - i. Attention can learn exactly that lookup, but only if it knows positions, hence the sinusoidal
+positional encoding (without it the model sees a bag of digits). One layer with one head keeps the
+heatmap readable: all the routing has to happen in it.
 
-What to watch: val_accuracy is per-token (target >= 95%). The attention view shows the weights of the
-first layer for one sequence: once learned, an anti-diagonal appears (position i attends to 7 - i).
+What to watch: val_accuracy is per-token (target >= 95%; it gets there within the first epoch). The
+attention view shows the weights for one sequence: once learned, a bright anti-diagonal appears
+(position i attends to 7 - i).
 
-Try: change the dataset's task to sort (Training > dataset > params > task): the heatmap changes to
-attend by value instead of by position; or remove the positional encoding and watch accuracy stall.
+Try: change the dataset's task to sort (Training > dataset > params > task): accuracy drops and the
+heatmap attends by value instead of by position; add a second attention layer for it. Or delete the
+positional encoding and watch accuracy stall near 30%.
 """
 
 
@@ -285,19 +298,18 @@ def attention_reverse(reg: Registry) -> Project:
     training = {
         "recipe": "sequence",
         "dataset": {"name": "sequences", "params": {"n": 10000, "task": "reverse", "length": 8, "vocab": 10}},
-        "batch_size": 64, "epochs": 3,
+        "batch_size": 64, "epochs": 4,
         "optimizer": {"name": "adam", "lr": 0.001},
         "seed": 0,
     }
     p = new("attention_reverse", "Attention: reverse a sequence",
-            "A small transformer learns to reverse digit sequences; its attention map shows the alignment.",
+            "A one-layer transformer learns to reverse digit sequences; its attention map shows the alignment.",
             5, ATTN_EXPLANATION, training, targets={"val_accuracy": 0.95})
     g = GraphBuilder(p, reg, "transformer")
     g.sequential([8], [
         L("nn.embedding", "embed", num_embeddings=10, embedding_dim=64),
         L("nn.positional_encoding", "positions", max_len=64, kind="sinusoidal"),
-        L("nn.transformer_encoder_layer", "attention1", nhead=4, dim_feedforward=128, dropout=0.0),
-        L("nn.transformer_encoder_layer", "attention2", nhead=4, dim_feedforward=128, dropout=0.0),
+        L("nn.transformer_encoder_layer", "attention", nhead=1, dim_feedforward=128, dropout=0.0),
         L("nn.linear", "scores", out_features=10),
     ], dtype="int64")
     g.layout()

@@ -106,9 +106,18 @@ def test_transfer_cnn(registry):
         assert _falls([h["loss"] for h in pre.history])
         fine = train(apply_stage(project, "finetune", {"pretrain": str(Path(tmp) / "last.pt")}), registry,
                      {**SHORT, "dataset": {"params": {"n": 200}}, "epochs": 2})
-    assert fine.update.history and np.isfinite(fine.last("val_loss"))
-    # the frozen backbone kept the pretrained weights; only the head (and nothing frozen) trained
-    assert fine.update.history[-1]["lr"] > 0
+    assert fine.info["init_tensors_loaded"] > 100  # the backbone started from the pretrained checkpoint
+    assert np.isfinite(fine.last("val_loss"))
+
+
+def test_transfer_cnn_without_cached_imagenet_weights_says_what_to_do(registry):
+    from torchvision import models
+
+    url = models.get_model_weights("resnet18").DEFAULT.url
+    if (Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name).is_file():
+        pytest.skip("ImageNet weights are cached here")
+    with pytest.raises(RuntimeError, match="(?i)imagenet.*not cached|weights = file"):
+        train(load("transfer_cnn", registry), registry, {**SHORT, "epochs": 1, "steps_per_epoch": 1})
 
 
 def test_lstm_forecast(registry):
@@ -157,7 +166,9 @@ def test_gridworld_q(registry, recipe):
     assert variant.training["recipe"] == recipe
     episodes = 300 if recipe == "q_learning_tabular" else 80
     r = train(variant, registry, {**SHORT, "epochs": 2, "rl": {"episodes": episodes}})
-    assert r.curve("val_optimal_actions")[-1] > 0.3 if recipe == "dqn" else _falls([-v for v in r.curve("val_return_mean50")]) or r.last("val_optimal_paths") > 0.5
+    returns = r.curve("val_return_mean50")
+    assert returns[-1] > returns[0]  # the mean return of recent episodes rises
+    assert r.last("val_optimal_actions") > 0.6  # most cells already point along a shortest path
 
 
 def test_every_template_file_is_covered():
