@@ -163,9 +163,6 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-import data
-from __MODULE__ import __CLASS__
-
 PROJECT = __PROJECT__
 SETTINGS = __SETTINGS__
 TASK = __TASK__  # classification, regression or reconstruction
@@ -261,7 +258,8 @@ def make_optimizer(model, lr):
             groups.setdefault(mult_of.get(id(p), 1.0), []).append(p)
     params = [{"params": ps, "lr": lr * m} for m, ps in groups.items()]
     if opt["name"] == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=opt["momentum"], nesterov=opt["nesterov"] and opt["momentum"] > 0,
+        nesterov = opt["nesterov"] and opt["momentum"] > 0
+        return torch.optim.SGD(params, lr=lr, momentum=opt["momentum"], nesterov=nesterov,
                                weight_decay=opt["weight_decay"])
     if opt["name"] == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(opt["betas"]), weight_decay=opt["weight_decay"])
@@ -337,6 +335,8 @@ def main():
     parser.add_argument("--max-steps", type=int, default=SETTINGS["steps_per_epoch"], help="cap steps per epoch")
     parser.add_argument("--out", default="trained")
     args = parser.parse_args()
+    import data  # data.py and the model file sit beside this script
+    from __MODULE__ import __CLASS__
 
     rank, world, device = setup_distributed()
     seed = SETTINGS["seed"]

@@ -35,8 +35,11 @@ def _export(registry, tmp_path, training=TRAINING):
 
 def test_train_script_runs_plainly_without_nnstudio(registry, tmp_path):
     _export(registry, tmp_path)
-    src = (tmp_path / "train.py").read_text()
-    assert "studio" not in src.replace("NN Studio", "") and "nodes" not in src.split("import data")[0]
+    for name in ("train.py", "data.py"):
+        tree = ast.parse((tmp_path / name).read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"studio", "nodes"}, imported
     r = subprocess.run([sys.executable, "train.py", "--out", "w"], cwd=tmp_path, capture_output=True, text=True,
                        timeout=120, env=_env(tmp_path))
     assert r.returncode == 0, r.stderr
@@ -91,3 +94,14 @@ def test_rl_recipes_are_refused_clearly(registry):
     p = project(mlp(registry, "model", 2, 8, 4), training={"recipe": "dqn"})
     with pytest.raises(ScriptExportError, match="dqn"):
         train_source(p, registry)
+
+
+def test_export_is_deterministic_and_ruff_clean(registry, tmp_path):
+    p = project(mlp(registry, "model", 2, 16, 3), training=dict(TRAINING, nodes={"linear": {"lr_mult": 0.5}}))
+    assert train_source(p, registry) == train_source(p, registry)
+    export_project(p, registry, tmp_path)
+    export_train_script(p, registry, tmp_path)
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E,F,W,I,B,UP",
+                        "--line-length", "120", "train.py", "data.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+    assert "LR_MULT = {'linear': 0.5}" in (tmp_path / "train.py").read_text()

@@ -184,7 +184,8 @@ class Supervised(Recipe):
         metrics = {"loss": value, "samples": float(len(xb))}
         if self.task == "classification":
             with torch.no_grad():
-                pred, labels, _c, _k = self._decide(out.detach().float(), target)
+                score, labels = self._align(out.detach(), target)
+                pred = (score > 0).long() if s.loss.name == "bce" else score.argmax(-1)
                 metrics["accuracy"] = float((pred == labels.long()).float().mean())
         return metrics
 
