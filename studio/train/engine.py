@@ -158,6 +158,7 @@ class _Loop:
         self.global_step = 0
         self.epoch = 0
         self.t0 = time.perf_counter()
+        self.paused_s = 0.0
 
     def _base(self, kind: str, **kw) -> Update:
         total = getattr(self, "total_steps", 0)
@@ -166,7 +167,8 @@ class _Loop:
         run_steps = self.global_step - getattr(self, "start_step", 0)
         eta = None
         if run_steps > 0 and total:
-            eta = (elapsed - getattr(self, "setup_s", 0.0)) / run_steps * (total - self.global_step)
+            busy = elapsed - getattr(self, "setup_s", 0.0) - self.paused_s
+            eta = max(0.0, busy) / run_steps * (total - self.global_step)
         return Update(kind=kind, epoch=self.epoch + 1 if kind != "epoch" else self.epoch,
                       epochs=getattr(self, "epochs", 0), step=self.global_step, total_steps=total,
                       progress=progress, elapsed_s=elapsed, eta_s=eta, checkpoint=self.last_checkpoint, **kw)
@@ -250,7 +252,9 @@ class _Loop:
                 if self.control.paused:
                     yield self._base("paused", points=pending)
                     pending = []
+                    t_pause = time.perf_counter()
                     self.control.wait_while_paused()
+                    self.paused_s += time.perf_counter() - t_pause
                     meter.reset()
                 if self.control.cancelled:
                     yield from self._finish("cancelled", "stopped by the user", epoch, index)
