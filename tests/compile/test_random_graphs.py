@@ -119,6 +119,58 @@ def conv_graphs(draw):
     return b
 
 
+@st.composite
+def sequence_graphs(draw):
+    """(B, L, F) models: embeddings or features, recurrent layers, attention, norms, pooling over steps."""
+    from studio.core.registry import default_registry
+
+    b = Builder(default_registry(), "random sequence")
+    length, width = draw(st.integers(2, 6)), 4 * draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        ids = b.node("io.input", "tokens", shape=[length], dtype="int64")
+        current = b.node("nn.embedding", num_embeddings=5, embedding_dim=width)
+        b.wire(ids, current)
+    else:
+        current = b.node("io.input", "series", shape=[length, width])
+    taps = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["rnn", "attention", "encoder", "norm", "positions", "linear"]))
+        if kind == "rnn":
+            width = 2 * draw(st.integers(1, 4))
+            bidirectional = draw(st.booleans())
+            node = b.node(draw(st.sampled_from(["nn.lstm", "nn.gru", "nn.rnn"])), hidden_size=width // 2,
+                          num_layers=draw(st.integers(1, 2)), bidirectional=bidirectional)
+            width = width // 2 * (2 if bidirectional else 1)
+        elif kind == "attention":
+            node = b.node("nn.self_attention", num_heads=draw(st.sampled_from([1, 2])),
+                          causal=draw(st.booleans()))
+        elif kind == "encoder":
+            node = b.node("nn.transformer_encoder_layer", nhead=2, dim_feedforward=8,
+                          norm_first=draw(st.booleans()), activation=draw(st.sampled_from(["relu", "gelu"])))
+        elif kind == "norm":
+            node = b.node("nn.layer_norm")
+        elif kind == "positions":
+            node = b.node("nn.positional_encoding", max_len=8, kind=draw(st.sampled_from(["sinusoidal", "learned"])))
+        else:
+            width = 2 * draw(st.integers(1, 4))
+            node = b.node("nn.linear", out_features=width)
+        b.wire(current, node)
+        if len(b.registry.get(b.graph.nodes[node].type_id).outputs) > 1:
+            taps.append(node)
+        current = node
+    pool = b.node(draw(st.sampled_from(["fn.mean", "fn.sum", "fn.amax"])), dim=[1])
+    last = b.node("nn.select", dim=1, index=-1)
+    joined = b.node("nn.concat", dim=1)
+    b.wire(current, pool)
+    b.wire(current, last)
+    b.wire(pool, joined, "in1")
+    b.wire(last, joined, "in2")
+    b.wire(joined, b.node("io.output", "summary"))
+    if taps:
+        b.wire(taps[-1], b.node("io.output", "attention"), src_port="weights")
+    return b
+
+
 _SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -144,3 +196,9 @@ def test_random_conv_graph_parity(b, train_mode):
         _parity(b, train_mode)
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequence_graphs())
+def test_random_sequence_graph_parity(b):
+    _parity(b)
