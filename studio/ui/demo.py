@@ -57,7 +57,7 @@ def demo_project(registry: Registry) -> Project:
 
 
 def big_project(registry: Registry, n_nodes: int = 1000, width: int = 10) -> Project:
-    """``n_nodes`` nodes in ``width`` parallel Linear/ReLU chains: the benchmark's 1,000-node graph."""
+    """``n_nodes`` nodes in ``width`` parallel Linear/ReLU chains, wrapped into a roughly square block."""
     project = new_project("Big graph", "big")
     graph = project.main_graph
     per_chain = max(2, n_nodes // width)
@@ -69,5 +69,6 @@ def big_project(registry: Registry, n_nodes: int = 1000, width: int = 10) -> Pro
         ids.append(_add(graph, registry, "io.output"))
         _chain(graph, ids)
         for k, nid in enumerate(i for i in ids if i is not None):
-            graph.nodes[nid].position = (k * 240.0, c * 160.0)
+            band, col = divmod(k, 25)  # each chain wraps into bands of 25: a roughly square graph
+            graph.nodes[nid].position = (col * 260.0, (c * 4 + band) * 160.0)
     return project

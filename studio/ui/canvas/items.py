@@ -75,6 +75,8 @@ class BlockItem(QGraphicsItem):
         self.outputs: list[tuple[str, str]] = []
         self.width = NODE_WIDTH
         self.height = HEADER + ROW
+        self._bounds = QRectF()
+        self._bounds_for: tuple[float, float] | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -83,7 +85,11 @@ class BlockItem(QGraphicsItem):
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return QRectF(-PORT_R - 2, -2, self.width + 2 * PORT_R + 4, self.height + 4)
+        # called thousands of times per frame: hand back a prepared rect
+        if self._bounds_for != (self.width, self.height):
+            self._bounds_for = (self.width, self.height)
+            self._bounds = QRectF(-PORT_R - 2, -2, self.width + 2 * PORT_R + 4, self.height + 4)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

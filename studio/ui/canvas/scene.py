@@ -9,6 +9,7 @@ the very same ``NodeShapes`` back and is not repainted.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainterPath, QPixmapCache
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from studio.core.events import Event
@@ -17,6 +18,8 @@ from studio.core.ops import MoveNodes
 from studio.ui.canvas.items import BlockItem, CollapsedGroupItem, NodeItem
 from studio.ui.canvas.wires import GroupFrameItem, WireItem
 from studio.ui.document import Document
+
+PIXMAP_CACHE_KB = 256 * 1024
 
 
 class GraphScene(QGraphicsScene):
@@ -39,6 +42,8 @@ class GraphScene(QGraphicsScene):
         self._node_wires: dict[str, set[str]] = {}
         self._syncing = False
         self._drag_start: dict[BlockItem, QPointF] = {}
+        self.low_detail = False
+        self._wires_path: QPainterPath | None = None
         self._shapes_timer = QTimer(self)
         self._shapes_timer.setSingleShot(True)
         self._shapes_timer.setInterval(0)
@@ -48,6 +53,8 @@ class GraphScene(QGraphicsScene):
         self._frames_timer.setInterval(0)
         self._frames_timer.timeout.connect(self.refresh_groups)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:  # item caches for ~1,000 nodes and wires
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
         document.changed.connect(self._on_event)
         document.shapes_changed.connect(self._on_shapes_changed)
@@ -109,6 +116,7 @@ class GraphScene(QGraphicsScene):
         self.update_wire(edge_id)
 
     def _remove_wire(self, edge_id: str, src: str | None, dst: str | None) -> None:
+        self._wires_path = None
         wire = self.wires.pop(edge_id, None)
         if wire is not None:
             self.removeItem(wire)
@@ -224,13 +232,34 @@ class GraphScene(QGraphicsScene):
         if wire is None or edge is None:
             return
         inner = self._hidden.get(edge.src) is not None and self._hidden.get(edge.src) == self._hidden.get(edge.dst)
-        wire.setVisible(not inner)
+        wire.inner = inner
+        wire.setVisible(not inner and not self.low_detail)
+        self._wires_path = None
         if inner:
             return
         p1 = self.endpoint(edge.src, edge.src_port, True)
         p2 = self.endpoint(edge.dst, edge.dst_port, False)
         if p1 is not None and p2 is not None:
             wire.set_ends(p1, p2)
+
+    # -- far zoom: all wires as one path ----------------------------------------------------
+    def set_low_detail(self, on: bool) -> None:
+        """Far out, wires are drawn by the view in one stroke instead of ~1,000 items (see GraphView)."""
+        if on == self.low_detail:
+            return
+        self.low_detail = on
+        for wire in self.wires.values():
+            wire.setVisible(not wire.inner and not on)
+
+    def wires_path(self) -> QPainterPath:
+        """Every visible wire as one path (cached until a wire changes)."""
+        if self._wires_path is None:
+            path = QPainterPath()
+            for wire in self.wires.values():
+                if not wire.inner:
+                    path.addPath(wire.path())
+            self._wires_path = path
+        return self._wires_path
 
     def block_moved(self, block: BlockItem) -> None:
         """A block moved or resized: re-route its wires (and, for a member, its group frame)."""

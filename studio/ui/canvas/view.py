@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsView, QToolTip, QWidget
 from studio.core.factory import make_node
 from studio.core.ops import AddNode, SetGroupState, connect
 from studio.ui import theme
-from studio.ui.canvas.items import GRID, BlockItem, CollapsedGroupItem, NodeItem
+from studio.ui.canvas.items import GRID, LOD_SIMPLE, BlockItem, CollapsedGroupItem, NodeItem
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.wires import GroupFrameItem, TempWire, WireItem
 
@@ -63,7 +63,9 @@ class GraphView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
-        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        # every item paints into its own cache and sets its own pen/brush: no save/restore per item
+        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing
+                                  | QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
@@ -89,6 +91,11 @@ class GraphView(QGraphicsView):
         c = theme.current()
         painter.fillRect(rect, c.background)
         scale = self.transform().m11()
+        if self.graph_scene.low_detail:  # far out: all wires in one cheap stroke under the nodes
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(QPen(c.wire, 0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self.graph_scene.wires_path())
         if scale < 0.3:
             return
         step = GRID if scale >= 0.6 else GRID * 5
@@ -120,6 +127,11 @@ class GraphView(QGraphicsView):
         scale = self.transform().m11()
         factor = max(MIN_SCALE / scale, min(MAX_SCALE / scale, factor))
         self.scale(factor, factor)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # scale()/fitInView() are not virtual: check the level of detail where every frame starts
+        self.graph_scene.set_low_detail(self.transform().m11() < LOD_SIMPLE)
+        super().paintEvent(event)
 
     def zoom_level(self) -> float:
         return self.transform().m11()

@@ -44,11 +44,14 @@ class WireItem(QGraphicsItem):
         self.p2 = QPointF()
         self.label = ""
         self.error = False
+        self.inner = False  # both ends inside one collapsed group: not shown
         self._path = QPainterPath()
         self._label_rect = QRectF()
         self._bounds = QRectF()
         self.setZValue(-1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        # cached like the nodes: a repaint while panning blits instead of calling paint() per wire
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_ends(self, p1: QPointF, p2: QPointF) -> None:
         if p1 == self.p1 and p2 == self.p2 and not self._path.isEmpty():
@@ -80,6 +83,9 @@ class WireItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return self._bounds
+
+    def path(self) -> QPainterPath:
+        return self._path
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()

@@ -1,0 +1,189 @@
+"""Editor benchmark: open a 1,000-node project, repaint while panning, launch to window shown.
+
+Run: ``python -m bench.editor`` (offscreen Qt). Prints the figures and rewrites the "Editor"
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+FRAMES = 60
+
+
+def _process(app) -> None:
+    for _ in range(3):
+        app.processEvents()
+
+
+def launch_times(runs: int = 3) -> dict[str, float]:
+    """Seconds from starting ``python -m studio`` to the window shown / the layers loaded (median of runs)."""
+    out: dict[str, list[float]] = {"shown": [], "ready": []}
+    with tempfile.TemporaryDirectory() as config:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNSTUDIO_CONFIG_DIR=config,
+                   PYTHONPATH=str(ROOT))
+        for probe in ("shown", "ready"):
+            for _ in range(runs):
+                env["NNSTUDIO_STARTUP_PROBE"] = probe
+                t0 = time.perf_counter()
+                proc = subprocess.Popen([sys.executable, "-m", "studio"], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    if line.startswith(probe):
+                        out[probe].append(time.perf_counter() - t0)
+                        break
+                proc.wait(timeout=120)
+    return {k: statistics.median(v) for k, v in out.items() if v}
+
+
+def frame_times(app, view, frames: int = FRAMES, step: float = 7.0) -> list[float]:
+    """Milliseconds per full repaint of the viewport into an image, scrolling ``step`` px between frames."""
+    from PySide6.QtGui import QImage
+
+    viewport = view.viewport()
+    image = QImage(viewport.size() * viewport.devicePixelRatio(), QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(viewport.devicePixelRatio())
+    times, cpu = [], []
+    for i in range(frames + 5):
+        view.pan(step if (i // 20) % 2 == 0 else -step, step / 3)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        viewport.render(image)
+        dt, dc = (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
+        if i >= 5:  # the first frames fill the item caches
+            times.append(dt)
+            cpu.append(dc)
+    frame_times.cpu = cpu  # CPU time of the same frames: less noisy on a shared machine
+    return times
+
+
+def main() -> int:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from studio.core.ops import SetParam
+    from studio.core.registry import default_registry
+    from studio.io.project_file import save_project
+    from studio.ui import theme
+    from studio.ui.demo import big_project
+    from studio.ui.document import Document
+    from studio.ui.main_window import MainWindow
+
+    theme.apply_theme(app, "dark")
+    registry = default_registry()
+    project = big_project(registry, 1000)
+    n_nodes = len(project.main_graph.nodes)
+    n_edges = len(project.main_graph.edges)
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["NNSTUDIO_CONFIG_DIR"] = tmp
+        path = save_project(project, Path(tmp) / "big.nnstudio", registry)
+        window = MainWindow(Document(registry), restore_state=False)
+        window.files.autosave_enabled = False
+        window.files.ask_unsaved = lambda _title, _text: "discard"
+        window.resize(1600, 1000)
+        window.show()
+        _process(app)
+        # one-time cost of the first meta-tensor run (torch imports its decompositions lazily)
+        t0 = time.perf_counter()
+        window.document.shapes(window.document.current_graph_id)
+        from studio.core.shapes import ShapeInferencer
+
+        ShapeInferencer(registry).infer(big_project(registry, 40).main_graph)
+        results["first_inference_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from studio.io.project_file import load_project
+
+        loaded = load_project(path, registry)
+        t_read = time.perf_counter()
+        window.document.replace_project(loaded, path)  # builds the items and infers every node's shapes
+        view = window.current_view()
+        view.graph_scene.flush()
+        t_loaded = t_shapes = time.perf_counter()
+        results["open_read_s"] = t_read - t0
+        view.fit()
+        view.viewport().repaint()
+        _process(app)
+        t_shown = time.perf_counter()
+        results["open_total_s"] = t_shown - t0
+        results["open_build_s"] = t_loaded - t_read
+        results["open_first_frame_s"] = t_shown - t_shapes
+
+        full = frame_times(app, view)
+        results["zoom_full"] = view.zoom_level()
+        results["pan_full_median_ms"] = statistics.median(full)
+        results["pan_full_p95_ms"] = sorted(full)[int(len(full) * 0.95) - 1]
+        results["pan_full_cpu_ms"] = statistics.median(frame_times.cpu)
+        view.resetTransform()
+        view.centerOn(600, 600)
+        close = frame_times(app, view)
+        results["pan_1to1_median_ms"] = statistics.median(close)
+        results["pan_1to1_p95_ms"] = sorted(close)[int(len(close) * 0.95) - 1]
+        results["pan_1to1_cpu_ms"] = statistics.median(frame_times.cpu)
+        view.resetTransform()
+        view.scale(0.5, 0.5)
+        mid = frame_times(app, view)
+        results["pan_half_median_ms"] = statistics.median(mid)
+        results["pan_half_p95_ms"] = sorted(mid)[int(len(mid) * 0.95) - 1]
+        results["pan_half_cpu_ms"] = statistics.median(frame_times.cpu)
+
+        graph = window.document.project.main_graph
+        first_linear = next(n for n in graph.nodes.values() if n.type_id == "nn.linear")
+        t0 = time.perf_counter()
+        window.document.push(SetParam(graph.id, first_linear.id, "out_features", 48))
+        view.graph_scene.flush()
+        results["edit_reshape_ms"] = (time.perf_counter() - t0) * 1000
+        window.close()
+    results.update({f"launch_{k}_s": v for k, v in launch_times().items()})
+
+    lines = [
+        f"Project: {n_nodes} nodes, {n_edges} wires (10 Linear/ReLU chains wrapped into a square block); "
+        "window 1600×1000, offscreen Qt; a 2-core machine shared with other jobs, so expect noise.",
+        "",
+        "| What | Figure | Target |",
+        "|---|---|---|",
+        f"| Open the 1,000-node project (read + build items + shapes + first frame) | "
+        f"{results['open_total_s']:.2f} s | |",
+        f"| · read and check the file | {results['open_read_s']:.2f} s | |",
+        f"| · build the items and infer every node's shapes (meta tensors) | {results['open_build_s']:.2f} s | |",
+        f"| · panels refresh (summary, problems, code) and first full frame | {results['open_first_frame_s'] * 1000:.0f} ms | |",
+        f"| Pan, whole graph in view (zoom {results['zoom_full']:.2f}): frame median / p95 wall (CPU median) | "
+        f"{results['pan_full_median_ms']:.1f} / {results['pan_full_p95_ms']:.1f} ms "
+        f"({results['pan_full_cpu_ms']:.1f} ms) | ≤ 16 ms |",
+        f"| Pan at 50 % zoom: frame median / p95 wall (CPU median) | {results['pan_half_median_ms']:.1f} / "
+        f"{results['pan_half_p95_ms']:.1f} ms ({results['pan_half_cpu_ms']:.1f} ms) | ≤ 16 ms |",
+        f"| Pan at 100 % zoom: frame median / p95 wall (CPU median) | {results['pan_1to1_median_ms']:.1f} / "
+        f"{results['pan_1to1_p95_ms']:.1f} ms ({results['pan_1to1_cpu_ms']:.1f} ms) | ≤ 16 ms |",
+        f"| Edit a param at the head of a 100-node chain → shapes + items updated | "
+        f"{results['edit_reshape_ms']:.0f} ms | |",
+        f"| One-time: first shape inference after start (torch's lazy imports) | "
+        f"{results['first_inference_s']:.2f} s | |",
+        f"| Launch → window shown (`python -m studio`, median of 3) | "
+        f"{results.get('launch_shown_s', float('nan')):.2f} s | < 1.5 s |",
+        f"| Launch → layers loaded, editor ready (torch imported) | "
+        f"{results.get('launch_ready_s', float('nan')):.2f} s | |",
+        "",
+        "Frames are full repaints of the viewport into a QImage (`viewport().render`), scrolling 7 px "
+        "between frames; node painting is cached per item (DeviceCoordinateCache) and drops to plain boxes "
+        "below 35 % zoom, where all wires are stroked as one path by the view instead of ~1,000 items; wire "
+        "labels show from 55 %. CPU time is the main thread's own time per frame (other jobs on the machine "
+        "stretch the wall time).",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    from bench.report import write_section
+
+    write_section("Editor", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
