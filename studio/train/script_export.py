@@ -18,7 +18,7 @@ from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train import synthetic
 from studio.train.build import TAP_WORDS
-from studio.train.script_template import DATA_FILES, TRAIN
+from studio.train.script_template import DATA_FILES, TRAIN, TRAIN_GAN
 from studio.train.settings import SettingsError, TrainingSettings
 
 SUPPORTED = ("classification", "regression", "sequence", "reconstruction")
@@ -42,7 +42,44 @@ def data_source() -> str:
     return inspect.getsource(synthetic).rstrip() + "\n" + DATA_FILES.rstrip() + "\n"
 
 
+def _node_tables(settings: TrainingSettings, targets: dict[str, str], where: str) -> tuple[list[str], dict[str, float]]:
+    frozen, mult = [], {}
+    for name, ns in settings.node_settings().items():
+        if name not in targets:
+            if where:
+                continue  # a GAN's node table spans both graphs
+            raise ScriptExportError(f"training setting 'nodes.{name}': no layer with that name")
+        if ns.freeze:
+            frozen.append(targets[name])
+        if ns.lr_mult != 1.0:
+            mult[targets[name]] = ns.lr_mult
+    return sorted(frozen), dict(sorted(mult.items()))
+
+
+def _lit(value) -> str:
+    """A literal that stays within the line length (pprint wraps long tables)."""
+    return pprint.pformat(value, width=100, sort_dicts=True)
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    for key in ("__MODULE__", "__CLASS__"):
+        if key in values and not values[key].isidentifier():  # the compiler sanitises names; guard anyway
+            raise ScriptExportError(f"cannot use {values[key]!r} as a Python name")
+    # one pass, so text substituted in is never scanned for markers again
+    text = re.sub(r"__[A-Z]+(?:_[A-Z]+)*__", lambda m: values.get(m.group(0), m.group(0)), template)
+    ast.parse(text)
+    return text
+
+
+def _graph(project: Project, name: str, key: str):
+    try:
+        return project.graph_by_name(name) if name else project.graphs[0]
+    except KeyError:
+        raise ScriptExportError(f"training setting '{key}': no graph named '{name}'") from None
+
+
 def train_source(project: Project, registry: Registry) -> str:
+    """The text of ``train.py`` for the project's training settings (supervised recipes and GANs)."""
     from studio.compile.exporter import export_graph, module_names
     from studio.compile.plan import build_plan
 
@@ -50,47 +87,46 @@ def train_source(project: Project, registry: Registry) -> str:
         settings = TrainingSettings.from_dict(project.training)
     except SettingsError as exc:
         raise ScriptExportError(str(exc)) from exc
-    if settings.recipe not in SUPPORTED:
-        raise ScriptExportError(f"train.py export covers supervised recipes ({', '.join(SUPPORTED)}); "
+    if settings.recipe not in SUPPORTED + ("adversarial",):
+        raise ScriptExportError(f"train.py export covers supervised recipes ({', '.join(SUPPORTED)}) and GANs; "
                                 f"'{settings.recipe}' runs inside NN Studio or with `nnstudio train`")
     if not project.graphs:
         raise ScriptExportError("the project has no graphs")
-    graph = project.graph_by_name(settings.graph) if settings.graph else project.graphs[0]
-    exported = export_graph(graph, registry, weights_prefix=module_names(project)[graph.id])
+    names = module_names(project)
+    common = {"__PROJECT__": repr(project.name),
+              "__SETTINGS__": pprint.pformat(settings.to_dict(), width=100, sort_dicts=True)}
+    if settings.recipe == "adversarial":
+        parts = {}
+        for role, key in (("generator", "gan.generator"), ("discriminator", "gan.discriminator")):
+            graph = _graph(project, getattr(settings.gan, role), key)
+            exported = export_graph(graph, registry, weights_prefix=names[graph.id])
+            plan = build_plan(graph, registry)
+            if len(plan.inputs) != 1:
+                raise ScriptExportError(f"the {role} '{graph.name}' needs one Input; it has {len(plan.inputs)}")
+            targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
+            shape = list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0])
+            parts[role] = (names[graph.id], exported, _node_tables(settings, targets, role), shape)
+        g, d = parts["generator"], parts["discriminator"]
+        values = dict(common, __MODELS__=_lit({r: (parts[r][0], parts[r][1].class_name) for r in parts}),
+                      __LATENT_SHAPE__=repr(g[3]), __INPUT_SHAPE__=repr(d[3]),
+                      __FROZEN__=_lit({r: parts[r][2][0] for r in parts}),
+                      __LR_MULT__=_lit({r: parts[r][2][1] for r in parts}),
+                      __PREFIXES__=_lit({r: parts[r][1].weights_prefix for r in parts}))
+        return _fill(TRAIN_GAN, values)
+    graph = _graph(project, settings.graph, "graph")
+    exported = export_graph(graph, registry, weights_prefix=names[graph.id])
     plan = build_plan(graph, registry)
     if len(plan.inputs) != 1:
         raise ScriptExportError(f"train.py needs a model with one Input; '{graph.name}' has {len(plan.inputs)}")
     targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
-    frozen, mult = [], {}
-    for name, ns in settings.node_settings().items():
-        if name not in targets:
-            raise ScriptExportError(f"training setting 'nodes.{name}': no layer with that name")
-        if ns.freeze:
-            frozen.append(targets[name])
-        if ns.lr_mult != 1.0:
-            mult[targets[name]] = ns.lr_mult
+    frozen, mult = _node_tables(settings, targets, "")
     outputs = [name for _, name, _ in plan.outputs]
     prediction = next((i for i, n in enumerate(outputs) if not any(w in n.lower() for w in TAP_WORDS)), 0)
     shape = list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0])
-    values = {
-        "__PROJECT__": repr(project.name),
-        "__MODULE__": module_names(project)[graph.id],
-        "__CLASS__": exported.class_name,
-        "__SETTINGS__": pprint.pformat(settings.to_dict(), width=100, sort_dicts=True),
-        "__TASK__": repr(_task(settings)),
-        "__PREDICTION__": repr(prediction),
-        "__INPUT_SHAPE__": repr(shape),
-        "__FROZEN__": repr(sorted(frozen)),
-        "__LR_MULT__": repr(dict(sorted(mult.items()))),
-        "__PREFIX__": repr(exported.weights_prefix),
-    }
-    for ident in (values["__MODULE__"], values["__CLASS__"]):
-        if not ident.isidentifier():  # the compiler sanitises names; guard anyway
-            raise ScriptExportError(f"cannot use {ident!r} as a Python name")
-    # one pass, so text substituted in is never scanned for markers again
-    text = re.sub(r"__[A-Z]+(?:_[A-Z]+)*__", lambda m: values.get(m.group(0), m.group(0)), TRAIN)
-    ast.parse(text)
-    return text
+    values = dict(common, __MODULE__=names[graph.id], __CLASS__=exported.class_name, __TASK__=repr(_task(settings)),
+                  __PREDICTION__=repr(prediction), __INPUT_SHAPE__=repr(shape), __FROZEN__=_lit(frozen),
+                  __LR_MULT__=_lit(mult), __PREFIX__=repr(exported.weights_prefix))
+    return _fill(TRAIN, values)
 
 
 def export_train_script(project: Project, registry: Registry, out_dir: str | Path) -> list[Path]:

@@ -105,3 +105,32 @@ def test_export_is_deterministic_and_ruff_clean(registry, tmp_path):
                         "--line-length", "120", "train.py", "data.py"], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
     assert "LR_MULT = {'linear': 0.5}" in (tmp_path / "train.py").read_text()
+
+
+def test_gan_train_script_runs_plainly_and_under_torchrun(registry, tmp_path):
+    g = mlp(registry, "generator", 4, 16, 2)
+    d = mlp(registry, "discriminator", 2, 16, 1, act="nn.leaky_relu")
+    t = {"recipe": "adversarial", "dataset": {"name": "ring", "params": {"n": 512}}, "epochs": 2, "batch_size": 32,
+         "optimizer": {"lr": 0.002, "betas": [0.5, 0.999]}, "nodes": {"linear": {"lr_mult": 0.5}}}
+    p = project(g, d, training=t)
+    export_project(p, registry, tmp_path)
+    export_train_script(p, registry, tmp_path)
+    r = subprocess.run([sys.executable, "train.py", "--out", "w", "--max-steps", "5"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "epoch 2/2" in r.stdout and "modes" in r.stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        "--master_addr=127.0.0.1", "train.py", "--out", "w2", "--max-steps", "3"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=180, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr[:6000]
+    from safetensors.torch import load_file
+
+    keys = load_file(str(tmp_path / "w2" / "weights.safetensors"))
+    assert any(k.startswith("generator.") for k in keys) and any(k.startswith("discriminator.") for k in keys)
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select",
+                           "E,F,W,I,B,UP", "--line-length", "120", "train.py"], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert lint.returncode == 0, lint.stdout
