@@ -1,9 +1,11 @@
 """Export ``train.py`` + ``data.py`` beside the exported model code: training without NN Studio.
 
 ``data.py`` is :mod:`studio.train.synthetic` copied verbatim (numpy only) plus loaders for the
-disk datasets; ``train.py`` is a fixed template whose settings are ``repr()`` literals, so a
-project can change numbers and names in the script but never add code to it. The script runs
-as ``python train.py`` and under ``torchrun --nproc_per_node=N`` (DistributedDataParallel).
+disk datasets; ``train.py`` is a fixed template (supervised recipes, or a GAN) whose settings
+are ``repr()`` literals, so a project can change numbers and names in the script but never add
+code to it. The script runs as ``python train.py`` and under ``torchrun --nproc_per_node=N``
+(DistributedDataParallel; a GAN averages gradients by hand so its gradient penalties work).
+Reinforcement-learning recipes are refused with a message: they run in NN Studio or the CLI.
 """
 
 from __future__ import annotations
