@@ -12,7 +12,8 @@ def export_code_to(window, folder: str | Path) -> list[Path]:
     from studio.compile.exporter import export_project
 
     document = window.document
-    return export_project(document.project, document.registry, folder)
+    # with the project path, saved weights beside the project are copied next to the code
+    return export_project(document.project, document.registry, folder, project_path=document.path)
 
 
 def export_code_dialog(window: QWidget) -> None:
