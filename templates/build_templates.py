@@ -14,8 +14,10 @@ Besides ``title``/``description``/``order``/``explanation`` a template's ``meta`
 
 from __future__ import annotations
 
+import json
 import math
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from studio.core.layout import ROW_GAP, layered_layout
 from studio.core.model import Edge, Graph, Project
 from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
 from studio.core.registry import Registry, default_registry
-from studio.io.project_file import SUFFIX, save_project
+from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
 
 HERE = Path(__file__).resolve().parent
 # spacing as in the editor's auto-layout (studio/ui/arrange.py): room for a B×C×H×W label between nodes
@@ -119,8 +121,9 @@ Weights: weights = imagenet uses the torchvision ImageNet weights when they are 
 (connect once to download them); offline you get a clear message. weights = file loads your own
 checkpoint. Offline transfer demo (bench/templates.py runs it): stage "pretrain" trains the whole
 network on the built-in 'shapes' images; stage "finetune" starts from that checkpoint
-(Training > init.checkpoint) and trains only the head on 60 labelled 'glyphs' images; stage "scratch"
-trains the same network from random weights on the same 60 images and steps.
+(Training > init.checkpoint) and trains only the head on 60 labelled 'glyphs' images;
+"finetune_last_stage" also unfreezes layer4; "scratch" trains the same network from random weights on
+the same 60 images and steps.
 
 What to watch: compare val_accuracy of fine-tuned vs from-scratch on one plot: the fine-tuned curve
 rises within a few epochs while from-scratch stays near chance and overfits (train accuracy 100%,
@@ -152,6 +155,10 @@ def transfer_cnn(reg: Registry) -> Project:
         },
         "finetune": {
             "node_params": {"backbone": {"weights": "none", "freeze": "all"}},
+            "training": {"init": {"checkpoint": "{pretrain}"}},
+        },
+        "finetune_last_stage": {
+            "node_params": {"backbone": {"weights": "none", "freeze": "all_but_last"}},
             "training": {"init": {"checkpoint": "{pretrain}"}},
         },
         "scratch": {
@@ -187,8 +194,9 @@ value); val_vs_baseline says how many times better the model is (the target is a
 forecast view shows the input, the true future, the prediction and the baseline.
 
 Try: set the waves' components to 3 or noise to 0.2 (Training > dataset > params) and see how the gap
-to the baseline changes; or switch the LSTM to a GRU. For your own text, use a CSV or change the Input
-to int64 tokens with an Embedding in front (character-level model).
+to the baseline changes; or switch the LSTM to a GRU. For a token (character-level) model, set the
+Input's dtype to int64, put an Embedding in front of the LSTM, set output = sequence and end with a
+Linear of vocabulary size; the built-in 'sequences' dataset shows the token format.
 """
 
 
@@ -458,7 +466,8 @@ action per cell) and colours (state value); val_optimal_paths is the share of st
 path reaches the goal along a shortest path (target 1.0).
 
 Try: redraw the grid (Training > rl > grid > layout), add a pit on the shortest path, or set slip to
-0.1 and watch the policy keep its distance from the pit.
+0.1 and watch the policy keep its distance from the pit. For deep Q-learning on a grid of another size,
+set the q_network Input's shape to rows x columns (one value per cell).
 """
 
 
@@ -504,11 +513,31 @@ def build(key: str, registry: Registry | None = None) -> Project:
     return BUILDERS[key](registry or default_registry())
 
 
+def stable_ids(project: Project, registry: Registry) -> Project:
+    """The same project with ids derived from the template, graph and node names (uuid5), so rebuilding
+    an unchanged template rewrites identical bytes and a diff shows only what really changed."""
+    data = project_to_dict(project, registry)
+    key = str(project.meta.get("template", project.name))
+    ids: dict[str, str] = {}
+    for graph in data["graphs"]:
+        ids[graph["id"]] = uuid.uuid5(uuid.NAMESPACE_URL, f"nnstudio-template:{key}/{graph['name']}").hex
+        names = {n["id"]: n["name"] for n in graph["nodes"]}
+        for node in graph["nodes"]:
+            ids[node["id"]] = uuid.uuid5(uuid.NAMESPACE_URL, f"nnstudio-template:{key}/{graph['name']}/{node['name']}").hex
+        for edge in graph["edges"]:
+            what = f"{names[edge['from']['node']]}.{edge['from']['port']}->{names[edge['to']['node']]}.{edge['to']['port']}"
+            ids[edge["id"]] = uuid.uuid5(uuid.NAMESPACE_URL, f"nnstudio-template:{key}/{graph['name']}/{what}").hex
+    text = json.dumps(data)
+    for old, new_id in ids.items():
+        text = text.replace(f'"{old}"', f'"{new_id}"')
+    return project_from_dict(json.loads(text), registry, f"template {key}")
+
+
 def main(argv: list[str] | None = None) -> int:
     reg = default_registry()
     keys = (argv if argv else None) or list(BUILDERS)
     for key in keys:
-        path = save_project(build(key, reg), HERE / f"{key}{SUFFIX}", reg)
+        path = save_project(stable_ids(build(key, reg), reg), HERE / f"{key}{SUFFIX}", reg)
         print(f"wrote {path.relative_to(HERE.parent)}")
     return 0
 
