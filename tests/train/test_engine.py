@@ -301,3 +301,19 @@ def test_binary_cross_entropy_with_one_output(registry):
     last = run_to_end(project(mlp(registry, "model", 2, 16, 1), training=t), registry)
     assert last.kind == "done", last.message
     assert last.history[-1]["loss"] < last.history[0]["loss"]
+
+
+def test_frozen_batch_norm_keeps_its_statistics(registry, tmp_path):
+    from studio.train.checkpoint import load_checkpoint
+
+    g = chain(registry, "model", [2], [("nn.linear", {"out_features": 8}), ("nn.batch_norm1d", {}), ("nn.relu", {}),
+                                       ("nn.linear", {"out_features": 3})], node_names=["fc1", "bn", "act", "head"])
+    t = dict(SPIRALS, epochs=1, nodes={"bn": {"freeze": True}, "fc1": {"freeze": True}})
+    last = run_to_end(project(g, training=t), registry, checkpoint_dir=tmp_path)
+    assert last.kind == "done", last.message
+    weights = load_checkpoint(tmp_path / "last.pt")["models"]["model"]
+    bn = [k for k in weights if k.endswith("running_mean")][0]
+    assert torch.equal(weights[bn], torch.zeros(8))  # untouched: frozen layers run in eval mode
+    free = run_to_end(project(g, training=dict(SPIRALS, epochs=1)), registry, checkpoint_dir=tmp_path / "free")
+    assert free.kind == "done"
+    assert not torch.equal(load_checkpoint(tmp_path / "free" / "last.pt")["models"]["model"][bn], torch.zeros(8))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from studio.train import synthetic
 from studio.train.build import ModelError
 from studio.train.data import TensorLoader, check_input, load_data
-from studio.train.optim import Schedule, apply_node_settings, make_optimizer
+from studio.train.optim import Schedule, make_optimizer
 from studio.train.recipes.base import Recipe
 from studio.train.settings import SettingsError
 
@@ -53,7 +53,7 @@ class Adversarial(Recipe):
                 raise ModelError(f"the discriminator must give one score per sample; it gives {tuple(score.shape[1:])}",
                                  graph=self.D.name)
         self.load_initial_weights()
-        multipliers = apply_node_settings([self.G, self.D], s.node_settings())
+        multipliers = self.node_settings([self.G, self.D])
         self.opt_g = make_optimizer(s.optimizer, [self.G.module], multipliers)
         self.opt_d = make_optimizer(s.optimizer, [self.D.module], multipliers)
         self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
@@ -89,9 +89,7 @@ class Adversarial(Recipe):
         gs = self.settings.gan
         wgan = gs.loss == "wgan_gp"
         r1 = 0.0 if wgan else gs.r1
-        for m in (self.G.module, self.D.module):
-            if not m.training:
-                m.train()
+        self.train_mode(self.G, self.D)
         d_total, real_p, fake_p, n, b = 0.0, 0.0, 0.0, 0, 0
         prob = (lambda t: t) if gs.d_output == "probability" or wgan else torch.sigmoid
         for _ in range(gs.d_steps):

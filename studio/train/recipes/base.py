@@ -14,7 +14,7 @@ from studio.core.model import Graph, Project
 from studio.core.registry import Registry
 from studio.train.build import BuiltModel, ModelError, build_model
 from studio.train.checkpoint import load_checkpoint, load_matching
-from studio.train.optim import Schedule, init_weights
+from studio.train.optim import Schedule, apply_node_settings, init_weights
 from studio.train.settings import SettingsError, TrainingSettings
 
 
@@ -143,6 +143,25 @@ class Recipe:
         if not math.isfinite(value):
             raise NonFiniteLoss(f"the loss became {'NaN' if value != value else 'infinite'}")
         return value
+
+    def node_settings(self, models: list[BuiltModel]) -> dict[int, float]:
+        """Freeze nodes and read LR multipliers; frozen layers also stay in eval mode while training
+        (BatchNorm keeps its statistics, Dropout is off), as fine-tuning a frozen backbone expects."""
+        nodes = self.settings.node_settings()
+        multipliers = apply_node_settings(models, nodes)
+        self.frozen = [m.submodule(name) for name, ns in nodes.items() if ns.freeze for m in models
+                       if m.submodule(name) is not None]
+        for module in self.frozen:
+            module.eval()
+        return multipliers
+
+    def train_mode(self, *built: BuiltModel) -> None:
+        """Switch to training mode (cheaply: only when something is in eval mode)."""
+        for b in built:
+            if not b.module.training:
+                b.module.train()
+                for m in getattr(self, "frozen", []):
+                    m.eval()
 
     def modules(self) -> list[nn.Module]:
         return [b.module for b in self.built.values()]

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from studio.train.build import ModelError
 from studio.train.gridworld import GridError, GridWorld
-from studio.train.optim import Schedule, apply_node_settings, make_optimizer
+from studio.train.optim import Schedule, make_optimizer
 from studio.train.recipes.base import Recipe
 from studio.train.settings import SettingsError
 
@@ -183,7 +183,7 @@ class DQN(_GridRecipe):
             raise ModelError(f"the Q-network must return 4 values per state (up, right, down, left); it returns "
                              f"{tuple(out.shape[1:])}", graph=self.model.name)
         self.load_initial_weights()
-        multipliers = apply_node_settings([self.model], s.node_settings())
+        multipliers = self.node_settings([self.model])
         self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
         self.optimizers = {"main": self.optimizer}
         self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
@@ -246,8 +246,7 @@ class DQN(_GridRecipe):
         a = torch.from_numpy(self.buf_a[idx]).to(self.device)
         r = torch.from_numpy(self.buf_r[idx]).to(self.device)
         d = torch.from_numpy(self.buf_done[idx]).to(self.device)
-        if not self.model.module.training:
-            self.model.module.train()
+        self.train_mode(self.model)
         q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
         with torch.no_grad():
             nxt = self.target(s2)

@@ -18,7 +18,7 @@ from studio.train import views as V
 from studio.train.build import ModelError
 from studio.train.data import DataBundle, TensorLoader, check_input, input_stats, load_data
 from studio.train.metrics import classification_report, confusion_matrix, regression_report
-from studio.train.optim import Schedule, apply_node_settings, l1_penalty, make_optimizer
+from studio.train.optim import Schedule, l1_penalty, make_optimizer
 from studio.train.recipes.base import Recipe
 
 
@@ -57,7 +57,7 @@ class Supervised(Recipe):
         self.val_loader = TensorLoader(self.data.val_x, self.data.val_y, max(256, s.batch_size), False, s.seed,
                                        None, stats)
         self.load_initial_weights()
-        multipliers = apply_node_settings([self.model], s.node_settings())
+        multipliers = self.node_settings([self.model])
         self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
         self.optimizers = {"main": self.optimizer}
         self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
@@ -160,8 +160,7 @@ class Supervised(Recipe):
         target = xb if self.reconstruct else yb.to(self.device, non_blocking=True)
         if self.reconstruct and s.loss.noise > 0:
             xb = xb + torch.randn_like(xb) * s.loss.noise
-        if not self.model.module.training:
-            self.model.module.train()
+        self.train_mode(self.model)
         out = self.forward(self.model, xb)
         loss = self.loss(out, target)
         if s.optimizer.l1 > 0:
