@@ -236,12 +236,13 @@ class _Loop:
         info = dict(r.info, device=str(r.device), models=sizes, steps_per_epoch=self.steps, recipe=s.recipe,
                     unit=r.unit, resumed_at=self.global_step if self.resume_from else None)
         if not self.resume_from:
-            info["initial"] = r.evaluate()  # validation metrics before any step (epoch 0 on the plots)
+            info["initial"] = r.initial_metrics()  # validation before any step (epoch 0 on the plots)
         yield self._base("started", info=info)
         best, stale = None, 0
         last_emit = last_view = time.perf_counter()
         pending: list[tuple[int, dict[str, float]]] = []
         meter = _Throughput()
+        view_every = self.view_interval_s
         for epoch in range(self.start_epoch, self.epochs):
             self.epoch = epoch
             running = Running()
@@ -271,10 +272,12 @@ class _Loop:
                     last_emit = now
                     yield self._base("step", metrics=metrics, points=pending, samples_per_s=rate)
                     pending = []
-                if now - last_view >= self.view_interval_s and index + 1 < self.steps:
-                    last_view = now
-                    yield self._base("views", views=r.views(quick=True))
+                if now - last_view >= view_every and index + 1 < self.steps:
+                    views = r.views(quick=True)
                     last_view = time.perf_counter()
+                    # keep live views under ~5% of the run even for big models
+                    view_every = max(self.view_interval_s, 20 * (last_view - now))
+                    yield self._base("views", views=views)
                     meter.pause()
             if pending:
                 yield self._base("step", metrics=pending[-1][1], points=pending, samples_per_s=meter.rate)

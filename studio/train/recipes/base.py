@@ -63,6 +63,10 @@ class Recipe:
     def evaluate(self) -> dict[str, float]:
         return {}
 
+    def initial_metrics(self) -> dict[str, float]:
+        """Validation metrics before the first step; empty when that would hold up the start too long."""
+        return self.evaluate()
+
     def views(self, quick: bool = False) -> dict[str, Any]:
         return {}
 

@@ -211,6 +211,9 @@ class Supervised(Recipe):
         self.forward_s_per_sample = forward_s / n
         return total / n, torch.cat(outs), self.data.val_y
 
+    def initial_metrics(self) -> dict[str, float]:
+        return self.evaluate() if len(self.data.val_x) <= 5000 else {}
+
     def evaluate(self) -> dict[str, float]:
         if len(self.data.val_x) == 0:
             return {}
