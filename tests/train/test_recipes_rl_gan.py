@@ -76,3 +76,20 @@ def test_image_gan_variants_run(registry, gan):
     assert last.kind == "done", last.message
     assert last.views["gan_samples"]["samples"].shape == (9, 1, 12, 12)
     assert np.isfinite([h["d_loss"] for h in last.history]).all()
+
+
+def test_rl_and_gan_resume_from_checkpoints(registry, tmp_path):
+    t = {"recipe": "q_learning_tabular", "epochs": 2, "threads": 1,
+         "rl": {"episodes": 100, "grid": {"layout": GRID}}}
+    first = run_to_end(project(training=t), registry, checkpoint_dir=tmp_path / "q")
+    more = run_to_end(project(training=dict(t, epochs=4, rl={"episodes": 200, "grid": {"layout": GRID}})), registry,
+                      resume_from=tmp_path / "q" / "last.pt")
+    assert first.kind == more.kind == "done"
+    assert len(more.views["returns"]["returns"]) == 200 and len(more.history) == 4
+    g = mlp(registry, "generator", 4, 16, 2)
+    d = mlp(registry, "discriminator", 2, 16, 1)
+    gt = {"recipe": "adversarial", "dataset": {"name": "ring", "params": {"n": 512}}, "epochs": 1, "batch_size": 32,
+          "threads": 1}
+    a = run_to_end(project(g, d, training=gt), registry, checkpoint_dir=tmp_path / "g")
+    b = run_to_end(project(g, d, training=dict(gt, epochs=2)), registry, resume_from=tmp_path / "g" / "last.pt")
+    assert a.kind == b.kind == "done" and len(b.history) == 2 and b.step == 2 * a.step
