@@ -238,7 +238,7 @@ class _Loop:
         if not self.resume_from:
             info["initial"] = r.initial_metrics()  # validation before any step (epoch 0 on the plots)
         yield self._base("started", info=info)
-        best, stale = None, 0
+        best, stale = self._best_so_far()
         last_emit = last_view = time.perf_counter()
         pending: list[tuple[int, dict[str, float]]] = []
         meter = _Throughput()
@@ -313,6 +313,22 @@ class _Loop:
                                         epoch + 1, 0, save=False)
                 return
         yield from self._finish("done", "finished", self.epochs, 0, save=False)
+
+    def _best_so_far(self) -> tuple[float | None, int]:
+        """Best monitored value and epochs since it, from a resumed run's history (so best.pt stays the best)."""
+        assert self.recipe is not None
+        best, stale = None, 0
+        for row in self.history:
+            metric = self.settings.early_stopping.metric if self.settings.early_stopping.metric in row \
+                else self.recipe.monitor
+            value = row.get(metric)
+            if value is None or not math.isfinite(value):
+                continue
+            if best is None or (value > best if higher_is_better(metric) else value < best):
+                best, stale = value, 0
+            else:
+                stale += 1
+        return best, stale
 
     def _finish(self, kind: str, message: str, epoch: int, index: int, save: bool = True) -> Iterator[Update]:
         if save and self.dir and self.global_step > self.start_step:
