@@ -31,12 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.training.plots import PlotsWidget
-from studio.ui.training.results import ActivationView, ResultsWidget
 from studio.ui.training.tasks import TaskRunner
 from studio.ui.training.tiles import TileGrid, tile_for
-from studio.ui.training.views import LiveViews, ScatterView, _by_class
 from studio.ui.training.worker import TrainingSession, new_run_dir
+
+TAB_TITLES = ("Curves", "Live view", "Dataset", "Activations", "Results")
 
 RECIPES = ("classification", "regression", "sequence", "reconstruction", "adversarial", "q_learning_tabular", "dqn")
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -188,16 +187,11 @@ class TrainingPanel(QWidget):
         scroll.setMaximumWidth(360)
 
         self.tabs = QTabWidget()
-        self.plots = PlotsWidget()
-        self.views = LiveViews()
-        self.preview = DatasetPreview(self)
-        self.activations = ActivationView(self)
-        self.results = ResultsWidget(self)
-        self.tabs.addTab(self.plots, "Curves")
-        self.tabs.addTab(self.views, "Live view")
-        self.tabs.addTab(self.preview, "Dataset")
-        self.tabs.addTab(self.activations, "Activations")
-        self.tabs.addTab(self.results, "Results")
+        # the tabs' contents (pyqtgraph: ~0.6 s to import) are built the first time the panel is
+        # shown or a run starts, so the editor's start-up does not pay for them
+        self._tab_widgets: dict[str, QWidget] = {}
+        for title in TAB_TITLES:
+            self.tabs.addTab(QLabel("Loading…"), title)
         self.tabs.currentChanged.connect(self._tab_changed)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -228,6 +222,49 @@ class TrainingPanel(QWidget):
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._tick)
 
+    # -- the tabs, built on first use -------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return bool(self._tab_widgets)
+
+    def ensure_tabs(self) -> None:
+        if self._tab_widgets:
+            return
+        from studio.ui.training.plots import PlotsWidget
+        from studio.ui.training.results import ActivationView, ResultsWidget
+        from studio.ui.training.views import LiveViews
+
+        current = self.tabs.currentIndex()
+        widgets = {"plots": PlotsWidget(), "views": LiveViews(), "preview": DatasetPreview(self),
+                   "activations": ActivationView(self), "results": ResultsWidget(self)}
+        self._tab_widgets = widgets
+        self.tabs.blockSignals(True)
+        for i, (widget, title) in enumerate(zip(widgets.values(), TAB_TITLES, strict=True)):
+            old = self.tabs.widget(i)
+            self.tabs.removeTab(i)
+            old.deleteLater()
+            self.tabs.insertTab(i, widget, title)
+        self.tabs.setCurrentIndex(max(0, current))
+        self.tabs.blockSignals(False)
+        widgets["plots"].restore_requested.connect(self.restore_run_settings)
+        if self.last_run is not None:
+            widgets["results"].run_finished(self.last_run)
+        self._tab_changed(self.tabs.currentIndex())
+
+    def _tab(self, name: str):
+        self.ensure_tabs()
+        return self._tab_widgets[name]
+
+    plots = property(lambda self: self._tab("plots"), doc="PlotsWidget: the curves of every run")
+    views = property(lambda self: self._tab("views"), doc="LiveViews: the paradigm's live views")
+    preview = property(lambda self: self._tab("preview"), doc="DatasetPreview")
+    activations = property(lambda self: self._tab("activations"), doc="ActivationView")
+    results = property(lambda self: self._tab("results"), doc="ResultsWidget")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self.ensure_tabs)
+
     # -- settings binding --------------------------------------------------------------------
     def _edit(self, key: str, value: Any) -> None:
         if self._refreshing:
@@ -240,6 +277,15 @@ class TrainingPanel(QWidget):
         from studio.core.ops import SetTraining
 
         self.document.push(SetTraining(key, value, label=f"Set training {key}"))
+
+    def restore_run_settings(self, run) -> None:
+        """Put a past run's training settings back into the project (one undo step)."""
+        from studio.core.ops import Batch, SetTraining
+
+        current = self.document.project.training
+        ops = [SetTraining(k, v) for k, v in run.settings.items() if current.get(k) != v]
+        if ops:
+            self.document.push(Batch(ops, label=f"Use the settings of run {run.number}"))
 
     def refresh_settings(self) -> None:
         """Show ``project.training`` in the controls (after undo, open, or an edit elsewhere)."""
@@ -272,17 +318,19 @@ class TrainingPanel(QWidget):
         if event.kind == "training_changed" or event.kind.startswith("graph_"):
             self.refresh_settings()
             if event.kind == "training_changed" and str(event.data.get("key", "")).startswith(("dataset", "graph")):
-                self.preview.invalidate()
+                if self.built:
+                    self.preview.invalidate()
 
     def _on_project_replaced(self) -> None:
         if self.session is not None and self.session.running:
             self.stop_training()
-        self.plots.clear()
-        self.views.clear_views()
         self.last_run = None
-        self.preview.invalidate()
+        if self.built:
+            self.plots.clear()
+            self.views.clear_views()
+            self.preview.invalidate()
+            self.results.reset()
         self.refresh_settings()
-        self.results.reset()
 
     # -- running -----------------------------------------------------------------------------
     @property
@@ -501,8 +549,8 @@ class TrainingPanel(QWidget):
         self._update_banner()
 
     def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.preview:
-            self.preview.load()
+        if self.built and self.tabs.widget(index) is self._tab_widgets["preview"]:
+            self._tab_widgets["preview"].load()
 
 
 class DatasetPreview(QWidget):
@@ -512,6 +560,8 @@ class DatasetPreview(QWidget):
 
     def __init__(self, panel: TrainingPanel) -> None:
         super().__init__()
+        from studio.ui.training.views import ScatterView
+
         self.panel = panel
         self.key: str | None = None
         self.summary = QLabel("Open this tab to preview the dataset.")
@@ -578,6 +628,8 @@ class DatasetPreview(QWidget):
         if d["points"] is not None:
             self.grid.hide()
             self.scatter.show()
+            from studio.ui.training.views import _by_class
+
             labels = d["point_labels"] if d["task"] == "classification" else None
             self.scatter.set_points(_by_class(d["points"], labels, classes, 5))
         else:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -173,6 +174,8 @@ class PlotsWidget(QWidget):
     """Loss and metric plots with log scale, EMA smoothing, hover read-out and a runs list."""
 
     runs_changed = Signal()
+    #: a Run whose settings the user wants back in the project
+    restore_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -258,6 +261,8 @@ class PlotsWidget(QWidget):
         self.runs_list.setMaximumWidth(260)
         self.runs_list.setMinimumWidth(170)
         self.runs_list.itemChanged.connect(self._run_toggled)
+        self.runs_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.runs_list.customContextMenuRequested.connect(self._runs_menu)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -344,6 +349,19 @@ class PlotsWidget(QWidget):
                 if run.message:
                     tip += "\n" + run.message
                 item.setToolTip(tip)
+
+    def run_for(self, item: QListWidgetItem) -> Run | None:
+        number = item.data(Qt.ItemDataRole.UserRole)
+        return next((r for r in self.runs if r.number == number), None)
+
+    def _runs_menu(self, pos) -> None:
+        item = self.runs_list.itemAt(pos)
+        run = self.run_for(item) if item is not None else None
+        if run is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Use this run's training settings", lambda: self.restore_requested.emit(run))
+        menu.exec(self.runs_list.viewport().mapToGlobal(pos))
 
     def _run_toggled(self, item: QListWidgetItem) -> None:
         number = item.data(Qt.ItemDataRole.UserRole)

@@ -237,3 +237,17 @@ def test_dataset_preview_loads_in_background(window, qtbot, registry):
     assert len(panel.preview.grid.tiles) == 24
     assert {t.caption for t in panel.preview.grid.tiles} <= {"circle", "square", "triangle"}
     assert "192 training" in panel.preview.summary.text()
+
+
+def test_a_past_runs_settings_can_be_restored(window, qtbot, registry):
+    panel, final = train(window, qtbot, projects.classification(registry, epochs=1))
+    doc = window.document
+    panel.controls["optimizer.lr"].setValue(0.5)
+    panel.controls["epochs"].setValue(9)
+    run = panel.plots.runs[-1]
+    assert run.settings["optimizer"]["lr"] == 0.02
+    panel.restore_run_settings(run)
+    assert doc.project.training["optimizer"]["lr"] == 0.02 and doc.project.training["epochs"] == 1
+    assert panel.controls["epochs"].value() == 1
+    doc.undo_stack.undo()  # one step back to the edited values
+    assert doc.project.training["epochs"] == 9
