@@ -20,7 +20,8 @@ from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train import synthetic
 from studio.train.build import TAP_WORDS
-from studio.train.script_template import DATA_FILES, TRAIN, TRAIN_GAN
+from studio.train.script_template import DATA_FILES, TRAIN
+from studio.train.script_template_gan import TRAIN_GAN
 from studio.train.settings import SettingsError, TrainingSettings
 
 SUPPORTED = ("classification", "regression", "sequence", "reconstruction")
