@@ -79,6 +79,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
         return f"{value:.4g}"
     return str(value)
 
