@@ -81,9 +81,10 @@ class Update:
     ``kind``: ``started`` (``info`` holds model size, dataset sizes, device, classes),
     ``step`` (throttled; ``points`` holds every step since the previous update as
     ``(global_step, {metric: value})``; ``metrics`` is the latest step), ``epoch`` (``metrics``
-    holds the epoch's train means and validation metrics, prefixed ``val_``), ``views`` (live
-    view payloads, see :mod:`studio.train.views`), ``paused``, and one final update:
-    ``done`` / ``cancelled`` / ``error``.
+    holds the epoch's train means and validation metrics, prefixed ``val_``; ``views`` holds the
+    full live views when due: at most once per view interval, always after the last epoch),
+    ``views`` (cheap live views between epochs, about once a second; see :mod:`studio.train.views`),
+    ``paused``, and one final update: ``done`` (with the full views) / ``cancelled`` / ``error``.
     """
 
     kind: str
@@ -240,6 +241,7 @@ class _Loop:
         yield self._base("started", info=info)
         best, stale = self._best_so_far()
         last_emit = last_view = time.perf_counter()
+        last_full = -math.inf
         pending: list[tuple[int, dict[str, float]]] = []
         meter = _Throughput()
         view_every = self.view_interval_s
@@ -294,8 +296,10 @@ class _Loop:
             self.epoch = epoch + 1
             if self.dir and ((epoch + 1) % s.checkpoint_every == 0 or epoch + 1 == self.epochs):
                 self._save(epoch + 1, 0)
-            views = r.views(quick=False)
-            last_view = time.perf_counter()
+            views = {}
+            if time.perf_counter() - last_full >= self.view_interval_s or epoch + 1 == self.epochs:
+                views = r.views(quick=False)  # short epochs: full views at most once per view interval
+                last_view = last_full = time.perf_counter()
             yield self._base("epoch", metrics=summary, views=views, samples_per_s=summary["samples_per_s"])
             metric = s.early_stopping.metric if s.early_stopping.metric in summary else r.monitor
             value = summary.get(metric)
