@@ -388,7 +388,10 @@ class _Loop:
 
 
 class _Throughput:
-    """Samples per second over the last ~2 s of steps (time spent in views and validation excluded)."""
+    """Samples per second over the last ~2 s of steps (time spent in views and validation excluded).
+
+    Running sums keep each step O(1), so fast steps do not pay for their own measurement.
+    """
 
     def __init__(self, span: float = 2.0) -> None:
         self.span = span
@@ -396,18 +399,24 @@ class _Throughput:
 
     def reset(self) -> None:
         self.marks: deque[tuple[float, float]] = deque()
+        self.time_sum = 0.0
+        self.sample_sum = 0.0
         self.last: float | None = None
         self.rate = 0.0
 
     def add(self, now: float, samples: float) -> float:
         if self.last is not None:
-            self.marks.append((now - self.last, samples))
+            dt = now - self.last
+            self.marks.append((dt, samples))
+            self.time_sum += dt
+            self.sample_sum += samples
+            while len(self.marks) > 2 and self.time_sum - self.marks[0][0] > self.span:
+                old_dt, old_n = self.marks.popleft()
+                self.time_sum -= old_dt
+                self.sample_sum -= old_n
+            if self.time_sum > 0:
+                self.rate = self.sample_sum / self.time_sum
         self.last = now
-        total = sum(dt for dt, _ in self.marks)
-        while len(self.marks) > 2 and total - self.marks[0][0] > self.span:
-            total -= self.marks.popleft()[0]
-        if total > 0:
-            self.rate = sum(n for _, n in self.marks) / total
         return self.rate
 
     def pause(self) -> None:
