@@ -419,6 +419,7 @@ class TrainingPanel(QWidget):
                     self.last_run["info"] = dict(u.info)
             if u.views:
                 last_views = u.views
+                self.views.last_step = u.step
         if last_views:
             self.views.show_views(last_views)
         self._show_progress(updates[-1])

@@ -128,8 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             _wait(app, lambda: not panel.running, 60)
 
     def epochs_done(n: int) -> Callable[[], bool]:
-        return lambda: panel.plots.current is not None and any(
-            k[0] == "epoch" and s.n >= n for k, s in panel.plots.current.series.items())
+        """n epochs trained and a views payload from at least the n-th epoch shown."""
+        def done() -> bool:
+            run = panel.plots.current
+            if run is None:
+                return False
+            series = [s for k, s in run.series.items() if k[0] == "epoch"]
+            if not series or max(s.n for s in series) < n:
+                return False
+            longest = max(series, key=lambda s: s.n)
+            return panel.views.last_step >= longest.x[n - 1]
+        return done
 
     demos = demo_projects(registry)
     # classification: predictions, confusion, curves, dataset, activations

@@ -109,7 +109,7 @@ class MatrixView(QWidget):
         label_w = min(90, max([fm.horizontalAdvance(s) for s in self.rows] + [10]) + 6)
         left, top = label_w + 22, 24
         bottom_pad = fm.height() * 2 + 10
-        side = min((self.width() - left - 70) / n_c, (self.height() - top - bottom_pad) / n_r)
+        side = min((self.width() - left - 80) / n_c, (self.height() - top - bottom_pad) / n_r)
         side = max(4.0, side)
         if self.counts:
             norm = m / np.maximum(m.sum(1, keepdims=True), 1)  # colour by share of the true class
@@ -139,7 +139,7 @@ class MatrixView(QWidget):
         bx, bh = left + n_c * side + 10, n_r * side
         for i in range(40):
             p.fillRect(QRectF(bx, top + bh * (1 - (i + 1) / 40), 10, bh / 40 + 1), heat(i / 39))
-        hi_text = "100% of row" if self.counts else f"{float(np.nanmax(m)):.2f}"
+        hi_text = "100%" if self.counts else f"{float(np.nanmax(m)):.2f}"
         p.drawText(QRectF(bx + 13, top - 2, 60, fm.height()), Qt.AlignmentFlag.AlignLeft, hi_text)
         p.drawText(QRectF(bx + 13, top + bh - fm.height(), 60, fm.height()), Qt.AlignmentFlag.AlignLeft,
                    "0%" if self.counts else "0")
@@ -323,6 +323,7 @@ class LiveViews(QTabWidget):
         self._built: dict[str, QWidget] = {}  # every page built so far (reused across runs)
         self.parts: dict[str, Any] = {}
         self.received: set[str] = set()
+        self.last_step = 0  # training step of the latest views payload shown
         self._gan_loss: dict[str, list[tuple[float, float]]] = {}
         self._empty = QLabel("Live views appear here once training starts.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -331,6 +332,7 @@ class LiveViews(QTabWidget):
     def clear_views(self) -> None:
         """A new run: take the pages off (they are kept and reused; building plots is the slow part)."""
         self.received.clear()
+        self.last_step = 0
         self._gan_loss.clear()
         for key in list(self.pages):
             page = self.pages.pop(key)
