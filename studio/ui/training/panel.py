@@ -56,6 +56,19 @@ def get_setting(training: dict, key: str, default: Any = None) -> Any:
     return node
 
 
+def gui_settings(training: dict) -> dict:
+    """The project's settings with torch threads kept below the core count, so the GUI keeps a core."""
+    import copy
+    import os
+
+    out = copy.deepcopy(training)
+    cores = os.cpu_count() or 2
+    threads = out.get("threads", 0)
+    if isinstance(threads, int) and not isinstance(threads, bool) and threads >= cores:
+        out["threads"] = max(1, cores - 1)
+    return out
+
+
 def fmt_time(seconds: float | None) -> str:
     if seconds is None or not np.isfinite(seconds):
         return "—"
@@ -352,7 +365,8 @@ class TrainingPanel(QWidget):
         self.snapshot_time = time.time()
         self.snapshot_version = self.document.undo_stack.index()
         self.last_run = {"snapshot": snapshot, "dir": run_dir, "settings": snapshot.training, "final": None}
-        session = TrainingSession(snapshot, self.document.registry, None, run_dir, parent=self)
+        session = TrainingSession(snapshot, self.document.registry, gui_settings(snapshot.training), run_dir,
+                                  parent=self)
         session.updates.connect(self._on_updates)
         session.finished.connect(self._on_finished)
         session.failed.connect(self.failed)

@@ -115,3 +115,27 @@ def test_gridworld_and_confusion_views_paint(qtbot):
     assert not views.grab().isNull()
     views.clear_views()
     assert views.pages == {} and views.received == set()
+
+
+def test_gan_image_samples_show_as_a_grid(qtbot):
+    from studio.ui.training.views import LiveViews
+
+    views = LiveViews()
+    qtbot.addWidget(views)
+    views.show()
+    images = np.random.default_rng(1).random((16, 1, 12, 12)).astype(np.float32)
+    views.show_views({"gan_samples": {"samples": images, "real": None, "centres": None}})
+    grid = views.parts["gan_grid"]
+    assert len(grid.tiles) == 16 and all(t.image is not None for t in grid.tiles)
+    assert views.parts["gan_scatter"].isHidden() and not grid.isHidden()
+
+
+def test_gui_settings_keep_a_core_for_the_ui():
+    import os
+
+    from studio.ui.training.panel import gui_settings
+
+    cores = os.cpu_count() or 2
+    assert gui_settings({"threads": cores + 4})["threads"] == max(1, cores - 1)
+    assert gui_settings({"threads": 1})["threads"] == 1
+    assert "threads" not in gui_settings({})  # 0/absent: the engine already leaves one core
