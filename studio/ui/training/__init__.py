@@ -10,10 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QDockWidget
 
-from studio.ui.training import pyside_fix
 from studio.ui.training.panel import TrainingPanel
-
-pyside_fix.apply()  # live plots make ~100k void Qt calls an hour; see pyside_fix for the PySide 6.12 bug
 
 __all__ = ["TrainingPanel", "install_training"]
 
