@@ -67,8 +67,9 @@ def lay_out_if_stacked(graph, viewport: tuple[float, float] = (1000.0, 700.0)) -
 class MainWindow(QMainWindow):
     """One window, one document."""
 
-    def __init__(self, document=None, restore_state: bool = True) -> None:
+    def __init__(self, document=None, restore_state: bool = True, training: bool = True) -> None:
         super().__init__()
+        self.with_training = training
         self.document = None
         self.views: dict[str, object] = {}
         self.panels: dict[str, QWidget] = {}
@@ -129,11 +130,12 @@ class MainWindow(QMainWindow):
         self._size_timer.timeout.connect(self._update_size)
         self._rebuild_tabs()
         self._update_device()
-        try:  # the training dock and Train menu (studio/ui/training); the editor works without them
-            from studio.ui.training import install_training
-            self.training_panel = install_training(self)
-        except ImportError as exc:
-            self.show_message(f"Training panel unavailable: {exc}")
+        if self.with_training:
+            try:  # the training dock and Train menu (studio/ui/training); the editor works without them
+                from studio.ui.training import install_training
+                self.training_panel = install_training(self)
+            except ImportError as exc:
+                self.show_message(f"Training panel unavailable: {exc}")
         self.default_dock_sizes()
         if self.restore_state:
             self._restore_window_state()
@@ -288,7 +290,32 @@ class MainWindow(QMainWindow):
         view = GraphView(scene, (lambda parent: quick(registry, parent)) if quick else None)
         view.message.connect(self.show_message)
         scene.message.connect(self.show_message)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(lambda pos, v=view: self._canvas_menu(v, pos))
         return view
+
+    def canvas_menu(self, view, pos) -> QMenu:
+        """The right-click menu: what applies to the item under the cursor (selected first) or the canvas."""
+        scene_pos = view.mapToScene(pos)
+        block = view.graph_scene.block_at(scene_pos)
+        if block is not None and not block.isSelected():
+            view.graph_scene.clearSelection()
+            block.setSelected(True)
+        menu = QMenu(view)
+        quick = menu.addAction("Add layer here…")
+        quick.triggered.connect(lambda _c=False: view.open_quick_add(scene_pos, view.viewport().mapToGlobal(pos)))
+        menu.addSeparator()
+        a = self.edit.actions
+        for key in ("cut", "copy", "paste", "duplicate", "delete", None, "group", "ungroup", "toggle_group",
+                    None, "layout", "fit"):
+            if key is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(a[key])
+        return menu
+
+    def _canvas_menu(self, view, pos) -> None:
+        self.canvas_menu(view, pos).exec(view.viewport().mapToGlobal(pos))
 
     def _rebuild_tabs(self) -> None:
         size = self.tabs.size() if self.tabs.isVisible() else None
@@ -519,13 +546,3 @@ class MainWindow(QMainWindow):
         if self.restore_state and self.document is not None:
             self.save_window_state()
         event.accept()
-
-
-def context_menu_for(window: MainWindow) -> QMenu:  # pragma: no cover - convenience for the canvas
-    menu = QMenu(window)
-    for key in ("cut", "copy", "paste", "duplicate", "delete", None, "group", "ungroup", "toggle_group", "layout"):
-        if key is None:
-            menu.addSeparator()
-        else:
-            menu.addAction(window.edit.actions[key])
-    return menu

@@ -68,12 +68,13 @@ class Editor:
             view.graph_scene.flush()
 
 
-def open_editor(qtbot, registry, project=None):
+def open_editor(qtbot, registry, project=None, training=True):
+    """The whole editor window (``training=False`` leaves out the training dock, tested in tests/ui/training)."""
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow
 
     document = Document(registry, project or small_project(registry))
-    window = MainWindow(document, restore_state=False)
+    window = MainWindow(document, restore_state=False, training=training)
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
@@ -99,6 +100,6 @@ def close_editor(ed) -> None:
 
 @pytest.fixture
 def editor(qtbot, registry):
-    ed = open_editor(qtbot, registry)
+    ed = open_editor(qtbot, registry, training=False)
     yield ed
     close_editor(ed)

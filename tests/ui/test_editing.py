@@ -39,7 +39,7 @@ def test_copy_paste_within_and_between_projects(editor, qtbot, registry):
     editor.document.undo_stack.undo()
     assert len(editor.graph.nodes) == nodes
     # into another project (another window): the clipboard carries plain JSON
-    other = open_editor(qtbot, registry)
+    other = open_editor(qtbot, registry, training=False)
     try:
         other_nodes = len(other.graph.nodes)
         ids = other.window.edit.paste()

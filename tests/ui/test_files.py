@@ -100,7 +100,7 @@ def test_recovers_after_a_crash(qtbot, registry, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 3, result.stderr[-2000:]
     expected = json.loads(expected_path.read_text())
-    editor = open_editor(qtbot, registry)
+    editor = open_editor(qtbot, registry, training=False)
     try:
         files = editor.window.files
         assert len(files.orphaned_autosaves()) == 1
