@@ -8,12 +8,14 @@ an edit only the edited node and what lies downstream of it is recomputed.
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.buildctx import building_for_shapes
+from studio.core.fast_shapes import fast_output_shape
 from studio.core.graph_order import topological_order
 from studio.core.model import Edge, Graph
 from studio.core.plain_errors import plain_error
@@ -104,8 +106,8 @@ _ELEMENTWISE: tuple[type, ...] | None = None
 def elementwise_classes() -> tuple[type, ...]:
     """torch.nn classes whose output always has the input's shape and dtype and that accept any shape.
 
-    Their meta forward runs through slow Python reference kernels and can never fail on shape, so
-    inference builds them (for parameter counts) but passes the input's TensorInfo straight through.
+    Their meta forward runs through slow Python reference kernels and cannot fail on a floating
+    input's shape, so :mod:`studio.core.fast_shapes` passes the input's shape straight through.
     """
     global _ELEMENTWISE
     if _ELEMENTWISE is None:
@@ -136,9 +138,21 @@ class ShapeInferencer:
         self.computed = 0  # nodes actually run on meta in the last infer() (for tests/benchmarks)
 
     def infer(self, graph: Graph) -> GraphShapes:
-        import torch
 
         self.computed = 0
+        # a pass allocates thousands of small objects; a full collection of torch's large heap in the
+        # middle of it costs more than the pass itself, so collect after instead of during
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._infer(graph)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _infer(self, graph: Graph) -> GraphShapes:
+        import torch
+
         result = GraphShapes()
         order = topological_order(graph)
         incoming: dict[str, dict[str, Edge]] = {}
@@ -210,10 +224,8 @@ class ShapeInferencer:
                 with torch.device("meta"):
                     module = spec.build(out.resolved)
                 module.eval()
-                if type(module) in elementwise_classes() and len(tensors) == 1:
-                    result = tensors[0]
-                else:
-                    result = module(*tensors)
+                shape = fast_output_shape(module, tensors)
+                result = module(*tensors) if shape is None else tensors[0].new_empty(shape)
                 out.params = sum(p.numel() for p in module.parameters())
                 out.trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
             elif spec.function is not None:
