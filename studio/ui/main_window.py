@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
             self._restore_window_state()
 
     def _build_panels(self) -> None:
+        # (no setCorner: with two tabified groups Qt 6 keeps a stale second tab bar, which a
+        # corner change moves into view as a ghost copy of the bottom tabs)
         for attr, class_name, module, title, area in PANELS:
             cls = panel_class(class_name, module)
             if cls is None:
@@ -318,8 +320,10 @@ class MainWindow(QMainWindow):
         self.canvas_menu(view, pos).exec(view.viewport().mapToGlobal(pos))
 
     def _rebuild_tabs(self) -> None:
-        size = self.tabs.size() if self.tabs.isVisible() else None
-        viewport = (float(size.width()), float(size.height())) if size is not None else (1000.0, 700.0)
+        if self.tabs.isVisible():
+            viewport = (float(self.tabs.width()), float(self.tabs.height()))
+        else:  # not shown yet: the window less the docks around the canvas
+            viewport = (max(600.0, self.width() - 580.0), max(400.0, self.height() - 400.0))
         for graph in self.document.project.graphs:
             lay_out_if_stacked(graph, viewport)
         self.tabs.blockSignals(True)
