@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 
 _T0 = time.perf_counter()
@@ -58,16 +59,66 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         print(f"shown {time.perf_counter() - _T0:.3f}", flush=True)
         return 0
-    QTimer.singleShot(0, lambda: _finish_startup(window, args, probe))
+    loader = _Loader()
+    loader.start()
+    poll = QTimer(window)
+    poll.setInterval(25)
+
+    def check() -> None:
+        if loader.is_alive():
+            return
+        poll.stop()
+        if loader.error is not None:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(window, "NN Studio cannot start", f"Loading the layer library failed:\n{loader.error}")
+            window.close()
+            return
+        _finish_startup(window, args, probe, loader.registry)
+
+    poll.timeout.connect(check)
+    poll.start()
     return app.exec()
 
 
-def _finish_startup(window, args: argparse.Namespace, probe: str | None) -> None:
-    """The heavy half of start-up: torch, the registry, the document, then file / recovery / gallery."""
-    from studio.core.registry import default_registry
+class _Loader(threading.Thread):
+    """Imports torch and the node library off the GUI thread, so the window paints and stays responsive.
+
+    It also runs one tiny shape inference: torch loads its meta-tensor decompositions lazily on the
+    first run (seconds), which would otherwise freeze the first canvas refresh.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="nnstudio-loader", daemon=True)
+        self.registry = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            from studio.core.factory import make_node
+            from studio.core.model import Edge, new_project
+            from studio.core.registry import default_registry
+            from studio.core.shapes import ShapeInferencer
+
+            registry = default_registry()
+            graph = new_project().main_graph
+            a = make_node(registry.get("io.input"), graph, shape=[4])
+            graph.nodes[a.id] = a
+            if "nn.linear" in registry:
+                b = make_node(registry.get("nn.linear"), graph, out_features=2)
+                graph.nodes[b.id] = b
+                edge = Edge(a.id, "out", b.id, "in")
+                graph.edges[edge.id] = edge
+            ShapeInferencer(registry).infer(graph)
+            self.registry = registry
+        except BaseException as exc:  # reported in a message box by the GUI thread
+            self.error = exc
+
+
+def _finish_startup(window, args: argparse.Namespace, probe: str | None, registry) -> None:
+    """The second half of start-up, back on the GUI thread: the document, then file / recovery / gallery."""
     from studio.ui.document import Document
 
-    registry = default_registry()
     document = Document(registry)
     window.attach(document)
     if probe == "ready":

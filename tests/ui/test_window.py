@@ -135,3 +135,24 @@ def test_escape_cancels_a_connection(editor):
     assert view._temp is None
     QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(60, 40))
     assert editor.document.undo_stack.count() == 0
+
+
+def test_launch_shows_the_window_before_loading_torch(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNSTUDIO_CONFIG_DIR=str(tmp_path), PYTHONPATH=str(root))
+    code = ("import sys, runpy; sys.argv = ['studio']; "
+            "import studio.ui.app as app; rc = app.main([]); "
+            "print('torch loaded before window:', 'torch' in sys.modules)")
+    env["NNSTUDIO_STARTUP_PROBE"] = "shown"
+    shown = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr[-1500:]
+    assert "shown" in shown.stdout and "torch loaded before window: False" in shown.stdout
+    env["NNSTUDIO_STARTUP_PROBE"] = "ready"
+    ready = subprocess.run([sys.executable, "-m", "studio"], cwd=root, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert ready.returncode == 0 and ready.stdout.startswith("ready"), ready.stderr[-1500:]
