@@ -92,13 +92,10 @@ def main() -> int:
         window.resize(1600, 1000)
         window.show()
         _process(app)
-        # one-time cost of the first meta-tensor run (torch imports its decompositions lazily)
-        t0 = time.perf_counter()
-        window.document.shapes(window.document.current_graph_id)
+        # warm torch's lazily imported meta-tensor code first, as the app's loader thread does at start
         from studio.core.shapes import ShapeInferencer
 
         ShapeInferencer(registry).infer(big_project(registry, 40).main_graph)
-        results["first_inference_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         from studio.io.project_file import load_project
 
@@ -141,6 +138,15 @@ def main() -> int:
         window.document.push(SetParam(graph.id, first_linear.id, "out_features", 48))
         view.graph_scene.flush()
         results["edit_reshape_ms"] = (time.perf_counter() - t0) * 1000
+        assert window.document.dirty  # autosave writes only unsaved work
+        window.files.autosave_enabled = True
+        t0 = time.perf_counter()
+        for _ in range(5):
+            window.files.autosave()
+        results["autosave_ms"] = (time.perf_counter() - t0) * 1000 / 5
+        assert window.files.recovery_path.is_file()
+        window.files.autosave_enabled = False
+        window.files.discard_recovery()
         window.close()
     results.update({f"launch_{k}_s": v for k, v in launch_times().items()})
 
@@ -164,11 +170,10 @@ def main() -> int:
         f"{results['pan_1to1_p95_ms']:.1f} ms ({results['pan_1to1_cpu_ms']:.1f} ms) | ≤ 16 ms |",
         f"| Edit a param at the head of a 100-node chain → shapes + items updated | "
         f"{results['edit_reshape_ms']:.0f} ms | |",
-        f"| One-time: first shape inference after start (torch's lazy imports) | "
-        f"{results['first_inference_s']:.2f} s | |",
+        f"| Autosave of the 1,000-node project (runs after every action) | {results['autosave_ms']:.0f} ms | |",
         f"| Launch → window shown (`python -m studio`, median of 3) | "
         f"{results.get('launch_shown_s', float('nan')):.2f} s | < 1.5 s |",
-        f"| Launch → layers loaded, editor ready (torch imported) | "
+        f"| Launch → layers loaded, editor ready (torch and its lazy meta-tensor imports, on a thread) | "
         f"{results.get('launch_ready_s', float('nan')):.2f} s | |",
         "",
         "Frames are full repaints of the viewport into a QImage (`viewport().render`), scrolling 7 px "

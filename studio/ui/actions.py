@@ -153,7 +153,8 @@ class EditActions(QObject):
             return None
         group = clipboard.new_group(scene.graph)
         self._push(Batch([SetGroup(scene.graph_id, ids, group),
-                          SetGroupState(scene.graph_id, group.id, collapsed=True)], label="Group"))
+                          SetGroupState(scene.graph_id, group.id, collapsed=True, label="Collapse group")],
+                         label="Group"))
         scene.select_nodes(ids)
         self.message.emit(f"Grouped {len(ids)} node(s) as '{group.name}' (double-click to expand)")
         return group.id
@@ -180,7 +181,7 @@ class EditActions(QObject):
             return
         graph = scene.graph
         members = [n.id for n in graph.nodes.values() if n.group in groups]
-        ops: list[Operation] = [SetGroupState(graph.id, g, collapsed=False) for g in groups
+        ops: list[Operation] = [SetGroupState(graph.id, g, collapsed=False, label="Expand group") for g in groups
                                 if graph.groups[g].collapsed]
         ops.append(SetGroup(graph.id, members, None, label="Ungroup"))
         self._push(Batch(ops, label="Ungroup"))
@@ -194,7 +195,8 @@ class EditActions(QObject):
             return
         graph = scene.graph
         collapse = not graph.groups[groups[0]].collapsed
-        ops: list[Operation] = [SetGroupState(graph.id, g, collapsed=collapse) for g in groups]
+        label = "Collapse group" if collapse else "Expand group"
+        ops: list[Operation] = [SetGroupState(graph.id, g, collapsed=collapse, label=label) for g in groups]
         self._push(ops[0] if len(ops) == 1 else Batch(ops, label="Collapse groups" if collapse else "Expand groups"))
 
     def auto_layout(self) -> None:

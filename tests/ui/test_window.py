@@ -156,3 +156,15 @@ def test_launch_shows_the_window_before_loading_torch(tmp_path):
     ready = subprocess.run([sys.executable, "-m", "studio"], cwd=root, env=env, capture_output=True, text=True,
                            timeout=120)
     assert ready.returncode == 0 and ready.stdout.startswith("ready"), ready.stderr[-1500:]
+
+
+def test_export_code_writes_a_module_per_graph(editor, tmp_path):
+    import ast
+
+    from studio.ui.exporting import export_code_to
+
+    written = export_code_to(editor.window, tmp_path)
+    assert [p.suffix for p in written] == [".py"]
+    source = written[0].read_text()
+    ast.parse(source)
+    assert "nn.Linear" in source
