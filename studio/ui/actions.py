@@ -26,6 +26,8 @@ class EditActions(QObject):
     """Delete, duplicate, copy/paste, group/ungroup/collapse, auto-layout, select all, fit and zoom."""
 
     message = Signal(str)
+    #: a block was saved (the Insert saved block menu refreshes)
+    blocks_changed = Signal()
 
     def __init__(self, document: Document, current_view: Callable[[], GraphView | None], parent: QWidget) -> None:
         super().__init__(parent)
@@ -45,6 +47,8 @@ class EditActions(QObject):
         self._make("ungroup", "Ungroup", self.ungroup, [QKeySequence("Ctrl+Shift+G")], "Dissolve the selected groups")
         self._make("toggle_group", "Collapse / expand group", self.toggle_collapse, [QKeySequence("Ctrl+E")],
                    "Collapse or expand the selected group")
+        self._make("save_block", "Save group as block", self.save_block, [],
+                   "Keep the selected group for reuse in any project (Graph > Insert saved block)")
         self._make("layout", "Auto-layout", self.auto_layout, [QKeySequence("Ctrl+L")],
                    "Lay out the selection (or the whole graph) left to right")
         self._make("fit", "Fit to view", self.fit, [QKeySequence("F")], "Fit the graph (or selection) in the view")
@@ -198,6 +202,35 @@ class EditActions(QObject):
         label = "Collapse group" if collapse else "Expand group"
         ops: list[Operation] = [SetGroupState(graph.id, g, collapsed=collapse, label=label) for g in groups]
         self._push(ops[0] if len(ops) == 1 else Batch(ops, label="Collapse groups" if collapse else "Expand groups"))
+
+    def save_block(self) -> str | None:
+        """Save the selected group as a reusable block (Graph > Insert saved block); returns its file path."""
+        from studio.ui.blocks import save_block
+
+        scene = self._scene()
+        groups = self._selected_groups()
+        if scene is None or not groups:
+            self.message.emit("Select a group to save it as a block")
+            return None
+        path = save_block(scene.graph, groups[0])
+        self.message.emit(f"Saved block '{scene.graph.groups[groups[0]].name}'")
+        self.blocks_changed.emit()
+        return str(path)
+
+    def insert_block(self, path) -> list[str]:
+        """Insert a saved block at the centre of the view (one undo step)."""
+        from studio.ui.blocks import load_block
+
+        view = self.current_view()
+        if view is None:
+            return []
+        try:
+            data = load_block(path)
+        except clipboard.FragmentError as exc:
+            self.message.emit(f"Cannot insert block: {exc}")
+            return []
+        centre = view.mapToScene(view.viewport().rect().center())
+        return self._paste(view, data, top_left=(centre.x() - 100, centre.y() - 50))
 
     def auto_layout(self) -> None:
         """Layered left-to-right layout of the selection (two or more nodes) or the whole graph."""

@@ -233,8 +233,12 @@ class MainWindow(QMainWindow):
                                     None, "Search for a layer and add it at the cursor (Space, Tab or double-click)")
         menu = self.menuBar().addMenu("&Graph")
         menu.addAction(self.quick_add_action)
-        for key in ("group", "ungroup", "toggle_group", "layout"):
+        for key in ("group", "ungroup", "toggle_group", "save_block"):
             menu.addAction(a[key])
+        self.blocks_menu = menu.addMenu("Insert saved block")
+        self.blocks_menu.aboutToShow.connect(self._fill_blocks)
+        self._fill_blocks()
+        menu.addAction(a["layout"])
         menu.addSeparator()
         menu.addAction(act("Add graph", self.add_graph, None, "Add another model graph (e.g. a discriminator)"))
         menu.addAction(act("Rename graph…", lambda: self._rename_tab(self.tabs.currentIndex())))
@@ -309,7 +313,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         a = self.edit.actions
         for key in ("cut", "copy", "paste", "duplicate", "delete", None, "group", "ungroup", "toggle_group",
-                    None, "layout", "fit"):
+                    "save_block", None, "layout", "fit"):
             if key is None:
                 menu.addSeparator()
             else:
@@ -479,6 +483,16 @@ class MainWindow(QMainWindow):
         name = Path(path).name if path else self.document.project.name
         star = "*" if self.document.dirty else ""
         self.setWindowTitle(f"{name}{star} — {APP_NAME}")
+
+    def _fill_blocks(self) -> None:
+        from studio.ui.blocks import list_blocks
+
+        self.blocks_menu.clear()
+        paths = list_blocks()
+        for path in paths:
+            action = self.blocks_menu.addAction(path.stem)
+            action.triggered.connect(lambda _c=False, p=path: self.edit.insert_block(p))
+        self.blocks_menu.setEnabled(bool(paths))
 
     def _fill_recent(self) -> None:
         if not hasattr(self, "recent_menu"):

@@ -186,3 +186,23 @@ def test_twenty_mixed_actions_undo_to_the_exact_start(editor, qtbot):
     editor.flush()
     assert project_to_dict(doc.project) == end
     model_matches_items(editor)
+
+
+def test_saved_block_inserts_into_another_graph(editor):
+    relu, second = editor.node_named("relu"), editor.node_named("linear_1")
+    editor.scene.select_nodes([relu.id, second.id])
+    editor.window.edit.group()
+    path = editor.window.edit.save_block()
+    assert path is not None
+    editor.window._fill_blocks()
+    entries = [a.text() for a in editor.window.blocks_menu.actions()]
+    assert entries == ["block"]
+    editor.window.add_graph()
+    steps = editor.document.undo_stack.count()
+    editor.window.blocks_menu.actions()[0].trigger()
+    graph = editor.graph
+    assert sorted(n.type_id for n in graph.nodes.values()) == ["nn.linear", "nn.relu"]
+    assert len(graph.edges) == 1 and len(graph.groups) == 1
+    group = next(iter(graph.groups.values()))
+    assert group.collapsed and all(n.group == group.id for n in graph.nodes.values())
+    assert editor.document.undo_stack.count() == steps + 1
