@@ -8,7 +8,6 @@ are shared with ``tests/templates`` so the tests and the benchmark judge templat
 
 from __future__ import annotations
 
-import copy
 import sys
 import tempfile
 import time
@@ -20,53 +19,14 @@ from typing import Any
 import numpy as np
 
 from studio.core.model import Project
-from studio.core.ops import RenameNode, SetParam
 from studio.core.registry import Registry, default_registry
+from studio.io.stages import apply_stage, merge
 from studio.io.templates import TEMPLATE_DIR, load_template
 
 KEYS = ("transfer_cnn", "lstm_forecast", "conv_autoencoder", "gan_ring", "attention_reverse", "gridworld_q")
 
 
 # -- shared helpers ------------------------------------------------------------------------------------
-
-def merge(dst: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``src`` into ``dst`` (tables merge, everything else replaces); returns ``dst``."""
-    for key, value in src.items():
-        if isinstance(value, dict) and isinstance(dst.get(key), dict) and value:
-            merge(dst[key], value)
-        else:
-            dst[key] = copy.deepcopy(value)
-    return dst
-
-
-def _fill(value: Any, subs: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for name, text in subs.items():
-            value = value.replace("{" + name + "}", text)
-        return value
-    if isinstance(value, dict):
-        return {k: _fill(v, subs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, subs) for v in value]
-    return value
-
-
-def apply_stage(project: Project, stage: str, subs: dict[str, str] | None = None) -> Project:
-    """A copy of ``project`` with the template stage ``stage`` (``meta.stages``) applied through core ops."""
-    stages = project.meta.get("stages", {})
-    if stage not in stages:
-        raise KeyError(f"template has no stage {stage!r}; stages: {', '.join(stages) or 'none'}")
-    spec = _fill(stages[stage], subs or {})
-    out = project.snapshot()
-    for graph in out.graphs:
-        for node in list(graph.nodes.values()):
-            for name, value in spec.get("node_params", {}).get(node.name, {}).items():
-                SetParam(graph.id, node.id, name, value).apply(out)
-            if node.name in spec.get("rename", {}):
-                RenameNode(graph.id, node.id, spec["rename"][node.name]).apply(out)
-    merge(out.training, spec.get("training", {}))
-    return out
-
 
 def load(key: str, registry: Registry) -> Project:
     return load_template(key, registry, TEMPLATE_DIR)

@@ -145,6 +145,9 @@ def transfer_cnn(reg: Registry) -> Project:
     }
     stages = {
         "pretrain": {
+            "label": "1. Pretrain on shapes",
+            "about": "The whole network from random weights on 3,000 'shapes' images (4 epochs, Adam); "
+                     "its checkpoint is where 'Fine-tune' starts.",
             "node_params": {"backbone": {"weights": "none", "freeze": "none"}},
             "rename": {"head": "pretrain_head"},
             "training": {"dataset": {"name": "shapes", "params": {"n": 3000, "classes": 6}, "limit": 0,
@@ -154,14 +157,22 @@ def transfer_cnn(reg: Registry) -> Project:
                          "schedule": {"name": "cosine"}},
         },
         "finetune": {
+            "label": "2. Fine-tune on 60 glyphs",
+            "about": "Starts from the pretrain checkpoint, backbone frozen: only the head learns the 60 labelled "
+                     "'glyphs' images.",
             "node_params": {"backbone": {"weights": "none", "freeze": "all"}},
             "training": {"init": {"checkpoint": "{pretrain}"}},
         },
         "finetune_last_stage": {
+            "label": "2b. Fine-tune head + layer4",
+            "about": "Like 'Fine-tune', with the backbone's last stage (layer4) also learning at 0.1 x the rate.",
             "node_params": {"backbone": {"weights": "none", "freeze": "all_but_last"}},
             "training": {"init": {"checkpoint": "{pretrain}"}},
         },
         "scratch": {
+            "label": "3. From scratch on 60 glyphs",
+            "about": "The same network from random weights, everything trainable, on the same 60 images and "
+                     "steps: the baseline the fine-tuned curve should beat.",
             "node_params": {"backbone": {"weights": "none", "freeze": "none"}},
             "training": {"nodes": {}},
         },
@@ -193,11 +204,19 @@ What to watch: val_mse against val_baseline_mse (the naive forecast that repeats
 value); val_vs_baseline says how many times better the model is (the target is at least 5x). The
 forecast view shows the input, the true future, the prediction and the baseline.
 
+Your own text: the second graph, 'char_model', is a character-level language model: Embedding (each
+character id becomes 32 numbers) -> LSTM (output = sequence, one state per character) -> Linear with one
+score per possible character. Choose the stage "Characters: your text file" in the Training panel,
+pick any UTF-8 text file (a bundled sample is used otherwise) and train: it learns to predict every next
+character; the loss falls from ln(vocabulary) towards 1.5 or lower as it learns spelling and common words.
+The window length (64) must match char_model's Input shape; up to 128 distinct characters fit.
+
 Try: set the waves' components to 3 or noise to 0.2 (Training > dataset > params) and see how the gap
-to the baseline changes; or switch the LSTM to a GRU. For a token (character-level) model, set the
-Input's dtype to int64, put an Embedding in front of the LSTM, set output = sequence and end with a
-Linear of vocabulary size; the built-in 'sequences' dataset shows the token format.
+to the baseline changes; or switch the LSTM to a GRU.
 """
+
+
+CHAR_WINDOW, CHAR_VOCAB = 64, 128  # characters per sample; distinct characters the char model can score
 
 
 def lstm_forecast(reg: Registry) -> Project:
@@ -211,15 +230,32 @@ def lstm_forecast(reg: Registry) -> Project:
         "grad_clip": 1.0,
         "seed": 0,
     }
+    stages = {"characters": {
+        "label": "Characters: your text file",
+        "about": "Trains the char_model graph to predict the next character of a UTF-8 text file of yours "
+                 "(a bundled sample by default).",
+        "defaults": {"text": "lstm_sample_text.txt"},
+        "training": {"graph": "char_model", "epochs": 6, "batch_size": 64,
+                     "optimizer": {"name": "adam", "lr": 0.005}, "schedule": {"name": "cosine"}},
+        "replace": {"dataset": {"name": "text", "path": "{text}", "val_fraction": 0.1,
+                                "params": {"length": CHAR_WINDOW, "many_to_many": True, "max_windows": 6000}}},
+    }}
     p = new("lstm_forecast", "LSTM forecasting",
             "An LSTM forecasts noisy multi-frequency waves 8 steps ahead, far better than repeating the last value.",
-            2, LSTM_EXPLANATION, training, targets={"val_vs_baseline": 5.0})
+            2, LSTM_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 5.0})
     g = GraphBuilder(p, reg, "forecaster")
     g.sequential([32, 1], [
         L("nn.lstm", "lstm", hidden_size=64, num_layers=2, output="last step"),
         L("nn.linear", "head", out_features=8),
     ])
     g.layout()
+    c = GraphBuilder(p, reg, "char_model")
+    c.sequential([CHAR_WINDOW], [
+        L("nn.embedding", "embed", num_embeddings=CHAR_VOCAB, embedding_dim=32),
+        L("nn.lstm", "lstm", hidden_size=128, num_layers=1, output="sequence"),
+        L("nn.linear", "next_char", out_features=CHAR_VOCAB),
+    ], dtype="int64", output="scores")
+    c.layout()
     return p
 
 
@@ -253,7 +289,8 @@ def conv_autoencoder(reg: Registry) -> Project:
         "optimizer": {"name": "adam", "lr": 0.002},
         "seed": 0,
     }
-    stages = {"denoising": {"training": {"loss": {"noise": 0.3}}}}
+    stages = {"denoising": {"label": "Denoising", "about": "Noisy images in (noise 0.3), clean images as the target.",
+                            "training": {"loss": {"noise": 0.3}}}}
     p = new("conv_autoencoder", "Convolutional autoencoder",
             "Compress shape images to a 16-number code and rebuild them; a 2-D latent view groups the classes.",
             3, AE_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 4.0})
@@ -483,7 +520,9 @@ def gridworld_q(reg: Registry) -> Project:
         "graph": "q_network",
         "seed": 0,
     }
-    stages = {"dqn": {"training": {"recipe": "dqn", "rl": {"episodes": 500, "batch_size": 64,
+    stages = {"dqn": {"label": "Deep Q-learning (q_network graph)",
+                      "about": "The q_network graph replaces the table: replay buffer, target network, 500 episodes.",
+                      "training": {"recipe": "dqn", "rl": {"episodes": 500, "batch_size": 64,
                                                            "replay_size": 5000, "target_update": 200,
                                                            "warmup": 200},
                                    "schedule": {"name": "cosine"}}}}

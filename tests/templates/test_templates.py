@@ -123,6 +123,26 @@ def test_lstm_forecast(registry):
     assert r.last("val_baseline_mse") > 0
 
 
+def test_lstm_characters_on_a_text_file_of_ones_own(registry, tmp_path):
+    """The 'characters' stage trains the Embedding -> LSTM -> Linear graph on a file the user names."""
+    from studio.io.stages import StageError, default_subs
+
+    project = load("lstm_forecast", registry)
+    with pytest.raises(StageError, match="text"):
+        apply_stage(project, "characters")
+    assert Path(default_subs(project, "characters")["text"]).is_file()  # the bundled sample
+    text = tmp_path / "mine.txt"
+    text.write_text("the cat sat on the mat. the dog sat on the log. " * 40, encoding="utf-8")
+    variant = apply_stage(project, "characters", {"text": str(text)})
+    assert variant.training["graph"] == "char_model" and variant.training["dataset"]["path"] == str(text)
+    assert set(variant.training["dataset"]["params"]) == {"length", "many_to_many", "max_windows"}
+    types = [n.type_id for n in variant.graph_by_name("char_model").nodes.values()]
+    assert {"nn.embedding", "nn.lstm", "nn.linear"} <= set(types)
+    r = train(variant, registry, {**SHORT, "epochs": 3, "steps_per_epoch": 8})
+    losses = r.curve("val_loss")
+    assert losses[-1] < losses[0] - 0.3, losses
+
+
 def test_conv_autoencoder(registry):
     project = _checked(load("conv_autoencoder", registry), registry)
     for variant in (project, apply_stage(project, "denoising")):
