@@ -136,6 +136,11 @@ class MainWindow(QMainWindow):
                 self.training_panel = install_training(self)
             except ImportError as exc:
                 self.show_message(f"Training panel unavailable: {exc}")
+        try:  # the template explanation dock (studio/ui/panels/explanation.py), raised when a template opens
+            from studio.ui.panels.explanation import install_explanation
+            install_explanation(self)
+        except ImportError as exc:
+            self.show_message(f"Explanation panel unavailable: {exc}")
         self.default_dock_sizes()
         if self.restore_state:
             self._restore_window_state()
