@@ -67,6 +67,8 @@ class FileController(QObject):
         self.recovery_path = self.recovery_dir / f"autosave-{os.getpid()}{SUFFIX}"
         self.autosave_enabled = True
         self.autosave_count = 0
+        self._autosaved_state: tuple | None = None
+        self._moves = 0  # undo-stack moves, merged edits included
         #: (title, text) -> 'save' | 'discard' | 'cancel'; tests replace it
         self.ask_unsaved: Callable[[str, str], str] = self._ask_unsaved_dialog
         #: (title, text) -> bool; tests replace it
@@ -76,7 +78,7 @@ class FileController(QObject):
         #: () -> path or None (save-as / open dialogs); tests replace them
         self.choose_save_path: Callable[[], Path | None] = self._save_dialog
         self.choose_open_path: Callable[[], Path | None] = self._open_dialog
-        document.undo_stack.indexChanged.connect(lambda _i: self.autosave())
+        document.undo_stack.indexChanged.connect(self._stack_moved)
         document.undo_stack.cleanChanged.connect(lambda _c: self.autosave())
 
     # -- commands --------------------------------------------------------------------------
@@ -178,10 +180,18 @@ class FileController(QObject):
         self.recent_changed.emit(items)
 
     # -- autosave / recovery ---------------------------------------------------------------
+    def _stack_moved(self, _index: int) -> None:
+        self._moves += 1
+        self.autosave()
+
     def autosave(self) -> None:
         """Write the recovery file now (called after every undo-stack move)."""
         if not self.autosave_enabled:
             return
+        state = (self._moves, self.document.dirty, id(self.document.project))
+        if state == self._autosaved_state and (not state[1] or self.recovery_path.exists()):
+            return  # indexChanged and cleanChanged both fire for one action: write once
+        self._autosaved_state = state
         if not self.document.dirty:
             self.discard_recovery()
             return

@@ -60,11 +60,14 @@ def test_autosave_follows_every_action(editor, registry):
 
     files = editor.window.files
     graph = editor.graph
-    for value in (20, 21, 22):
+    for value in (20, 21, 22):  # typing in a field: the three edits merge into one undo step
         editor.document.push(SetParam(graph.id, editor.node_named("linear").id, "out_features", value))
-        editor.document.merging = False
         saved = load_project(files.recovery_path, registry)
         assert project_to_dict(saved) == project_to_dict(editor.document.project)
+    assert editor.document.undo_stack.count() == 1
+    saves = files.autosave_count
+    editor.view.add_node_at("nn.relu", QPointF(0, 400))
+    assert files.autosave_count == saves + 1  # one write per action
     editor.document.undo_stack.setIndex(0)  # back to the clean state: nothing to recover
     assert not files.recovery_path.exists()
 

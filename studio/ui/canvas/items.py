@@ -105,7 +105,8 @@ class BlockItem(QGraphicsItem):
         return QPointF(self.width if output else 0.0, HEADER / 2)
 
     def port_scene_pos(self, key: str, output: bool) -> QPointF:
-        return self.mapToScene(self.port_pos(key, output))
+        # blocks are top-level and never rotated or scaled: position + offset (mapToScene is slow)
+        return self.pos() + self.port_pos(key, output)
 
     def port_at(self, scene_pos: QPointF) -> tuple[str, bool] | None:
         """(port key, is_output) under a scene position, if any."""
