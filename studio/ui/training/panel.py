@@ -187,6 +187,10 @@ class TrainingPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
+        from studio.ui.training.stages import StageBar
+
+        self.stage_bar = StageBar(self)  # template stages (hidden for projects without them)
+        ll.addWidget(self.stage_bar)
         ll.addLayout(form)
         ll.addLayout(buttons)
         ll.addWidget(self.progress)
@@ -355,14 +359,19 @@ class TrainingPanel(QWidget):
         """Train a snapshot of the project in the background; False if a run is already going."""
         if self.running:
             return False
-        snapshot = self.document.project.snapshot()
+        try:  # the project, or the chosen template stage of it
+            snapshot, label = self.stage_bar.prepare()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+            return False
         run_dir = new_run_dir(snapshot.name)
         self.error_label.hide()
         self.show_node_button.hide()
         self._clear_error_marks()
         self.views.clear_views()
         self.views.prepare(str(snapshot.training.get("recipe", "classification")))
-        self.plots.begin_run(snapshot.training, snapshot)
+        self.plots.begin_run(snapshot.training, snapshot, label)
         self.snapshot_time = time.time()
         self.snapshot_version = self.document.undo_stack.index()
         self.last_run = {"snapshot": snapshot, "dir": run_dir, "settings": snapshot.training, "final": None}

@@ -149,10 +149,12 @@ class Run:
     info: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
     checkpoint: str | None = None
+    label: str = ""  # what the run trained when it was not the project as is (a template stage)
 
     @property
     def title(self) -> str:
-        return f"Run {self.number} ({time.strftime('%H:%M', time.localtime(self.started))})"
+        what = f": {self.label}" if self.label else ""
+        return f"Run {self.number}{what} ({time.strftime('%H:%M', time.localtime(self.started))})"
 
     def describe(self) -> str:
         s = self.settings or {}
@@ -286,9 +288,9 @@ class PlotsWidget(QWidget):
         self.timer.start()
 
     # -- runs ------------------------------------------------------------------------------
-    def begin_run(self, settings: dict[str, Any], snapshot: Any = None) -> Run:
+    def begin_run(self, settings: dict[str, Any], snapshot: Any = None, label: str = "") -> Run:
         run = Run(number=len(self.runs) + 1, settings=json.loads(json.dumps(settings, default=str)),
-                  snapshot=snapshot, color=RUN_COLORS[len(self.runs) % len(RUN_COLORS)])
+                  snapshot=snapshot, color=RUN_COLORS[len(self.runs) % len(RUN_COLORS)], label=label)
         self.runs.append(run)
         self.current = run
         item = QListWidgetItem(run.title)

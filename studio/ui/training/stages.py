@@ -1,0 +1,196 @@
+"""Template stages in the training panel: a "Stage" choice that trains one variant of the project.
+
+A template's ``meta.stages`` (see :mod:`studio.io.stages`) names variants such as transfer_cnn's
+pretrain -> fine-tune -> from-scratch. :class:`StageBar` lists them; :meth:`StageBar.prepare` gives
+the snapshot the worker trains: the project with the chosen stage applied (the project itself stays
+as it is, so the settings shown below and the undo history are untouched). Placeholders are filled
+here: a placeholder named after another stage is that stage's latest checkpoint from this session
+(so "Fine-tune" starts where "Pretrain" ended), any other one is a file the user picks (the stage's
+``defaults`` name a bundled one). When a stage run starts, the latest earlier run of each other stage
+that trained on the same data stays ticked in the runs list, so fine-tuned and from-scratch curves
+share one plot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from studio.io.stages import StageError, apply_stage, default_subs, placeholders, stage_label, stages
+
+AS_IS = "Project as it is"
+
+
+def _dataset_key(settings: dict[str, Any]) -> str:
+    """Runs with equal keys trained on the same data, so their validation curves compare."""
+    return json.dumps([settings.get("recipe"), settings.get("dataset")], sort_keys=True, default=str)
+
+
+class StageBar(QWidget):
+    """The Stage choice, what the stage does, and a file button for stages that read a file of the user's."""
+
+    def __init__(self, panel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.document = panel.document
+        self.checkpoints: dict[str, str] = {}  # stage -> checkpoint of its latest finished run
+        self.files: dict[str, str] = {}  # placeholder -> file the user picked
+        self.run_stages: dict[int, str] = {}  # plots Run number -> stage it trained
+        self._running_stage: str | None = None
+
+        self.combo = QComboBox()
+        self.combo.setToolTip("Train one of the template's variants; each run keeps its stage name")
+        self.combo.currentIndexChanged.connect(lambda _i: self._show_stage())
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.about.setTextFormat(Qt.TextFormat.PlainText)
+        self.file_label = QLabel()
+        self.file_label.setWordWrap(True)
+        self.file_button = QPushButton("Text file…")
+        self.file_button.clicked.connect(self.choose_file)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(QLabel("Stage"))
+        top.addWidget(self.combo, 1)
+        files = QHBoxLayout()
+        files.setContentsMargins(0, 0, 0, 0)
+        files.addWidget(self.file_label, 1)
+        files.addWidget(self.file_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.about)
+        lay.addLayout(files)
+        self.document.project_replaced.connect(self.reset)
+        panel.started.connect(self._on_started)
+        panel.finished.connect(self._on_finished)
+        self.reset()
+
+    # -- the choice ------------------------------------------------------------------------
+    @property
+    def stage(self) -> str | None:
+        """The chosen stage's name, None for the project as it is."""
+        name = self.combo.currentData()
+        return str(name) if name else None
+
+    def set_stage(self, name: str | None) -> None:
+        index = self.combo.findData(name) if name else 0
+        if index < 0:
+            raise KeyError(f"no stage {name!r}; stages: {', '.join(stages(self.document.project)) or 'none'}")
+        self.combo.setCurrentIndex(index)
+
+    def reset(self) -> None:
+        """A new project: list its stages (hidden when it has none), forget checkpoints and files."""
+        self.checkpoints.clear()
+        self.files.clear()
+        self.run_stages.clear()
+        project = self.document.project
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItem(AS_IS, None)
+        for name in stages(project):
+            self.combo.addItem(stage_label(project, name), name)
+        self.combo.blockSignals(False)
+        self.setVisible(self.combo.count() > 1)
+        self._show_stage()
+
+    def _file_placeholders(self, stage: str | None) -> list[str]:
+        if not stage:
+            return []
+        known = stages(self.document.project)
+        return [p for p in placeholders(self.document.project, stage) if p not in known]
+
+    def _show_stage(self) -> None:
+        stage = self.stage
+        project = self.document.project
+        if stage is None:
+            self.about.setText("The settings below, as they are." if self.combo.count() > 1 else "")
+        else:
+            about = str(stages(project)[stage].get("about") or "")
+            needs = [p for p in placeholders(project, stage) if p in stages(project)]
+            if needs:
+                have = all(n in self.checkpoints for n in needs)
+                about += (" Starts from the checkpoint of "
+                          + ", ".join(f"'{stage_label(project, n)}'" for n in needs)
+                          + (" (trained)." if have else ": train that stage first."))
+            self.about.setText(about + " Its settings override those below for this run only.")
+        names = self._file_placeholders(stage)
+        self.file_button.setVisible(bool(names))
+        self.file_label.setVisible(bool(names))
+        if names:
+            path = self.subs().get(names[0], "")
+            self.file_button.setText(f"{names[0].capitalize()} file…")
+            self.file_label.setText(f"{names[0]}: {Path(path).name if path else '(none)'}")
+            self.file_label.setToolTip(path)
+
+    # -- files and placeholders --------------------------------------------------------------
+    def set_file(self, placeholder: str, path: str | Path) -> None:
+        self.files[placeholder] = str(path)
+        self._show_stage()
+
+    def choose_file(self) -> None:
+        names = self._file_placeholders(self.stage)
+        if not names:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose the {names[0]} file", "",
+                                              "Text files (*.txt *.md *.py *.csv);;All files (*)")
+        if path:
+            self.set_file(names[0], path)
+
+    def subs(self) -> dict[str, str]:
+        """Placeholder values for the chosen stage: stage checkpoints, then bundled defaults, then picked files."""
+        stage = self.stage
+        out = dict(self.checkpoints)
+        if stage:
+            out.update(default_subs(self.document.project, stage))
+        out.update(self.files)
+        return out
+
+    def prepare(self) -> tuple[Any, str]:
+        """The snapshot the worker trains and the run's label; raises StageError with a message to show."""
+        project = self.document.project
+        stage = self.stage
+        if stage is None:
+            return project.snapshot(), ""
+        needs = [p for p in placeholders(project, stage) if p in stages(project) and p not in self.checkpoints]
+        if needs:
+            first = needs[0]
+            raise StageError(f"stage '{stage_label(project, stage)}' starts from the checkpoint of stage "
+                             f"'{stage_label(project, first)}': choose that stage and train it first")
+        snapshot = apply_stage(project, stage, self.subs())
+        self._running_stage = stage
+        return snapshot, stage_label(project, stage)
+
+    # -- runs ------------------------------------------------------------------------------
+    def _on_started(self) -> None:
+        stage, self._running_stage = self._running_stage, None
+        plots = self.panel.plots
+        run = plots.current
+        if run is None or stage is None:
+            return
+        self.run_stages[run.number] = stage
+        # keep the latest earlier run of every other stage on the same data ticked: one plot compares them
+        key = _dataset_key(run.settings)
+        shown: set[str] = {stage}
+        for earlier in reversed(plots.runs[:-1]):
+            other = self.run_stages.get(earlier.number)
+            if other is None or other in shown or _dataset_key(earlier.settings) != key:
+                continue
+            shown.add(other)
+            for i in range(plots.runs_list.count()):
+                item = plots.runs_list.item(i)
+                if plots.run_for(item) is earlier:
+                    item.setCheckState(Qt.CheckState.Checked)
+
+    def _on_finished(self, final) -> None:
+        plots = self.panel.plots
+        run = plots.current
+        stage = self.run_stages.get(run.number) if run is not None else None
+        last = self.panel.last_run or {}
+        if stage is not None and final.kind in ("done", "cancelled") and last.get("checkpoint"):
+            self.checkpoints[stage] = str(last["checkpoint"])
+            self._show_stage()

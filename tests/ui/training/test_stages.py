@@ -1,0 +1,99 @@
+"""Template stages in the training panel: the chosen stage is what the worker trains, fine-tune uses pretrain."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.ui.training import projects
+
+TIMEOUT = 60_000
+
+
+def staged(registry):
+    """A tiny classifier with transfer-style stages: 'pre' (other data, renamed head) -> 'fine' (from pre) / 'scratch'."""
+    p = projects.classification(registry, epochs=1)
+    p.meta = {"stages": {
+        "pre": {"label": "Pretrain", "about": "more data", "rename": {"fc2": "pre_head"},
+                "training": {"dataset": {"params": {"n": 300}}, "epochs": 2}},
+        "fine": {"label": "Fine-tune", "training": {"init": {"checkpoint": "{pre}"}}},
+        "scratch": {"label": "From scratch", "training": {"optimizer": {"lr": 0.05}}},
+    }}
+    return p
+
+
+def run_stage(window, qtbot, stage):
+    panel = window.window.training_panel
+    panel.stage_bar.set_stage(stage)
+    with qtbot.waitSignal(panel.finished, timeout=TIMEOUT) as blocker:
+        assert panel.start_training()
+    qtbot.waitUntil(lambda: not panel.running, timeout=5000)
+    return panel.sessions[-1], blocker.args[0]
+
+
+def test_stage_choice_is_hidden_without_stages_and_lists_them_with(window, registry):
+    panel = window.window.training_panel
+    window.document.replace_project(projects.classification(registry))
+    assert panel.stage_bar.isHidden()
+    window.document.replace_project(staged(registry))
+    bar = panel.stage_bar
+    assert not bar.isHidden()
+    assert [bar.combo.itemText(i) for i in range(bar.combo.count())][1:] == ["Pretrain", "Fine-tune", "From scratch"]
+
+
+def test_choosing_a_stage_changes_what_the_worker_trains(window, qtbot, registry):
+    window.document.replace_project(staged(registry))
+    doc, panel = window.document, window.window.training_panel
+    session, final = run_stage(window, qtbot, "pre")
+    assert final.kind == "done", final.message
+    trained = session.project
+    assert trained.main_graph.node_by_name("pre_head") is not None  # the stage's rename
+    assert trained.training["epochs"] == 2 and trained.training["dataset"]["params"]["n"] == 300
+    assert len(final.history) == 2
+    assert doc.project.main_graph.node_by_name("fc2") is not None  # the project itself is untouched
+    assert doc.project.training["epochs"] == 1
+    assert "Pretrain" in panel.plots.runs[-1].title
+
+    session, final = run_stage(window, qtbot, "fine")
+    assert final.kind == "done", final.message
+    checkpoint = session.project.training["init"]["checkpoint"]
+    assert checkpoint == panel.stage_bar.checkpoints["pre"] and checkpoint.endswith("last.pt")
+    assert panel.last_run["info"]["init_tensors_loaded"] > 0  # fc1 came from the pretrain run
+
+    session, final = run_stage(window, qtbot, "scratch")
+    assert final.kind == "done", final.message
+    assert session.project.training["optimizer"]["lr"] == 0.05
+    # fine-tuned and from-scratch (same data) overlay; pretrain (other data) is not ticked
+    shown = [panel.plots.run_for(panel.plots.runs_list.item(i)).label for i in range(panel.plots.runs_list.count())
+             if panel.plots.runs_list.item(i).checkState() == Qt.CheckState.Checked]
+    assert shown == ["Fine-tune", "From scratch"]
+
+
+def test_fine_tune_before_pretrain_says_what_to_do(window, registry):
+    window.document.replace_project(staged(registry))
+    panel = window.window.training_panel
+    panel.stage_bar.set_stage("fine")
+    assert not panel.start_training() and not panel.running
+    assert "Pretrain" in panel.error_label.text() and "first" in panel.error_label.text()
+    panel.stage_bar.set_stage(None)
+    assert panel.stage_bar.prepare()[1] == ""
+
+
+def test_lstm_characters_stage_trains_the_char_model_on_a_file_of_ones_own(window, qtbot, registry, tmp_path):
+    from studio.io.templates import load_template
+
+    project = load_template("lstm_forecast", registry)
+    project.training.update(threads=1, device="cpu", steps_per_epoch=3)
+    window.document.replace_project(project)
+    panel = window.window.training_panel
+    panel.stage_bar.set_stage("characters")
+    assert panel.stage_bar.file_button.isVisibleTo(panel.stage_bar)
+    assert "lstm_sample_text.txt" in panel.stage_bar.file_label.text()  # bundled default
+    text = tmp_path / "notes.txt"
+    text.write_text("hello world, hello stages. " * 60, encoding="utf-8")
+    panel.stage_bar.set_file("text", text)
+    session, final = run_stage(window, qtbot, "characters")
+    assert final.kind == "done", final.message
+    assert session.project.training["graph"] == "char_model"
+    assert session.project.training["dataset"]["path"] == str(text)
+    losses = [h["val_loss"] for h in final.history]
+    assert losses[-1] < losses[0]
