@@ -142,11 +142,22 @@ def main() -> int:
         window.files.autosave_enabled = True
         t0 = time.perf_counter()
         for _ in range(5):
+            window.files._autosaved_state = None  # force a real write each time
             window.files.autosave()
         results["autosave_ms"] = (time.perf_counter() - t0) * 1000 / 5
         assert window.files.recovery_path.is_file()
         window.files.autosave_enabled = False
         window.files.discard_recovery()
+        window.edit.select_all()
+        t0 = time.perf_counter()
+        window.edit.delete_selection()
+        _process(app)
+        results["delete_all_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        window.document.undo_stack.undo()
+        view.graph_scene.flush()
+        _process(app)
+        results["undo_delete_all_s"] = time.perf_counter() - t0
         window.close()
     results.update({f"launch_{k}_s": v for k, v in launch_times().items()})
 
@@ -170,6 +181,8 @@ def main() -> int:
         f"{results['pan_1to1_p95_ms']:.1f} ms ({results['pan_1to1_cpu_ms']:.1f} ms) | ≤ 16 ms |",
         f"| Edit a param at the head of a 100-node chain → shapes + items updated | "
         f"{results['edit_reshape_ms']:.0f} ms | |",
+        f"| Select all, delete 1,000 nodes (one undo step) / undo it | {results['delete_all_s']:.2f} s / "
+        f"{results['undo_delete_all_s']:.2f} s | |",
         f"| Autosave of the 1,000-node project (runs after every action) | {results['autosave_ms']:.0f} ms | |",
         f"| Launch → window shown (`python -m studio`, median of 3) | "
         f"{results.get('launch_shown_s', float('nan')):.2f} s | < 1.5 s |",
