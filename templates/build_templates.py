@@ -119,11 +119,13 @@ almost any image task. Reusing them means the head only has to learn which featu
 
 Weights: weights = imagenet uses the torchvision ImageNet weights when they are in the torch cache
 (connect once to download them); offline you get a clear message. weights = file loads your own
-checkpoint. Offline transfer demo (bench/templates.py runs it): stage "pretrain" trains the whole
-network on the built-in 'shapes' images; stage "finetune" starts from that checkpoint
-(Training > init.checkpoint) and trains only the head on 60 labelled 'glyphs' images;
-"finetune_last_stage" also unfreezes layer4; "scratch" trains the same network from random weights on
-the same 60 images and steps.
+checkpoint.
+
+Offline transfer demo: in the Training panel choose Stage "1. Pretrain on shapes" and train (the whole
+network learns the built-in 'shapes' images), then "2. Fine-tune on 60 glyphs" (starts from that
+checkpoint, trains only the head on 60 labelled 'glyphs' images), then "3. From scratch on 60 glyphs"
+(the same network from random weights, the same images and steps). "2b" also unfreezes layer4.
+bench/templates.py runs the same three stages.
 
 What to watch: compare val_accuracy of fine-tuned vs from-scratch on one plot: the fine-tuned curve
 rises within a few epochs while from-scratch stays near chance and overfits (train accuracy 100%,

@@ -45,7 +45,11 @@ def paragraphs(text: str) -> list[tuple[str, str]]:
         if not chunk:
             continue
         m = LABEL.match(chunk)
-        out.append((m.group(1), m.group(2)) if m else ("", chunk))
+        if m:  # "Try: set ..." -> ("Try", "Set ..."): the body reads as a sentence under its heading
+            body = m.group(2)
+            out.append((m.group(1), body[:1].upper() + body[1:]))
+        else:
+            out.append(("", chunk))
     return out
 
 
@@ -153,5 +157,7 @@ def install_explanation(window) -> ExplanationPanel:
 
     window.document.project_replaced.connect(raise_if_template)
     raise_if_template()
+    if not panel.has_explanation and isinstance(docks, dict) and "inspector" in docks:
+        docks["inspector"].raise_()  # tabifying made the new dock current; ordinary projects keep the Inspector
     window.explanation_dock = dock
     return panel
