@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
 
 GESTURES = [
     ("Space, Tab or double-click on the canvas", "Quick add: search a layer and add it at the cursor"),
-    ("Drag from a port to a port", "Connect (output → input or input → output)"),
+    ("Drag from a port to a port", "Connect (output → input, or from a free input → output)"),
+    ("Drag a wire's input end away", "Move the wire to another input, or drop it on the canvas to disconnect"),
     ("Drag a layer from the Layers panel", "Add it where you drop it"),
     ("Mouse wheel", "Zoom at the cursor"),
     ("Middle-drag, or Space + drag", "Pan"),

@@ -183,3 +183,28 @@ def test_zoom_to_cursor_and_fit(editor):
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(rect)
     assert all(isinstance(i, NodeItem) for i in editor.scene.nodes.values())
+
+
+def test_picking_up_a_wire_by_its_input_moves_or_removes_it(editor):
+    view = editor.view
+    relu, second, out = editor.node_named("relu"), editor.node_named("linear_1"), editor.node_named("output")
+    edge = editor.graph.edge_into(second.id, "in")
+    assert edge.src == relu.id
+    # dropped on empty canvas: disconnected, one undo step
+    drag_mouse(view.viewport(), port_point(editor, second.id, "in", False),
+               port_point(editor, second.id, "in", False) + QPoint(-30, 150))
+    assert editor.graph.edge_into(second.id, "in") is None
+    assert editor.document.undo_stack.count() == 1
+    editor.document.undo_stack.undo()
+    assert editor.graph.edge_into(second.id, "in").src == relu.id
+    assert editor.scene.wires[edge.id].isVisible()
+    # dropped back on its own port: nothing changes
+    drag_mouse(view.viewport(), port_point(editor, second.id, "in", False), port_point(editor, second.id, "in", False))
+    assert editor.graph.edge_into(second.id, "in").id == edge.id and editor.scene.wires[edge.id].isVisible()
+    # dropped on another input: the wire moves there (replacing what fed it), one step
+    steps = editor.document.undo_stack.index()
+    drag_mouse(view.viewport(), port_point(editor, second.id, "in", False), port_point(editor, out.id, "in", False))
+    assert editor.graph.edge_into(second.id, "in") is None
+    assert editor.graph.edge_into(out.id, "in").src == relu.id
+    assert len(editor.graph.edges_into(out.id)) == 1
+    assert editor.document.undo_stack.index() == steps + 1

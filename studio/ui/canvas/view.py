@@ -22,7 +22,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QToolTip, QWidget
 
 from studio.core.factory import make_node
-from studio.core.ops import AddNode, SetGroupState, connect
+from studio.core.model import Edge
+from studio.core.ops import AddEdge, AddNode, Batch, RemoveEdge, SetGroupState, connect
 from studio.ui import theme
 from studio.ui.canvas.items import GRID, LOD_SIMPLE, BlockItem, CollapsedGroupItem, NodeItem
 from studio.ui.canvas.scene import GraphScene
@@ -76,6 +77,8 @@ class GraphView(QGraphicsView):
         self._space_used = False
         self._last_pos = QPoint(-1, -1)
         self._conn: tuple[BlockItem, str, bool] | None = None
+        self._detaching = None  # the Edge picked up by its input end, while dragging it
+        self._released_on_port = False
         self._temp: TempWire | None = None
         self._target: tuple[str, str, str, str] | None = None
         self._reason: str | None = None
@@ -271,7 +274,9 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         if self._conn is not None and event.button() == Qt.MouseButton.LeftButton:
-            self._update_connection(self.mapToScene(event.position().toPoint()))
+            pos = self.mapToScene(event.position().toPoint())
+            self._released_on_port = self.graph_scene.port_at(pos) is not None
+            self._update_connection(pos)
             self._finish_connection(event.globalPosition().toPoint())
             event.accept()
             return
@@ -303,6 +308,15 @@ class GraphView(QGraphicsView):
 
     # -- connecting ------------------------------------------------------------------------
     def _start_connection(self, block: BlockItem, key: str, output: bool) -> None:
+        self._detaching = None
+        if not output and isinstance(block, NodeItem):
+            edge = self.graph_scene.graph.edge_into(block.node_id, key)
+            source = self.graph_scene.nodes.get(edge.src) if edge is not None else None
+            if edge is not None and source is not None:
+                # a connected input: pick its wire up by the loose end, to move it or drop it off
+                self._detaching = edge
+                self.graph_scene.wires[edge.id].hide()
+                block, key, output = source, edge.src_port, True
         self._conn = (block, key, output)
         self._temp = TempWire(block.port_scene_pos(key, output), output)
         self.graph_scene.addItem(self._temp)
@@ -341,7 +355,11 @@ class GraphView(QGraphicsView):
         if self._temp is not None:
             self.graph_scene.removeItem(self._temp)
         target, reason = self._target, self._reason
+        detached, self._detaching = self._detaching, None
         self._conn, self._temp, self._target, self._reason = None, None, None, None
+        if detached is not None:
+            self._finish_detached(detached, target, reason, global_pos)
+            return
         if target is not None:
             self.document.push(connect(self.graph_scene.graph, *target))
             self.message.emit("Connected")
@@ -351,9 +369,32 @@ class GraphView(QGraphicsView):
             self.message.emit(f"Cannot connect: {reason}")
             QToolTip.showText(global_pos, f"Cannot connect: {reason}", self)
 
+    def _finish_detached(self, edge, target, reason: str | None, global_pos: QPoint) -> None:
+        """A picked-up wire was released: onto another input (move it), onto nothing (remove it)."""
+        graph = self.graph_scene.graph
+        old = (edge.src, edge.src_port, edge.dst, edge.dst_port)
+        if target == old or (target is None and self._released_on_port):
+            self.graph_scene.update_wire(edge.id)  # dropped back where it was, or refused: keep it
+            if reason is not None and target is None and "already connected" not in reason:
+                self.last_refusal = reason
+                self.message.emit(f"Cannot connect: {reason}")
+                QToolTip.showText(global_pos, f"Cannot connect: {reason}", self)
+            return
+        ops: list = [RemoveEdge(graph.id, edge.id)]
+        if target is not None:
+            replaced = graph.edge_into(target[2], target[3])
+            if replaced is not None and replaced.id != edge.id:
+                ops.append(RemoveEdge(graph.id, replaced.id))
+            ops.append(AddEdge(graph.id, Edge(*target)))
+        self.document.push(Batch(ops, label="Reconnect" if target is not None else "Disconnect"))
+        self.message.emit("Reconnected" if target is not None else "Disconnected")
+
     def cancel_connection(self) -> None:
         if self._temp is not None:
             self.graph_scene.removeItem(self._temp)
+        if self._detaching is not None:
+            self.graph_scene.update_wire(self._detaching.id)
+            self._detaching = None
         self._conn, self._temp, self._target, self._reason = None, None, None, None
 
     # -- keys ------------------------------------------------------------------------------
