@@ -47,7 +47,9 @@ def paragraphs(text: str) -> list[tuple[str, str]]:
         m = LABEL.match(chunk)
         if m:  # "Try: set ..." -> ("Try", "Set ..."): the body reads as a sentence under its heading
             body = m.group(2)
-            out.append((m.group(1), body[:1].upper() + body[1:]))
+            if re.match(r"[a-z]+ (?!=)", body):  # a plain word, not an identifier or "name = value"
+                body = body[:1].upper() + body[1:]
+            out.append((m.group(1), body))
         else:
             out.append(("", chunk))
     return out

@@ -27,6 +27,8 @@ def test_paragraph_labels_become_sections():
     text = "What it is: a net.\nIt has layers.\n\nTry: set a to 1; or delete b. Or add c.\n\nPlain words here."
     assert paragraphs(text) == [("What it is", "A net. It has layers."), ("Try", "Set a to 1; or delete b. Or add c."),
                                 ("", "Plain words here.")]
+    assert paragraphs("What to watch: val_mse falls.\n\nWeights: weights = file loads it.") == [
+        ("What to watch", "val_mse falls."), ("Weights", "weights = file loads it.")]  # names keep their case
     html = explanation_html("T", "d", text, [("1. Pretrain", "about it")], dark=False)
     assert "<h3>What it is</h3>" in html and "<h3>Try</h3>" in html
     assert html.count("<li>") == 4  # three alternatives of "Try" and one stage
