@@ -47,6 +47,8 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
     issues: list[Issue] = []
     roles: Counter[str] = Counter()
     names: Counter[str] = Counter(n.name for n in graph.nodes.values())
+    feeding: dict[tuple[str, str], int] = Counter((e.dst, e.dst_port) for e in graph.edges.values())
+    used: set[str] = {e.src for e in graph.edges.values()}
 
     for node in graph.nodes.values():
         spec = registry.find(node.type_id)
@@ -62,14 +64,14 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
         for param, message in validate_params(spec, node.params).items():
             issues.append(Issue("error", message, node.id, param=param, code="bad-param"))
         for port in spec.inputs:
-            feeding = [e for e in graph.edges.values() if e.dst == node.id and e.dst_port == port.name]
-            if not feeding and not port.optional:
+            wires = feeding[(node.id, port.name)]
+            if not wires and not port.optional:
                 issues.append(Issue("error", f"input '{port.name}' is not connected", node.id, port=port.name,
                                     code="unconnected"))
-            elif len(feeding) > 1:
-                issues.append(Issue("error", f"input '{port.name}' has {len(feeding)} wires; it takes one",
+            elif wires > 1:
+                issues.append(Issue("error", f"input '{port.name}' has {wires} wires; it takes one",
                                     node.id, port=port.name, code="multiple-wires"))
-        if spec.role == "input" and not graph.edges_from(node.id):
+        if spec.role == "input" and node.id not in used:
             issues.append(Issue("warning", "this input is not used", node.id, code="unused-input"))
 
     for edge in graph.edges.values():
