@@ -213,7 +213,11 @@ class RenameNode(Operation):
 
 @dataclass
 class SetGroup(Operation):
-    """Puts nodes into a group (creating it) or takes them out (group=None)."""
+    """Puts nodes into a group (creating it) or takes them out (group=None).
+
+    A group left without nodes is removed with them (and comes back on undo), so ungrouping
+    leaves no empty records in the file.
+    """
 
     graph_id: str
     node_ids: Sequence[str]
@@ -221,19 +225,28 @@ class SetGroup(Operation):
     label: str = "Group"
     _old: dict[str, str | None] = field(default_factory=dict, repr=False)
     _created: bool = field(default=False, repr=False)
+    _emptied: list[tuple[int, Group]] = field(default_factory=list, repr=False)
 
     def apply(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
         self._old = {nid: graph.node(nid).group for nid in self.node_ids}
+        self._created = False
         if self.group is not None and self.group.id not in graph.groups:
             graph.groups[self.group.id] = copy.deepcopy(self.group)
             self._created = True
         for nid in self.node_ids:
             graph.nodes[nid].group = self.group.id if self.group else None
+        still_used = {n.group for n in graph.nodes.values()}
+        self._emptied = [(i, g) for i, (gid, g) in enumerate(graph.groups.items())
+                         if gid in self._old.values() and gid not in still_used]
+        for _, group in self._emptied:
+            del graph.groups[group.id]
         project.events.emit("group_changed", graph.id, node_ids=list(self.node_ids))
 
     def revert(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
+        for index, group in self._emptied:
+            _insert_at(graph.groups, index, group.id, group)
         for nid, old in self._old.items():
             graph.nodes[nid].group = old
         if self._created and self.group is not None:

@@ -141,3 +141,16 @@ def test_snapshot_is_independent(registry):
     add(project, registry, "nn.relu")
     wire(project, graph.node_by_name("x"), graph.node_by_name("relu_1"))
     assert len(snap.main_graph.nodes) == len(graph.nodes) - 1
+
+
+def test_ungrouping_every_node_removes_the_group_and_undo_brings_it_back(registry):
+    project = mlp(registry)
+    graph = project.main_graph
+    ids = [graph.node_by_name("linear").id, graph.node_by_name("relu").id]
+    SetGroup(graph.id, ids, Group("block")).apply(project)
+    before = project_to_dict(project, registry)
+    ungroup = SetGroup(graph.id, ids, None)
+    ungroup.apply(project)
+    assert graph.groups == {} and all(graph.nodes[i].group is None for i in ids)
+    ungroup.revert(project)
+    assert project_to_dict(project, registry) == before
