@@ -62,5 +62,38 @@ def install_training(window) -> TrainingPanel:
         window.addAction(action)
     menu.addSeparator()
     menu.addAction(dock.toggleViewAction())
+    _add_weights_export(window, panel, show_dock)
     window.installEventFilter(_CloseGuard(panel, window))
     return panel
+
+
+def _add_weights_export(window, panel: TrainingPanel, show_dock) -> None:
+    """File > Export trained weights…, next to the code export: saves the last run's weights."""
+    from PySide6.QtGui import QAction
+
+    action = QAction("Export trained weights…", window)
+    action.setStatusTip("Save the weights of the last training run as .safetensors (loads into the exported code)")
+
+    def export() -> None:
+        run = panel.last_run
+        if not (run and run.get("checkpoint")):
+            window.statusBar().showMessage("No trained weights yet: train the model first (F5).", 6000)
+            return
+        show_dock()
+        panel.results._pick_weights()
+
+    action.triggered.connect(lambda _checked=False: export())
+    actions = getattr(window, "file_actions", None)
+    code_export = actions.get("export") if isinstance(actions, dict) else None
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        if menu is not None and code_export in menu.actions():
+            entries = menu.actions()
+            after = entries.index(code_export) + 1
+            if after < len(entries):
+                menu.insertAction(entries[after], action)
+            else:
+                menu.addAction(action)
+            break
+    if isinstance(actions, dict):
+        actions["export_weights"] = action

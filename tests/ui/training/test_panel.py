@@ -251,3 +251,14 @@ def test_a_past_runs_settings_can_be_restored(window, qtbot, registry):
     assert panel.controls["epochs"].value() == 1
     doc.undo_stack.undo()  # one step back to the edited values
     assert doc.project.training["epochs"] == 9
+
+
+def test_file_menu_exports_trained_weights_only_after_a_run(window, qtbot):
+    main = window.window
+    action = main.file_actions["export_weights"]
+    file_menu = main.menuBar().actions()[0].menu()
+    entries = file_menu.actions()
+    assert entries.index(action) == entries.index(main.file_actions["export"]) + 1
+    main.training_panel.last_run = None
+    action.trigger()
+    assert "train the model first" in main.statusBar().currentMessage()
