@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.io.stages import StageError, apply_stage, default_subs, placeholders, stage_label, stages
 
@@ -43,13 +52,20 @@ class StageBar(QWidget):
         self._running_stage: str | None = None
 
         self.combo = QComboBox()
-        self.combo.setToolTip("Train one of the template's variants; each run keeps its stage name")
+        self.combo.setToolTip("Train one of the template's variants: its settings override those below for that "
+                              "run only, and the run keeps the stage's name in the runs list")
+        # long stage names must not widen the settings column (it scrolls sideways otherwise)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(10)
         self.combo.currentIndexChanged.connect(lambda _i: self._show_stage())
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.PlainText)
         self.file_label = QLabel()
         self.file_label.setWordWrap(True)
+        for label in (self.about, self.file_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
         self.file_button = QPushButton("Text file…")
         self.file_button.clicked.connect(self.choose_file)
         top = QHBoxLayout()
@@ -107,17 +123,18 @@ class StageBar(QWidget):
     def _show_stage(self) -> None:
         stage = self.stage
         project = self.document.project
+        graph = str((stages(project).get(stage or "", {}).get("training") or {}).get("graph") or "")
+        target = next((g for g in project.graphs if g.name == graph), None)
+        if target is not None and target.id != self.document.current_graph_id:
+            self.document.set_current_graph(target.id)  # show the graph the stage trains
         if stage is None:
             self.about.setText("The settings below, as they are." if self.combo.count() > 1 else "")
         else:
-            about = str(stages(project)[stage].get("about") or "")
-            needs = [p for p in placeholders(project, stage) if p in stages(project)]
-            if needs:
-                have = all(n in self.checkpoints for n in needs)
-                about += (" Starts from the checkpoint of "
-                          + ", ".join(f"'{stage_label(project, n)}'" for n in needs)
-                          + (" (trained)." if have else ": train that stage first."))
-            self.about.setText(about + " Its settings override those below for this run only.")
+            lines = [str(stages(project)[stage].get("about") or "")]
+            for need in (p for p in placeholders(project, stage) if p in stages(project)):
+                lines.append(f"✓ uses this session's '{stage_label(project, need)}' checkpoint"
+                             if need in self.checkpoints else f"Train '{stage_label(project, need)}' first.")
+            self.about.setText("\n".join(line for line in lines if line))
         names = self._file_placeholders(stage)
         self.file_button.setVisible(bool(names))
         self.file_label.setVisible(bool(names))

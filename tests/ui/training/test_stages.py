@@ -86,6 +86,7 @@ def test_lstm_characters_stage_trains_the_char_model_on_a_file_of_ones_own(windo
     window.document.replace_project(project)
     panel = window.window.training_panel
     panel.stage_bar.set_stage("characters")
+    assert window.document.current_graph_id == project.graph_by_name("char_model").id  # the canvas shows it
     assert panel.stage_bar.file_button.isVisibleTo(panel.stage_bar)
     assert "lstm_sample_text.txt" in panel.stage_bar.file_label.text()  # bundled default
     text = tmp_path / "notes.txt"
