@@ -14,7 +14,7 @@ from studio.core.model import Graph, Project
 from studio.core.registry import Registry
 from studio.train.build import BuiltModel, ModelError, build_model
 from studio.train.checkpoint import load_checkpoint, load_matching
-from studio.train.optim import Schedule, apply_node_settings, init_weights
+from studio.train.optim import Schedule, apply_node_settings, init_weights, make_optimizer
 from studio.train.settings import SettingsError, TrainingSettings
 
 
@@ -158,6 +158,17 @@ class Recipe:
         for module in self.frozen:
             module.eval()
         return multipliers
+
+    def setup_single_model_training(self) -> None:
+        """Initial weights, freezing/LR multipliers, one optimizer and its schedule for ``self.model``
+        (every recipe that trains one network: supervised, reconstruction, DQN)."""
+        self.load_initial_weights()
+        multipliers = self.node_settings([self.model])
+        s = self.settings
+        self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
+        self.optimizers = {"main": self.optimizer}
+        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
+        self.schedules = {"main": self.schedule}
 
     def train_mode(self, *built: BuiltModel) -> None:
         """Switch to training mode (cheaply: only when something is in eval mode)."""

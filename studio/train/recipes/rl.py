@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 from studio.train.build import ModelError
 from studio.train.gridworld import GridError, GridWorld
-from studio.train.optim import Schedule, make_optimizer
 from studio.train.recipes.base import Recipe
 from studio.train.settings import SettingsError
 
@@ -182,12 +181,7 @@ class DQN(_GridRecipe):
         if tuple(out.shape) != (2, 4):
             raise ModelError(f"the Q-network must return 4 values per state (up, right, down, left); it returns "
                              f"{tuple(out.shape[1:])}", graph=self.model.name)
-        self.load_initial_weights()
-        multipliers = self.node_settings([self.model])
-        self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
-        self.optimizers = {"main": self.optimizer}
-        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
-        self.schedules = {"main": self.schedule}
+        self.setup_single_model_training()
         self.target = copy.deepcopy(self.model.module).eval()
         size = s.rl.replay_size
         self.buf_s = np.zeros(size, np.int64)

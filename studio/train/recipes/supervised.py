@@ -18,7 +18,7 @@ from studio.train import views as V
 from studio.train.build import ModelError
 from studio.train.data import DataBundle, TensorLoader, check_input, input_stats, load_data
 from studio.train.metrics import classification_report, confusion_matrix, regression_report
-from studio.train.optim import Schedule, l1_penalty, make_optimizer
+from studio.train.optim import l1_penalty
 from studio.train.recipes.base import Recipe
 
 
@@ -56,12 +56,7 @@ class Supervised(Recipe):
             raise ModelError(f"dataset '{self.data.name}' has no training samples")
         self.val_loader = TensorLoader(self.data.val_x, self.data.val_y, max(256, s.batch_size), False, s.seed,
                                        None, stats)
-        self.load_initial_weights()
-        multipliers = self.node_settings([self.model])
-        self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
-        self.optimizers = {"main": self.optimizer}
-        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
-        self.schedules = {"main": self.schedule}
+        self.setup_single_model_training()
         self.scaler = torch.amp.GradScaler("cuda") if self.ctx.amp and self.device.type == "cuda" else None
         self._iter = None
         self._iter_key: tuple[int, int] | None = None
