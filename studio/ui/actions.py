@@ -217,8 +217,8 @@ class EditActions(QObject):
         self.blocks_changed.emit()
         return str(path)
 
-    def insert_block(self, path) -> list[str]:
-        """Insert a saved block at the centre of the view (one undo step)."""
+    def insert_block(self, path, at=None) -> list[str]:
+        """Insert a saved block (one undo step): its top-left at scene point ``at`` (a drop), else mid-view."""
         from studio.ui.blocks import load_block
 
         view = self.current_view()
@@ -229,6 +229,8 @@ class EditActions(QObject):
         except clipboard.FragmentError as exc:
             self.message.emit(f"Cannot insert block: {exc}")
             return []
+        if at is not None:
+            return self._paste(view, data, top_left=(at.x(), at.y()))
         centre = view.mapToScene(view.viewport().rect().center())
         return self._paste(view, data, top_left=(centre.x() - 100, centre.y() - 50))
 

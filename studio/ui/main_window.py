@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
         palette = self.panels.get("palette")
         if palette is not None and hasattr(palette, "add_requested"):
             palette.add_requested.connect(self._add_from_palette)
+        if palette is not None and hasattr(palette, "block_requested"):  # saved blocks listed in the palette
+            palette.block_requested.connect(lambda path: self.edit.insert_block(path))
+            self.edit.blocks_changed.connect(palette.reload_blocks)
         problems = self.panels.get("problems")
         if problems is not None and hasattr(problems, "node_activated"):
             problems.node_activated.connect(self.reveal_node)
@@ -214,10 +217,12 @@ class MainWindow(QMainWindow):
             "save": act("Save", self.files.save, S.Save, "Save the project"),
             "save_as": act("Save as…", self.files.save_as, "Ctrl+Shift+S", "Save under a new name"),
             "export": act("Export PyTorch code…", self.export_code, "Ctrl+Shift+E", "Write a standalone .py file"),
+            "import": act("Import model…", self.import_model, "Ctrl+I",
+                          "Bring a torchvision model or a PyTorch class from a .py file in as a new graph"),
             "quit": act("Quit", self.close, S.Quit, "Close NN Studio"),
         }
         menu = self.menuBar().addMenu("&File")
-        for key in ("new", "open", "templates"):
+        for key in ("new", "open", "templates", "import"):
             menu.addAction(self.file_actions[key])
         self.recent_menu = menu.addMenu("Open recent")
         self._fill_recent()
@@ -301,6 +306,8 @@ class MainWindow(QMainWindow):
         view = GraphView(scene, (lambda parent: quick(registry, parent)) if quick else None)
         view.message.connect(self.show_message)
         scene.message.connect(self.show_message)
+        if hasattr(view, "block_dropped"):  # a saved block dragged from the palette
+            view.block_dropped.connect(lambda path, at: self.edit.insert_block(path, at))
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(lambda pos, v=view: self._canvas_menu(v, pos))
         return view
@@ -527,6 +534,13 @@ class MainWindow(QMainWindow):
         from studio.ui.exporting import export_code_dialog
 
         export_code_dialog(self)
+
+    def import_model(self):
+        """File > Import model…: the dialog (studio/ui/importing.py) adds the model as a new graph tab."""
+        from studio.ui.importing import import_model_dialog
+
+        self.import_dialog = import_model_dialog(self)
+        return self.import_dialog
 
     def set_theme(self, name: str) -> None:
         app = QApplication.instance()

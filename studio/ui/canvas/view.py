@@ -30,6 +30,8 @@ from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.wires import GroupFrameItem, TempWire, WireItem
 
 NODE_MIME = "application/x-nnstudio-node-type"
+#: a saved block dragged from the palette (its file path, UTF-8); see studio.ui.panels.palette
+BLOCK_MIME = "application/x-nnstudio-block"
 MIN_SCALE, MAX_SCALE = 0.05, 3.0
 
 
@@ -52,6 +54,8 @@ class GraphView(QGraphicsView):
     """Shows one :class:`GraphScene`."""
 
     message = Signal(str)
+    #: a saved block was dropped: (block file path, scene point for its top-left corner); the window inserts it
+    block_dropped = Signal(str, QPointF)
 
     def __init__(self, scene: GraphScene, quick_add_factory: Callable[[QWidget], object] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -215,13 +219,13 @@ class GraphView(QGraphicsView):
 
     # -- drops from the palette ------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasFormat(NODE_MIME):
+        if event.mimeData().hasFormat(NODE_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasFormat(NODE_MIME):
+        if event.mimeData().hasFormat(NODE_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
@@ -230,6 +234,11 @@ class GraphView(QGraphicsView):
         if event.mimeData().hasFormat(NODE_MIME):
             type_id = bytes(event.mimeData().data(NODE_MIME)).decode("utf-8")
             self.add_node_at(type_id, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+            self.setFocus()
+        elif event.mimeData().hasFormat(BLOCK_MIME):
+            path = bytes(event.mimeData().data(BLOCK_MIME)).decode("utf-8", errors="replace")
+            self.block_dropped.emit(path, self.mapToScene(event.position().toPoint()))
             event.acceptProposedAction()
             self.setFocus()
         else:

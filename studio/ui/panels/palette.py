@@ -1,10 +1,14 @@
 """The layer palette: every registered node type, by category, searchable and draggable.
 
 Dragging an entry carries its type id as ``application/x-nnstudio-node-type`` so the canvas can
-drop it; double-clicking (or Enter) asks the window to add it at a sensible place.
+drop it; double-clicking (or Enter) asks the window to add it at a sensible place. Blocks the user
+saved (Graph > Save group as block) are listed first under "Saved blocks"; they drag as
+``application/x-nnstudio-block`` carrying the block file's path.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
@@ -23,7 +27,11 @@ from studio.ui.document import Document
 from studio.ui.panels._common import category_swatch, debouncer, is_dark
 
 NODE_MIME = "application/x-nnstudio-node-type"
+BLOCK_MIME = "application/x-nnstudio-block"
+BLOCKS_CATEGORY = "Saved blocks"
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2  # the block file's path
+_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 3  # lower-case text a block entry matches on
 
 
 def node_mime_data(type_id: str) -> QMimeData:
@@ -39,6 +47,20 @@ def type_id_from_mime(mime: QMimeData) -> str | None:
     if not mime.hasFormat(NODE_MIME):
         return None
     return bytes(mime.data(NODE_MIME).data()).decode("utf-8", errors="replace") or None
+
+
+def block_mime_data(path: str | Path) -> QMimeData:
+    """The payload of a saved-block drag: the block file's path as UTF-8 under :data:`BLOCK_MIME`."""
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME, str(path).encode("utf-8"))
+    return mime
+
+
+def block_path_from_mime(mime: QMimeData) -> str | None:
+    """The block file a drop carries, or None when the drop is not a saved block."""
+    if not mime.hasFormat(BLOCK_MIME):
+        return None
+    return bytes(mime.data(BLOCK_MIME).data()).decode("utf-8", errors="replace") or None
 
 
 def spec_tooltip(spec: NodeSpec) -> str:
@@ -59,10 +81,13 @@ class _PaletteTree(QTreeWidget):
     """Tree whose leaf items drag as node types."""
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
-        return [NODE_MIME]
+        return [NODE_MIME, BLOCK_MIME]
 
     def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802 - Qt's name
         for item in items:
+            path = item.data(0, _BLOCK_ROLE)
+            if path:
+                return block_mime_data(path)
             type_id = item.data(0, _TYPE_ROLE)
             if type_id:
                 return node_mime_data(type_id)
@@ -74,6 +99,8 @@ class PalettePanel(QWidget):
 
     #: the user asked to add a node of this type (double-click / Enter)
     add_requested = Signal(str)
+    #: the user asked to insert a saved block (its file path; double-click / Enter)
+    block_requested = Signal(str)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +137,8 @@ class PalettePanel(QWidget):
         self.empty.hide()
         layout.addWidget(self.empty)
         self._collapsed: set[str] = set()
+        #: where saved blocks are listed from (None: the user's blocks folder, studio.ui.blocks)
+        self.blocks_folder: Path | None = None
         self._theme_timer = debouncer(self, 0, self.reload)
         self.reload()
 
@@ -120,6 +149,7 @@ class PalettePanel(QWidget):
         self.tree.clear()
         header_font = QFont(self.font())
         header_font.setBold(True)
+        self._add_blocks(header_font, dark)
         for category, specs in self.registry.categories().items():
             head = QTreeWidgetItem([category])
             head.setFont(0, header_font)
@@ -138,6 +168,57 @@ class PalettePanel(QWidget):
             self.tree.addTopLevelItem(head)
             head.setExpanded(category not in self._collapsed)
         self.apply_filter(self.filter.text())
+
+    def reload_blocks(self) -> None:
+        """Re-read the saved blocks (after one was saved); the node types do not change."""
+        self.reload()
+
+    def _add_blocks(self, header_font: QFont, dark: bool) -> None:
+        """The "Saved blocks" category (only when there are any): name and node count per block."""
+        from studio.ui.blocks import list_blocks, load_block
+        from studio.ui.clipboard import FragmentError
+
+        try:
+            paths = list_blocks(self.blocks_folder)
+        except OSError:
+            return
+        if not paths:
+            return
+        head = QTreeWidgetItem([BLOCKS_CATEGORY])
+        head.setFont(0, header_font)
+        head.setIcon(0, category_swatch(BLOCKS_CATEGORY, dark))
+        head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        head.setData(0, Qt.ItemDataRole.UserRole, BLOCKS_CATEGORY)
+        head.setToolTip(0, f"{len(paths)} block(s) saved with Graph > Save group as block")
+        for path in paths:
+            try:
+                data = load_block(path)
+            except FragmentError as exc:
+                entry = QTreeWidgetItem([f"{path.stem} (unreadable)"])
+                entry.setToolTip(0, _esc(str(exc)))
+                entry.setFlags(Qt.ItemFlag.NoItemFlags)
+                entry.setData(0, _SEARCH_ROLE, f"{path.stem} saved block".lower())
+                head.addChild(entry)
+                continue
+            block = data.get("block") if isinstance(data.get("block"), dict) else {}
+            name = str(block.get("name") or path.stem)
+            nodes = [r for r in data.get("nodes", []) if isinstance(r, dict)]
+            titles = []
+            for record in nodes:
+                spec = self.registry.find(str(record.get("type_id", "")))
+                titles.append(spec.title if spec is not None else str(record.get("type_id", "?")))
+            count = f"{len(nodes)} node{'s' if len(nodes) != 1 else ''}"
+            entry = QTreeWidgetItem([f"{name}  ·  {count}"])
+            entry.setData(0, _BLOCK_ROLE, str(path))
+            entry.setData(0, _SEARCH_ROLE, f"{name} saved block {' '.join(titles)}".lower())
+            entry.setToolTip(0, f"<b>{_esc(name)}</b> <span style='opacity:0.7'>(saved block, {count})</span>"
+                             f"<p>{_esc(' → '.join(titles[:12]))}{' …' if len(titles) > 12 else ''}</p>"
+                             "<p>Drag onto the canvas or double-click to insert it.</p>")
+            entry.setIcon(0, category_swatch(BLOCKS_CATEGORY, dark, 10))
+            entry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            head.addChild(entry)
+        self.tree.addTopLevelItem(head)
+        head.setExpanded(BLOCKS_CATEGORY not in self._collapsed)
 
     def _remember_collapse(self, item: QTreeWidgetItem) -> None:
         if self.filter.text().strip():
@@ -159,7 +240,11 @@ class PalettePanel(QWidget):
             for j in range(head.childCount()):
                 entry = head.child(j)
                 type_id = entry.data(0, _TYPE_ROLE)
-                match = hits is None or type_id in hits or self._description_matches(type_id, words)
+                block_text = entry.data(0, _SEARCH_ROLE)
+                if block_text is not None:
+                    match = all(w in block_text for w in words)
+                else:
+                    match = hits is None or type_id in hits or self._description_matches(type_id, words)
                 entry.setHidden(not match)
                 shown += match
             head.setHidden(shown == 0)
@@ -167,7 +252,7 @@ class PalettePanel(QWidget):
             self.tree.blockSignals(True)
             head.setExpanded(bool(words) or category not in self._collapsed)
             self.tree.blockSignals(False)
-        nothing = bool(words) and not self.visible_type_ids()
+        nothing = bool(words) and not self.visible_type_ids() and not self.visible_blocks()
         self.empty.setText(f"No layer matches “{text.strip()}”." if nothing else "")
         self.empty.setVisible(nothing)
 
@@ -187,9 +272,29 @@ class PalettePanel(QWidget):
                 continue
             for j in range(head.childCount()):
                 entry = head.child(j)
-                if not entry.isHidden():
+                if not entry.isHidden() and entry.data(0, _TYPE_ROLE):
                     out.append(entry.data(0, _TYPE_ROLE))
         return out
+
+    def visible_blocks(self) -> list[str]:
+        """File paths of the saved blocks currently listed (in display order)."""
+        return [entry.data(0, _BLOCK_ROLE) for entry in self._block_entries()
+                if not entry.isHidden() and not entry.parent().isHidden()]
+
+    def _block_entries(self) -> list[QTreeWidgetItem]:
+        for i in range(self.tree.topLevelItemCount()):
+            head = self.tree.topLevelItem(i)
+            if head.data(0, Qt.ItemDataRole.UserRole) == BLOCKS_CATEGORY:
+                return [head.child(j) for j in range(head.childCount()) if head.child(j).data(0, _BLOCK_ROLE)]
+        return []
+
+    def block_item(self, name_or_path: str) -> QTreeWidgetItem | None:
+        """The palette entry of a saved block, by its file path, file stem or shown name."""
+        for entry in self._block_entries():
+            path = entry.data(0, _BLOCK_ROLE)
+            if name_or_path in (path, Path(path).stem) or entry.text(0).split("  ·  ")[0] == name_or_path:
+                return entry
+        return None
 
     def item_for(self, type_id: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
@@ -211,11 +316,15 @@ class PalettePanel(QWidget):
         type_id = item.data(0, _TYPE_ROLE)
         if type_id:
             self.add_requested.emit(type_id)
+        elif item.data(0, _BLOCK_ROLE):
+            self.block_requested.emit(item.data(0, _BLOCK_ROLE))
 
     def _add_first_visible(self) -> None:
         visible = self.visible_type_ids()
         if visible:
             self.add_requested.emit(visible[0])
+        elif self.visible_blocks():
+            self.block_requested.emit(self.visible_blocks()[0])
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
