@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from studio.core.buildctx import building_for_shapes
 from studio.core.registry import Registry
 from studio.core.spec import NodeSpec, ParamError, validate_params
 
@@ -135,7 +136,7 @@ class LeafMapper:
         """The module class itself, plus the torch class a wrapper spec builds (LSTM in RecurrentLayer)."""
         out = [spec.module]
         try:
-            with torch.device("meta"):
+            with building_for_shapes(), torch.device("meta"):
                 sample = spec.build(_sample_params(spec))
             for _, sub in sample.named_children():
                 if type(sub).__module__.startswith("torch.nn") and len(list(sample.children())) == 1:
@@ -203,7 +204,7 @@ class LeafMapper:
         if problems:
             return f"{type(module).__name__}: " + "; ".join(problems.values())
         try:
-            with torch.device("meta"):
+            with building_for_shapes(), torch.device("meta"):
                 rebuilt = spec.build(params)
         except (ParamError, TypeError, ValueError) as exc:
             return f"{type(module).__name__}: {exc}"

@@ -10,6 +10,7 @@ still comes from PyTorch itself. ``tests/core/test_fast_shapes.py`` holds the ru
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +36,10 @@ def _rules() -> dict[type, Callable[[Any, Any], tuple[int, ...] | None]]:
             nn.LayerNorm: lambda m, x: _same_if(
                 x.dim() >= len(m.normalized_shape)
                 and tuple(x.shape[x.dim() - len(m.normalized_shape):]) == tuple(m.normalized_shape), x),
-            nn.GroupNorm: lambda m, x: _same_if(x.dim() >= 2 and x.shape[1] == m.num_channels, x),
+            # F.group_norm also refuses a single value per group ("more than 1 value per channel")
+            nn.GroupNorm: lambda m, x: _same_if(
+                x.dim() >= 2 and x.shape[1] == m.num_channels
+                and x.shape[0] * x.shape[1] // m.num_groups * math.prod(x.shape[2:]) > 1, x),
             nn.Dropout2d: lambda m, x: _same_if(x.dim() == 4, x),  # 3-D inputs make PyTorch warn
         }
         for cls in elementwise_classes():
