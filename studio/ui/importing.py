@@ -456,8 +456,8 @@ class ImportModelDialog(QDialog):
     def _failed(self, message: str) -> None:
         if not self._finished_worker():
             return
-        self._set_error(f"Import failed: {message}")
         self._validate()
+        self._set_error(f"Import failed: {message}")
         self.import_failed.emit(message)
 
     def _succeeded(self, graph: Any, report: Any) -> None:
