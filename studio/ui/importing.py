@@ -158,9 +158,13 @@ def _keep_until_finished(worker: ImportWorker) -> None:
 def report_html(report: Any, graph: Any) -> str:
     """The import report as short HTML: what came in, each opaque operation by name and why, the notes."""
     esc = html.escape
-    parts = [f"<p>Imported <b>{esc(report.source)}</b> as the new graph <b>{esc(graph.name)}</b>: "
-             f"{len(graph.nodes)} nodes, {report.mapped} of them layers and operations mapped to editable "
-             "nodes. <i>Edit › Undo</i> removes it again.</p>"]
+    io = sum(n.type_id in ("io.input", "io.output") for n in graph.nodes.values())
+    counts = [f"{report.mapped} editable layer{'s' if report.mapped != 1 else ''} and operations",
+              f"{io} input{'s' if io != 1 else ''}/output{'s' if io != 1 else ''}"]
+    if report.opaque:
+        counts.append(f"{len(report.opaque)} opaque")
+    parts = [f"<p>Imported <b>{esc(report.source)}</b> as the new graph tab <b>{esc(graph.name)}</b>: "
+             f"{len(graph.nodes)} nodes ({', '.join(counts)}). <i>Edit › Undo</i> removes it again.</p>"]
     if report.opaque:
         by_kind: dict[tuple[str, str], list[str]] = {}
         for op in report.opaque:
@@ -203,7 +207,7 @@ class ImportModelDialog(QDialog):
         self.last_report = None
         self.graph_id: str | None = None
         self.setWindowTitle("Import PyTorch model")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(640)
 
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self._form_page())
@@ -301,7 +305,8 @@ class ImportModelDialog(QDialog):
         grid.addWidget(QLabel("Example input", page), 6, 0)
         grid.addWidget(self.shape_edit, 6, 1, 1, 2)
         self.shape_hint = self._hint(page)
-        self.shape_hint.setText("One sample, without the batch dimension (e.g. 3, 224, 224 for an image).")
+        self.shape_hint.setText("One sample, without the batch dimension: 3, 224, 224 for an image; "
+                                "separate several forward() inputs with ';'.")
         grid.addWidget(self.shape_hint, 7, 1, 1, 2)
         self.error_label = QLabel(page)
         self.error_label.setWordWrap(True)
