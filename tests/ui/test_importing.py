@@ -33,8 +33,12 @@ TINY = textwrap.dedent('''
 
 
 def _open(editor):
-    dialog = editor.window.import_model()
-    assert dialog.isVisible()
+    """File > Import model… (Ctrl+I), as the user opens it."""
+    action = editor.window.file_actions["import"]
+    assert action.shortcut().toString() == "Ctrl+I"
+    action.trigger()
+    dialog = editor.window.import_dialog
+    assert dialog.isVisible() and dialog.windowTitle() == "Import PyTorch model"
     return dialog
 
 
