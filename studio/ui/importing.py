@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import html
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -419,7 +420,17 @@ class ImportModelDialog(QDialog):
 
         def run_file() -> tuple[Any, Any]:
             from studio.compile.importer import import_from_file
-            return import_from_file(path, class_name, registry, example)
+
+            # like `python model.py`: the file's own folder is importable (model files import their helpers)
+            folder = str(Path(path).resolve().parent)
+            added = folder not in sys.path
+            if added:
+                sys.path.insert(0, folder)
+            try:
+                return import_from_file(path, class_name, registry, example)
+            finally:
+                if added and folder in sys.path:
+                    sys.path.remove(folder)
         return run_file, f"Running {Path(path).name} and tracing {class_name}…"
 
     def start_import(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -112,6 +113,23 @@ def test_class_from_file_imports_and_reports_opaque_ops_by_name(editor, qtbot, t
     report = dialog.report_text()
     assert "1 operation could not be represented" in report
     assert "cumsum" in report and opaque[0].name in report  # by name, not dropped
+    dialog.close()
+
+
+def test_file_may_import_modules_beside_it(editor, qtbot, tmp_path):
+    (tmp_path / "my_layers.py").write_text("from torch import nn\n\ndef head():\n    return nn.Linear(8, 3)\n",
+                                           encoding="utf-8")
+    path = tmp_path / "net.py"
+    path.write_text("from torch import nn\nfrom my_layers import head\n\n\nclass Net(nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.head = head()\n\n"
+                    "    def forward(self, x):\n        return self.head(x)\n", encoding="utf-8")
+    dialog = _open(editor)
+    dialog.set_file(path)
+    dialog.shape_edit.setText("8")
+    graph_id = _run(qtbot, dialog)
+    graph = editor.document.project.graph(graph_id)
+    assert [n.params.get("out_features") for n in graph.nodes.values() if n.type_id == "nn.linear"] == [3]
+    assert str(tmp_path) not in sys.path  # put back as it was
     dialog.close()
 
 
