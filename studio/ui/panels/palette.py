@@ -341,8 +341,11 @@ class PalettePanel(QWidget):
                 return True
             if event.key() == Qt.Key.Key_Down:
                 visible = self.visible_type_ids()
-                if visible:
-                    self.tree.setCurrentItem(self.item_for(visible[0]))
+                first = self.item_for(visible[0]) if visible else None
+                if first is None and self.visible_blocks():  # only saved blocks match
+                    first = self.block_item(self.visible_blocks()[0])
+                if first is not None:
+                    self.tree.setCurrentItem(first)
                     self.tree.setFocus()
                 return True
         return super().eventFilter(watched, event)
