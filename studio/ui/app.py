@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("NN Studio")
     app.setOrganizationName("NN Studio")
+    from studio.ui import gc_guard
+
+    gc_guard.install(app)  # Qt objects must never be collected on a worker thread
     from studio.ui.files import settings
 
     theme_name = args.theme or str(settings().value("theme", "dark"))

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from studio.core.factory import make_node
 from studio.core.model import Edge, new_project
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _gui_thread_gc(qapp):
+    """As in the app: cyclic garbage (closed windows, dialogs) is collected on the GUI thread only."""
+    from studio.ui import gc_guard
+
+    collector = gc_guard.install(qapp)
+    yield
+    collector.stop()
+
+
 @pytest.fixture(autouse=True)
 def _editor_config(tmp_path, monkeypatch):
-    """Settings, recent files and recovery files go to a private folder per test."""
+    """Settings, recent files and recovery files go to a private folder per test; each test's Qt garbage
+    is collected right after it, on the GUI thread, before the next test starts threads."""
     monkeypatch.setenv("NNSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    yield
+    gc.collect()
 
 
 def small_project(registry):
