@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m studio
 
+# One xdist worker: a native crash inside Qt (seen rarely in long UI runs) restarts the worker and
+# reruns only that test; ordinary failures are never retried.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
