@@ -95,6 +95,22 @@ class MainWindow(QMainWindow):
             self.attach(document)
 
     # -- setup -----------------------------------------------------------------------------
+    def add_panel_dock(self, key: str, title: str, panel: QWidget, area: Qt.DockWidgetArea,
+                       tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Dock ``panel`` (movable, closable, floatable; state saved under ``dock_<key>``) and register it."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        self.panels[key] = panel
+        self.docks[key] = dock
+        return dock
+
     def attach(self, document) -> None:
         """Build canvases, panels, menus for ``document`` (needs the registry, i.e. torch)."""
         from studio.ui.actions import EditActions
@@ -157,15 +173,7 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # a panel bug must not take the editor down
                 self.show_message(f"{title} panel failed to load: {exc}")
                 continue
-            dock = QDockWidget(title, self)
-            dock.setObjectName(f"dock_{attr}")
-            dock.setWidget(panel)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-            self.addDockWidget(area, dock)
-            self.panels[attr] = panel
-            self.docks[attr] = dock
+            self.add_panel_dock(attr, title, panel, area)
         right = [self.docks[k] for k in ("inspector", "summary", "code") if k in self.docks]
         for dock in right[1:]:
             self.tabifyDockWidget(right[0], dock)

@@ -16,7 +16,7 @@ import re
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QDockWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from studio.io.stages import stage_label, stages
 
@@ -132,22 +132,9 @@ class ExplanationPanel(QWidget):
 def install_explanation(window) -> ExplanationPanel:
     """Dock an ExplanationPanel in ``window`` (tabified with the Inspector); raise it when a template opens."""
     panel = ExplanationPanel(window.document)
-    dock = QDockWidget("Explanation", window)
-    dock.setObjectName("dock_explanation")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    docks = getattr(window, "docks", None)
-    if isinstance(docks, dict):
-        anchor = next((docks[k] for k in ("code", "summary", "inspector") if k in docks), None)
-        if anchor is not None:
-            window.tabifyDockWidget(anchor, dock)
-        docks["explanation"] = dock
-    panels = getattr(window, "panels", None)
-    if isinstance(panels, dict):
-        panels["explanation"] = panel
+    anchor = next((window.docks[k] for k in ("code", "summary", "inspector") if k in window.docks), None)
+    dock = window.add_panel_dock("explanation", "Explanation", panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                                 tabify_with=anchor)
     for action in window.menuBar().actions():  # View menu: a toggle like the other docks
         if action.menu() is not None and action.text().replace("&", "") == "View":
             action.menu().addAction(dock.toggleViewAction())
@@ -159,7 +146,7 @@ def install_explanation(window) -> ExplanationPanel:
 
     window.document.project_replaced.connect(raise_if_template)
     raise_if_template()
-    if not panel.has_explanation and isinstance(docks, dict) and "inspector" in docks:
-        docks["inspector"].raise_()  # tabifying made the new dock current; ordinary projects keep the Inspector
+    if not panel.has_explanation and "inspector" in window.docks:
+        window.docks["inspector"].raise_()  # tabifying made the new dock current; ordinary projects keep the Inspector
     window.explanation_dock = dock
     return panel

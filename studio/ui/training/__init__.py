@@ -8,7 +8,7 @@ running training cleanly (the thread is waited for, the last checkpoint kept).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QFrame, QScrollArea
 
 from studio.ui.training.panel import TrainingPanel
 
@@ -32,21 +32,14 @@ class _CloseGuard(QObject):
 def install_training(window) -> TrainingPanel:
     """Add the training dock, the Train menu and the close guard to ``window`` (a MainWindow)."""
     panel = TrainingPanel(window.document, window)
-    dock = QDockWidget("Training", window)
-    dock.setObjectName("dock_training")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    docks = getattr(window, "docks", None)
-    if isinstance(docks, dict):
-        if "problems" in docks:
-            window.tabifyDockWidget(docks["problems"], dock)
-        docks["training"] = dock
-    panels = getattr(window, "panels", None)
-    if isinstance(panels, dict):
-        panels["training"] = panel
+    # scrollable, so the bottom strip can stay short while editing and grow when training starts
+    scroller = QScrollArea()
+    scroller.setWidget(panel)
+    scroller.setWidgetResizable(True)
+    scroller.setFrameShape(QFrame.Shape.NoFrame)
+    dock = window.add_panel_dock("training", "Training", scroller, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                 tabify_with=window.docks.get("problems"))
+    window.panels["training"] = panel
     window.training_panel = panel
     window.training_dock = dock
 
