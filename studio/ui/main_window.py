@@ -590,4 +590,6 @@ class MainWindow(QMainWindow):
             self.files.autosave_enabled = False
         if self.restore_state and self.document is not None:
             self.save_window_state()
+        for view in self.views.values():  # the scenes stop observing before anything is destroyed
+            view.graph_scene.detach()
         event.accept()

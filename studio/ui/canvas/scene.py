@@ -82,6 +82,9 @@ class GraphScene(QGraphicsScene):
                 pass
         self._shapes_timer.stop()
         self._frames_timer.stop()
+        self._selection_timer.stop()
+        # destroying a scene clears its items, which emits selectionChanged into this (dying) object
+        self.blockSignals(True)
 
     # -- building ---------------------------------------------------------------------------
     def rebuild(self) -> None:
