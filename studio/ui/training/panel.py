@@ -163,6 +163,10 @@ class TrainingPanel(QWidget):
             self.controls[key] = spin
             form.addRow(label, spin)
         combo("device", DEVICES, "Device", "auto = the GPU when there is one")
+        self.grid_button = QPushButton("Edit grid…")
+        self.grid_button.setToolTip("Q-learning: redraw the gridworld (walls, pits, goal, start), then train again")
+        self.grid_button.clicked.connect(self.edit_grid)
+        form.addRow("Gridworld", self.grid_button)
 
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a snapshot of the project (F5)")
@@ -328,9 +332,16 @@ class TrainingPanel(QWidget):
                     w.setValue(int(value))
             rl = get_setting(training, "recipe") in ("q_learning_tabular", "dqn")
             self.controls["rl.episodes"].setEnabled(rl)
+            self.grid_button.setEnabled(rl)
             self.dataset_box.setEnabled(not rl)
         finally:
             self._refreshing = False
+
+    def edit_grid(self) -> None:
+        """Open the grid editor; Apply is one undoable change of ``rl.grid.layout``."""
+        from studio.ui.training.grid_editor import GridEditorDialog
+
+        GridEditorDialog(self.document, self).exec()
 
     def _on_event(self, event) -> None:
         if event.kind == "training_changed" or event.kind.startswith("graph_"):
