@@ -506,8 +506,9 @@ What to watch: the return curve rising and episode length falling; the grid view
 action per cell) and colours (state value); val_optimal_paths is the share of start cells whose greedy
 path reaches the goal along a shortest path (target 1.0).
 
-Try: redraw the grid (Training > rl > grid > layout), add a pit on the shortest path, or set slip to
-0.1 and watch the policy keep its distance from the pit. For deep Q-learning on a grid of another size,
+Try: redraw the grid (Training panel > Edit grid...: click cells to cycle wall, pit, cliff, goal,
+start), add a pit on the shortest path and train again, or set slip to 0.1 and watch the policy keep
+its distance from the pit. For deep Q-learning on a grid of another size,
 set the q_network Input's shape to rows x columns (one value per cell).
 """
 
