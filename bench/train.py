@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from bench.report import write_section
-from studio.core.factory import make_node
-from studio.core.model import Edge, Graph, Project
+from studio.core.factory import chain_graph
+from studio.core.model import Graph, Project
 from studio.core.registry import Registry, default_registry
 from studio.train.build import build_model
 from studio.train.data import TensorLoader, load_data
@@ -26,20 +26,7 @@ from studio.train.settings import TrainingSettings
 
 
 def chain(reg: Registry, name: str, shape: list[int], layers: list[tuple[str, dict]], names=None) -> Graph:
-    g = Graph(name=name)
-    prev = make_node(reg.get("io.input"), g, name="x", shape=shape)
-    g.nodes[prev.id] = prev
-    for i, (type_id, params) in enumerate(layers):
-        node = make_node(reg.get(type_id), g, name=names[i] if names else None, **params)
-        g.nodes[node.id] = node
-        e = Edge(prev.id, "out", node.id, "in")
-        g.edges[e.id] = e
-        prev = node
-    out = make_node(reg.get("io.output"), g, name="output")
-    g.nodes[out.id] = out
-    e = Edge(prev.id, "out", out.id, "in")
-    g.edges[e.id] = e
-    return g
+    return chain_graph(reg, name, shape, layers, names=names)
 
 
 def mlp(reg: Registry, name: str, n_in: int, hidden: int, n_out: int, depth: int = 2, act: str = "nn.relu") -> Graph:

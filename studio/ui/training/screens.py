@@ -30,25 +30,12 @@ def _wait(app, cond: Callable[[], bool], timeout: float = 120.0) -> bool:
 
 def demo_projects(registry):
     """Small projects for the views no template covers on a CPU in seconds."""
-    from studio.core.factory import make_node
-    from studio.core.model import Edge, Graph, Project
+    from studio.core.factory import chain_graph
+    from studio.core.model import Project
 
     def chain(name, shape, layers, names):
-        g = Graph(name=name)
-        prev = make_node(registry.get("io.input"), g, (0.0, 0.0), name="image" if len(shape) == 3 else "x",
-                         shape=list(shape))
-        g.nodes[prev.id] = prev
-        for i, (tid, params) in enumerate(layers):
-            n = make_node(registry.get(tid), g, (220.0 * (i + 1), 0.0), name=names[i], **params)
-            g.nodes[n.id] = n
-            e = Edge(prev.id, "out", n.id, "in")
-            g.edges[e.id] = e
-            prev = n
-        out = make_node(registry.get("io.output"), g, (220.0 * (len(layers) + 1), 0.0), name="logits")
-        g.nodes[out.id] = out
-        e = Edge(prev.id, "out", out.id, "in")
-        g.edges[e.id] = e
-        return g
+        return chain_graph(registry, name, shape, layers, names=names,
+                           input_name="image" if len(shape) == 3 else "x", output_name="logits")
 
     cnn = chain("classifier", [1, 28, 28],
                 [("nn.conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}), ("nn.relu", {}),

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from studio.core.factory import make_node
-from studio.core.model import Edge, Graph, Project
+from studio.core.factory import chain_graph
+from studio.core.model import Graph, Project
 
 
 def chain(registry, name: str, input_shape: list[int], layers: list[tuple[str, dict]], dtype: str = "float32",
           names: list[str] | None = None) -> Graph:
-    graph = Graph(name=name)
-    prev = make_node(registry.get("io.input"), graph, (0.0, 0.0), name="x", shape=list(input_shape), dtype=dtype)
-    graph.nodes[prev.id] = prev
-    for i, (type_id, params) in enumerate(layers):
-        node = make_node(registry.get(type_id), graph, (200.0 * (i + 1), 0.0), name=names[i] if names else None,
-                         **params)
-        graph.nodes[node.id] = node
-        e = Edge(prev.id, "out", node.id, "in")
-        graph.edges[e.id] = e
-        prev = node
-    out = make_node(registry.get("io.output"), graph, (200.0 * (len(layers) + 1), 0.0), name="output")
-    graph.nodes[out.id] = out
-    e = Edge(prev.id, "out", out.id, "in")
-    graph.edges[e.id] = e
-    return graph
+    return chain_graph(registry, name, input_shape, layers, dtype=dtype, names=names, spacing=200.0)
 
 
 def mlp(registry, name: str, n_in: int, hidden: int, n_out: int, act: str = "nn.relu") -> Graph:
