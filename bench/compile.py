@@ -25,12 +25,13 @@ import torch
 from torch import nn
 
 from bench.report import write_section
+from studio.catalog import default_registry
 from studio.compile.compiler import compile_graph
 from studio.compile.exporter import export_graph, export_graph_code
 from studio.core.factory import make_node
 from studio.core.model import Graph, Project, new_project
 from studio.core.ops import AddNode, connect
-from studio.core.registry import Registry, default_registry
+from studio.core.registry import Registry
 from studio.core.shapes import ShapeInferencer
 
 BATCH = 64

@@ -69,8 +69,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    from studio.catalog import default_registry
     from studio.core.ops import SetParam
-    from studio.core.registry import default_registry
     from studio.io.project_file import save_project
     from studio.ui import theme
     from studio.ui.demo import big_project

@@ -113,7 +113,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import statistics
 import time
 
+from studio.catalog import default_registry
 from studio.core.factory import make_node
 from studio.core.model import Project, new_project
 from studio.core.ops import AddNode, SetParam, connect
-from studio.core.registry import default_registry
 from studio.core.shapes import ShapeInferencer
 
 

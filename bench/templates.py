@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from studio.catalog import default_registry
 from studio.core.model import Project
-from studio.core.registry import Registry, default_registry
+from studio.core.registry import Registry
 from studio.io.stages import apply_stage, default_subs, merge
 from studio.io.templates import TEMPLATE_DIR, load_template
 

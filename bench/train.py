@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from bench.report import write_section
+from studio.catalog import default_registry
 from studio.core.factory import chain_graph
 from studio.core.model import Graph, Project
-from studio.core.registry import Registry, default_registry
+from studio.core.registry import Registry
 from studio.train.build import build_model
 from studio.train.data import TensorLoader, load_data
 from studio.train.engine import run

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load(path: str):
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
     from studio.io.errors import ProjectFileError
     from studio.io.project_file import load_project
 

@@ -25,11 +25,12 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from studio.catalog import default_registry
 from studio.core.factory import make_node
 from studio.core.layout import ROW_GAP, layered_layout
 from studio.core.model import Edge, Graph, Project
 from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
-from studio.core.registry import Registry, default_registry
+from studio.core.registry import Registry
 from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
 
 HERE = Path(__file__).resolve().parent

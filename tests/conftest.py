@@ -27,6 +27,6 @@ def _torch_threads():
 
 @pytest.fixture(scope="session")
 def registry():
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     return default_registry()

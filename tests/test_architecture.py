@@ -31,8 +31,8 @@ def test_headless_packages_never_import_qt():
 
 
 def test_headless_import_does_not_load_qt():
-    code = ("import sys, studio.core.registry, studio.core.validation, studio.io.project_file;"
-            "studio.core.registry.default_registry();"
+    code = ("import sys, studio.catalog, studio.core.validation, studio.io.project_file;"
+            "studio.catalog.default_registry();"
             "print(any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"

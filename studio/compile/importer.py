@@ -27,7 +27,7 @@ from studio.compile.imports_table import FunctionMatch, match_function
 from studio.compile.leaf_mapping import LeafMapper, mapper_for
 from studio.core.layout import layered_layout
 from studio.core.model import Edge, Graph, Group, Node, identifier
-from studio.core.registry import Registry, default_registry
+from studio.core.registry import Registry
 from studio.core.shapes import ShapeInferencer
 from studio.core.spec import validate_params
 
@@ -401,13 +401,12 @@ def imported_state_dict(graph: Graph, registry: Registry, report: ImportReport) 
     return state
 
 
-def import_from_file(path: str | Path, class_name: str, registry: Registry | None = None,
+def import_from_file(path: str | Path, class_name: str, registry: Registry,
                      example_input_shape: Any = None) -> tuple[Graph, ImportReport]:
     """Load ``class_name`` from a Python file the user chose (this runs that file) and import it.
 
-    The class must construct without arguments. ``registry`` defaults to the built-in one.
+    The class must construct without arguments.
     """
-    registry = default_registry() if registry is None else registry
     source = Path(path)
     if not source.is_file():
         raise ModelImportError(f"no such file: {source}")
@@ -437,10 +436,9 @@ def import_from_file(path: str | Path, class_name: str, registry: Registry | Non
         sys.modules.pop(module_name, None)
 
 
-def import_torchvision(name: str, registry: Registry | None = None,
+def import_torchvision(name: str, registry: Registry,
                        example_input_shape: Any = (1, 3, 224, 224)) -> tuple[Graph, ImportReport]:
     """A torchvision classification model by name (random weights: ``weights=None``)."""
-    registry = default_registry() if registry is None else registry
     from torchvision import models
 
     known = set(models.list_models(module=models))

@@ -6,7 +6,6 @@ the registry does not already hold.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 
 from studio.core.spec import NodeSpec
@@ -80,17 +79,3 @@ class Registry:
         hits.sort(key=lambda s: (not s.title.lower().startswith(text.lower().strip()), s.title))
         return hits
 
-
-_default: Registry | None = None
-_lock = threading.Lock()
-
-
-def default_registry() -> Registry:
-    """The registry with every built-in family from the ``nodes`` package (imports torch once)."""
-    global _default
-    with _lock:
-        if _default is None:
-            from nodes import all_specs
-
-            _default = Registry(all_specs())
-        return _default

@@ -98,9 +98,9 @@ class _Loader(threading.Thread):
 
     def run(self) -> None:
         try:
+            from studio.catalog import default_registry
             from studio.core.factory import make_node
             from studio.core.model import Edge, new_project
-            from studio.core.registry import default_registry
             from studio.core.shapes import ShapeInferencer
 
             registry = default_registry()
@@ -167,7 +167,7 @@ def screenshot(out: str, template: str, size: str = "1440x900") -> int:
     """Render the main window with ``template`` loaded into ``out`` (PNG)."""
     from PySide6.QtWidgets import QApplication
 
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow
 

@@ -158,7 +158,7 @@ def test_export_bytes_do_not_depend_on_hash_seed(tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONIOENCODING="utf-8")  # this process runs with another (random) seed
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     here = export_graph_code(cnn(default_registry()).graph, default_registry())
     assert done.stdout.decode("utf-8") == here

@@ -18,7 +18,7 @@ ACTIVATIONS = ["nn.relu", "nn.tanh", "nn.sigmoid", "nn.gelu", "nn.silu", "nn.lea
 @st.composite
 def dense_graphs(draw):
     """Input -> a DAG of Linear / activation / Concat / Add / Split over (B, features) tensors."""
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     b = Builder(default_registry(), "random dense")
     width = draw(st.integers(2, 6))
@@ -75,7 +75,7 @@ def dense_graphs(draw):
 @st.composite
 def conv_graphs(draw):
     """Small conv stacks with batch norm, pooling, residual adds and channel concatenation."""
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     b = Builder(default_registry(), "random conv")
     channels, size = draw(st.integers(1, 3)), draw(st.integers(4, 8))
@@ -122,7 +122,7 @@ def conv_graphs(draw):
 @st.composite
 def sequence_graphs(draw):
     """(B, L, F) models: embeddings or features, recurrent layers, attention, norms, pooling over steps."""
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     b = Builder(default_registry(), "random sequence")
     length, width = draw(st.integers(2, 6)), 4 * draw(st.integers(1, 3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from studio.core.registry import default_registry
+from studio.catalog import default_registry
 from tests.nodes.helpers import infer, run_real, sample
 
 F32 = "float32"

@@ -13,7 +13,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import nodes.modules
-from studio.core.registry import default_registry
+from studio.catalog import default_registry
 from tests.nodes.helpers import infer, sample
 from tests.nodes.test_every_node import INPUTS
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from studio.core.registry import Registry, default_registry
+from studio.catalog import default_registry
+from studio.core.registry import Registry
 from studio.core.spec import ExportInfo, NodeSpec, PortSpec
 from studio.train.engine import RunControl, Update, run, run_to_end
 from tests.train.helpers import chain, mlp, project

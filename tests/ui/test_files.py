@@ -77,7 +77,7 @@ import json, os, sys
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from studio.core.registry import default_registry
+from studio.catalog import default_registry
 from studio.ui.document import Document
 from studio.ui.main_window import MainWindow
 from studio.core.ops import SetParam

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     """Save a PNG of every panel in a dark and a light palette (for looking at, not for tests)."""
     from PySide6.QtWidgets import QApplication
 
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
     from studio.ui.document import Document
     from studio.ui.panels.screens import cnn_project, grab_all
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
     from studio.io.templates import load_template
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from studio.core.registry import Registry, default_registry
+from studio.catalog import default_registry
+from studio.core.registry import Registry
 from studio.core.spec import ExportInfo, NodeSpec, ParamSpec, PortSpec
 
 

@@ -11,7 +11,7 @@ from studio.ui.panels.explanation import ExplanationPanel, explanation_html, par
 
 @pytest.fixture(scope="module")
 def registry():
-    from studio.core.registry import default_registry
+    from studio.catalog import default_registry
 
     return default_registry()
 
