@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test test-fast lint lint-imports bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +17,18 @@ run: $(STAMP)
 
 # One xdist worker: a native crash inside Qt (seen rarely in long UI runs) restarts the worker and
 # reruns only that test; ordinary failures are never retried.
-test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
+PYTEST := QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
+
+# The layer contracts (pyproject.toml [tool.importlinter]) run first: they take a second.
+test: lint-imports
+	$(PYTEST)
+
+# The inner loop: everything but the tests marked slow.
+test-fast: lint-imports
+	$(PYTEST) -m "not slow"
+
+lint-imports: $(STAMP)
+	$(BIN)/lint-imports
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -73,9 +73,9 @@ def main() -> int:
     from studio.core.ops import SetParam
     from studio.io.project_file import save_project
     from studio.ui import theme
-    from studio.ui.demo import big_project
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow
+    from tools.demo import big_project
 
     theme.apply_theme(app, "dark")
     registry = default_registry()

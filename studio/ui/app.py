@@ -145,19 +145,19 @@ def _open_template(window, name: str) -> None:
     from studio.io.templates import TEMPLATE_DIR
 
     if name == "demo":
-        from studio.ui.demo import demo_project
-
-        window.document.replace_project(demo_project(window.document.registry))
+        window.document.replace_project(load_named(name, window.document.registry))
     else:
         window.files.open_template(TEMPLATE_DIR / f"{name}{SUFFIX}")
 
 
 def load_named(name: str, registry):
-    """A project for ``--template NAME``: 'demo' or a file stem in templates/."""
+    """A project for ``--template NAME``: a file stem in templates/, or 'demo' (``tools/demo.py``)."""
     if name == "demo":
-        from studio.ui.demo import demo_project
-
-        return demo_project(registry)
+        try:
+            from tools.demo import window_demo
+        except ImportError as exc:
+            raise ValueError("the 'demo' project comes with the source checkout (tools/demo.py)") from exc
+        return window_demo(registry)
     from studio.io.templates import load_template
 
     return load_template(name, registry)

@@ -77,8 +77,8 @@ def test_shortcuts_dialog_lists_the_common_shortcuts(editor):
 
 def test_gallery_shows_templates_with_pictures(registry, qtbot, tmp_path):
     from studio.io.project_file import save_project
-    from studio.ui.demo import demo_project
     from studio.ui.gallery import GalleryDialog
+    from tools.demo import window_demo as demo_project
 
     project = demo_project(registry)
     project.meta = {"title": "Tiny demo", "description": "A small test template"}

@@ -38,9 +38,9 @@ def panel_registry() -> Registry:
 @pytest.fixture
 def document(qtbot, panel_registry):
     from studio.ui.document import Document
-    from studio.ui.panels.demo import demo_project
+    from tools.demo import panel_demo
 
-    doc = Document(panel_registry, demo_project(panel_registry))
+    doc = Document(panel_registry, panel_demo(panel_registry))
     yield doc
     doc.undo_stack.cleanChanged.disconnect()  # the stack outlives the Python wrapper at teardown
 

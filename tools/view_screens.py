@@ -1,4 +1,4 @@
-"""Screenshots of every live view mid-training: ``python -m studio.ui.training.screens OUTDIR``.
+"""Screenshots of every live view mid-training: ``python -m tools.view_screens OUTDIR``.
 
 Opens the editor offscreen, trains templates (shortened) and small demo projects from the
 training panel, pauses each run once its views are populated, and saves the training dock as
@@ -11,49 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _wait(app, cond: Callable[[], bool], timeout: float = 120.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if cond():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def demo_projects(registry):
-    """Small projects for the views no template covers on a CPU in seconds."""
-    from studio.core.factory import chain_graph
-    from studio.core.model import Project
-
-    def chain(name, shape, layers, names):
-        return chain_graph(registry, name, shape, layers, names=names,
-                           input_name="image" if len(shape) == 3 else "x", output_name="logits")
-
-    cnn = chain("classifier", [1, 28, 28],
-                [("nn.conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}), ("nn.relu", {}),
-                 ("nn.max_pool2d", {"kernel_size": 2}), ("nn.conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}),
-                 ("nn.relu", {}), ("nn.max_pool2d", {"kernel_size": 2}), ("nn.flatten", {}),
-                 ("nn.linear", {"out_features": 6})],
-                ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "head"])
-    shapes = Project(name="shapes classifier", graphs=[cnn], training={
-        "recipe": "classification", "dataset": {"name": "shapes", "params": {"n": 3000, "classes": 6, "noise": 0.25}},
-        "epochs": 12, "batch_size": 64, "steps_per_epoch": 10, "optimizer": {"name": "adam", "lr": 0.003}})
-    mlp = chain("model", [2], [("nn.linear", {"out_features": 64}), ("nn.relu", {}), ("nn.linear", {"out_features": 64}),
-                               ("nn.relu", {}), ("nn.linear", {"out_features": 3})],
-                ["fc1", "relu1", "fc2", "relu2", "head"])
-    spirals = Project(name="spirals", graphs=[mlp], training={
-        "recipe": "classification", "dataset": {"name": "spirals", "params": {"n": 3000}}, "epochs": 30,
-        "batch_size": 64, "steps_per_epoch": 15, "optimizer": {"name": "adam", "lr": 0.01}})
-    return {"shapes": shapes, "spirals": spirals}
-
+from tools.demo import training_demos  # noqa: E402
+from tools.screenshots import wait as _wait  # noqa: E402
 
 SHORTEN = {  # template -> settings that keep the run short but mid-training views meaningful
     "lstm_forecast": {"epochs": 12, "steps_per_epoch": 20},
@@ -69,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(argv[0] if argv else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("NNSTUDIO_RUNS_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "nnstudio-screens"))
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -91,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             panel.tabs.setCurrentWidget(tab)
         if view_key is not None:
             panel.views.setCurrentWidget(panel.views.pages[view_key])
-        window.resizeDocks([dock], [560], __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.Orientation.Vertical)
+        window.resizeDocks([dock], [560], Qt.Orientation.Vertical)
         _wait(app, lambda: False, 0.4)
         path = out / f"{name}.png"
         dock.grab().save(str(path))
@@ -127,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             return panel.views.last_step >= longest.x[n - 1]
         return done
 
-    demos = demo_projects(registry)
+    demos = training_demos(registry)
     # classification: predictions, confusion, curves, dataset, activations
     train(demos["shapes"], lambda: epochs_done(4)() and "predictions" in panel.views.received)
     shot("classification_predictions", panel.views, "classify")
@@ -153,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     _wait(app, lambda: epochs_done(8)() or not panel.running, 120)
     finish()
     for i in range(panel.plots.runs_list.count()):
-        panel.plots.runs_list.item(i).setCheckState(__import__("PySide6.QtCore", fromlist=["Qt"]).Qt.CheckState.Checked)
+        panel.plots.runs_list.item(i).setCheckState(Qt.CheckState.Checked)
     shot("curves_two_runs_overlaid", panel.plots)
 
     for key, epochs, views in (
@@ -162,11 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             ("gan_ring", 12, [("gan", "gan_ring_samples")]),
             ("attention_reverse", 6, [("attention", "attention_heatmap")]),
             ("gridworld_q", 3, [("grid", "q_learning_gridworld")])):
-        try:
-            project = load_template(key, registry)
-        except Exception as exc:  # noqa: BLE001 - a missing template skips its shot
-            print(f"skipped {key}: {exc}")
-            continue
+        project = load_template(key, registry)
         project.training.update(SHORTEN.get(key, {}))
         want = {"forecast": "forecast", "recon": "reconstruction", "latent": "latent", "gan": "gan_samples",
                 "attention": "attention", "grid": "gridworld"}

@@ -1,58 +1,29 @@
-"""Screenshots of every panel (dark and light) for looking at layout and contrast by eye."""
+"""Screenshots of every panel (dark and light) for looking at layout and contrast by eye.
+
+``python -m tools.panel_screens [OUTDIR]`` saves ``panel_<name>_<theme>.png`` for the palette,
+inspector, summary, code, problems and quick-add panels on the CNN demo project.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSize
-from PySide6.QtWidgets import QApplication, QWidget
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.core.factory import make_node
-from studio.core.model import Edge, Project, new_project
-from studio.core.registry import Registry
-from studio.ui.document import Document
+from PySide6.QtCore import QPoint, QSize  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-
-def cnn_project(registry: Registry) -> Project:
-    """Input 1×28×28 -> Conv -> ReLU -> MaxPool -> Flatten -> Linear -> Output, + one loose node."""
-    project = new_project("CNN demo", "classifier")
-    graph = project.main_graph
-    chain = [("io.input", {"shape": [1, 28, 28]}, "image"), ("nn.conv2d", {"out_channels": 16}, "conv1"),
-             ("nn.relu", {}, "relu1"), ("nn.max_pool2d", {}, "pool1"), ("nn.flatten", {}, "flat"),
-             ("nn.linear", {"out_features": 10}, "head"), ("io.output", {}, "logits")]
-    previous = None
-    for i, (type_id, params, name) in enumerate(chain):
-        spec = registry.find(type_id)
-        if spec is None:
-            continue
-        node = make_node(spec, graph, (i * 220.0, 0.0), name=name, **params)
-        graph.nodes[node.id] = node
-        if previous is not None:
-            edge = Edge(previous.id, registry.get(previous.type_id).outputs[0].name, node.id, spec.inputs[0].name)
-            graph.edges[edge.id] = edge
-        previous = node
-    loose = make_node(registry.get("nn.linear"), graph, (440.0, 200.0), name="unused", in_features=100)
-    graph.nodes[loose.id] = loose
-    return project
-
-
-def _apply_theme(app: QApplication, theme: str) -> None:
-    try:
-        from studio.ui.theme import apply_theme
-    except ImportError:  # the window's theme module is not there: Fusion default palette
-        app.setStyle("Fusion")
-        return
-    apply_theme(app, theme)
+from studio.ui.document import Document  # noqa: E402
+from studio.ui.theme import apply_theme  # noqa: E402
 
 
 def _grab(widget: QWidget, size: QSize, path: Path) -> Path:
     widget.resize(size)
     widget.show()
-    QApplication.processEvents()
-    for timer_owner in (widget,):
-        refresh = getattr(timer_owner, "refresh", None)
-        if callable(refresh):
-            refresh()
     QApplication.processEvents()
     widget.grab().save(str(path))
     widget.hide()
@@ -69,7 +40,7 @@ def grab_all(app: QApplication, document: Document, out: Path, theme: str) -> li
     from studio.ui.panels.summary import SummaryPanel
 
     out.mkdir(parents=True, exist_ok=True)
-    _apply_theme(app, theme)
+    apply_theme(app, theme)
     graph = document.project.main_graph
     by_name = {n.name: n.id for n in graph.nodes.values()}
     saved: list[Path] = []
@@ -95,9 +66,11 @@ def grab_all(app: QApplication, document: Document, out: Path, theme: str) -> li
     document.set_selection(graph.id, [])
     saved.append(_grab(inspector, QSize(300, 160), out / f"panel_inspector_empty_{theme}.png"))
 
-    saved.append(_grab(SummaryPanel(document), QSize(600, 380), out / f"panel_summary_{theme}.png"))
-    saved.append(_grab(CodePanel(document), QSize(640, 560), out / f"panel_code_{theme}.png"))
-    saved.append(_grab(ProblemsPanel(document), QSize(600, 200), out / f"panel_problems_{theme}.png"))
+    for panel, size, name in ((SummaryPanel(document), QSize(600, 380), "summary"),
+                              (CodePanel(document), QSize(640, 560), "code"),
+                              (ProblemsPanel(document), QSize(600, 200), "problems")):
+        panel.refresh()  # skip the debounce: the picture shows the current graph
+        saved.append(_grab(panel, size, out / f"panel_{name}_{theme}.png"))
     broken = CodePanel(document)
     if "image" in by_name:  # an unconnected layer on the main path: the code view explains instead
         from studio.core.ops import RemoveEdge
@@ -115,3 +88,23 @@ def grab_all(app: QApplication, document: Document, out: Path, theme: str) -> li
     saved.append(out / f"panel_quick_add_{theme}.png")
     popup.hide()
     return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Save a PNG of every panel in a dark and a light palette (for looking at, not for tests)."""
+    from studio.catalog import default_registry
+    from tools.demo import cnn_demo
+
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "/tmp/nnstudio-panels")
+    app = QApplication.instance() or QApplication([])
+    registry = default_registry()
+    document = Document(registry, cnn_demo(registry))
+    for theme in ("dark", "light"):
+        for path in grab_all(app, document, out, theme):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
