@@ -2,9 +2,17 @@
 
 Layout rows use ``S`` start, ``G`` goal, ``#`` wall, ``X`` pit (the episode ends), ``C`` cliff
 (penalty and back to the start) and ``.`` free. States are ``row * width + col``. Actions are
-0 up, 1 right, 2 down, 3 left; moving into a wall or off the grid leaves the agent in place.
-:meth:`GridWorld.distances` is a breadth-first search from the goals, the oracle for "is this
-policy optimal" (every state's greedy move must bring it one step closer to a goal).
+0 up, 1 right, 2 down, 3 left; moving into a wall or off the grid leaves the agent in place and
+earns ``bump_reward``.
+
+Beyond the layout: ``cell_rewards`` are paid on entering a cell; ``teleports`` move the agent
+from a cell to another whatever it does, paying their reward (Sutton & Barto's A → A′);
+``continuing`` tasks have no terminal state (episodes are cut at ``max_steps`` only).
+
+Slip: with probability ``slip`` the chosen action is replaced by one of the four drawn uniformly
+(possibly the chosen one), so the intended move happens with probability 1 − slip + slip/4.
+:meth:`GridWorld.transitions` gives the exact model with these probabilities, which value
+iteration (:mod:`studio.train.tabular`) solves to judge policies.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ class GridError(ValueError):
 class GridWorld:
     def __init__(self, layout: Sequence[str], goal_reward: float = 1.0, pit_reward: float = -1.0,
                  cliff_reward: float = -1.0, step_reward: float = -0.01, slip: float = 0.0,
-                 max_steps: int = 0, seed: int = 0) -> None:
+                 max_steps: int = 0, seed: int = 0, *, bump_reward: float = 0.0,
+                 cell_rewards: Sequence[tuple[int, int, float]] = (),
+                 teleports: Sequence[tuple[int, int, int, int, float]] = (), continuing: bool = False) -> None:
         rows = [str(r) for r in layout]
         if not rows or not rows[0]:
             raise GridError("the grid layout is empty")
@@ -44,8 +54,13 @@ class GridWorld:
         self.height, self.width = self.cells.shape
         flat = self.cells.reshape(-1)
         self.goals = [int(s) for s in np.nonzero(flat == GOAL)[0]]
-        if not self.goals:
-            raise GridError("the grid needs at least one goal (G)")
+        self.continuing = bool(continuing)
+        if not self.goals and not self.continuing:
+            raise GridError("the grid needs at least one goal (G), or make the task continuing")
+        self.bump_reward = float(bump_reward)
+        self.cell_rewards = {self._cell(r, c, "cell reward"): float(v) for r, c, v in cell_rewards}
+        self.teleports = {self._cell(r, c, "teleport"): (self._cell(tr, tc, "teleport target"), float(v))
+                          for r, c, tr, tc, v in teleports}
         starts = np.nonzero(flat == START)[0]
         free = np.nonzero((flat == FREE) | (flat == START))[0]
         if len(free) == 0:
@@ -59,9 +74,21 @@ class GridWorld:
         self.state = self.start
         self.steps = 0
         self._dist = self._bfs()
-        self.starts = [int(s) for s in free if self._dist[s] > 0]  # free cells that can reach a goal
-        if self._dist[self.start] < 0:
-            raise GridError("no goal can be reached from the start")
+        if self.continuing:
+            self.starts = [int(s) for s in free]
+        else:
+            self.starts = [int(s) for s in free if self._dist[s] > 0]  # free cells that can reach a goal
+            if self._dist[self.start] < 0:
+                raise GridError("no goal can be reached from the start")
+
+    def _cell(self, row: int, col: int, what: str) -> int:
+        """State of a (row, column) given in settings, 0-based; refuses cells off the grid or in a wall."""
+        r, c = int(row), int(col)
+        if not (0 <= r < self.height and 0 <= c < self.width):
+            raise GridError(f"{what} at row {r + 1}, column {c + 1} is off the {self.height}×{self.width} grid")
+        if self.cells[r, c] == WALL:
+            raise GridError(f"{what} at row {r + 1}, column {c + 1} is a wall")
+        return r * self.width + c
 
     # -- dynamics --------------------------------------------------------------------------------
     def move(self, state: int, action: int) -> int:
@@ -74,7 +101,41 @@ class GridWorld:
         return state
 
     def terminal(self, state: int) -> bool:
-        return self.cells.flat[state] in (GOAL, PIT)
+        return not self.continuing and self.cells.flat[state] in (GOAL, PIT)
+
+    def outcome(self, state: int, action: int) -> tuple[int, float, bool]:
+        """What the action does from ``state`` without slip: (next state, reward, episode over)."""
+        if state in self.teleports:
+            target, reward = self.teleports[state]
+            return target, reward + self.rewards[3], False
+        nxt = self.move(state, action)
+        goal_r, pit_r, cliff_r, step_r = self.rewards
+        reward = step_r + (self.bump_reward if nxt == state else 0.0) + self.cell_rewards.get(nxt, 0.0)
+        kind = self.cells.flat[nxt]
+        if kind == CLIFF:
+            return self.start, reward + cliff_r, False
+        if self.continuing:
+            return nxt, reward, False
+        if kind == GOAL:
+            return nxt, reward + goal_r, True
+        if kind == PIT:
+            return nxt, reward + pit_r, True
+        return nxt, reward, False
+
+    def transitions(self) -> list[list[list[tuple[float, int, float, bool]]]]:
+        """The exact model: ``[state][action]`` -> [(probability, next state, reward, done)], slip included."""
+        model = []
+        for s in range(self.n_states):
+            per_action = []
+            for a in range(4):
+                if self.terminal(s) or self.cells.flat[s] == WALL:
+                    per_action.append([(1.0, s, 0.0, True)])
+                    continue
+                probs = [self.slip / 4] * 4
+                probs[a] += 1.0 - self.slip
+                per_action.append([(p, *self.outcome(s, b)) for b, p in enumerate(probs) if p > 0])
+            model.append(per_action)
+        return model
 
     def reset(self, start: int | None = None) -> int:
         self.state = self.start if start is None else int(start)
@@ -85,20 +146,7 @@ class GridWorld:
         """Returns (next state, reward, episode over)."""
         if self.slip > 0 and self.rng.random() < self.slip:
             action = int(self.rng.integers(4))
-        nxt = self.move(self.state, action)
-        goal_r, pit_r, cliff_r, step_r = self.rewards
-        reward = step_r
-        done = False
-        kind = self.cells.flat[nxt]
-        if kind == GOAL:
-            reward += goal_r
-            done = True
-        elif kind == PIT:
-            reward += pit_r
-            done = True
-        elif kind == CLIFF:
-            reward += cliff_r
-            nxt = self.start
+        nxt, reward, done = self.outcome(self.state, action)
         self.state = nxt
         self.steps += 1
         if self.steps >= self.max_steps:
