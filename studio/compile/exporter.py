@@ -17,6 +17,7 @@ import sys
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -352,20 +353,27 @@ def _module_tail(plan: Plan) -> str:
 
 
 def module_names(project: Project) -> dict[str, str]:
-    """File stem (= weights prefix) per graph id: sanitised, unique, in graph order."""
-    taken: set[str] = set()
-    out = {}
-    for graph in project.graphs:
-        base = identifier(graph.name, "model")
-        if base in sys.stdlib_module_names or base in {"torch", "torchvision", "nn", "safetensors", "numpy"}:
-            base += "_model"
-        name, i = base, 1
-        while name in taken:
-            name = f"{base}_{i}"
-            i += 1
-        taken.add(name)
-        out[graph.id] = name
-    return out
+    """File stem (= weights prefix = module name) per graph id; the rule is in :mod:`export_names`."""
+    from studio.compile.export_names import graph_stems
+
+    return graph_stems(project)
+
+
+def _stale_prefixes(path: str | PathLike, names: dict[str, str]) -> bool:
+    """Does a weights file record a graph under another prefix than the export's file stem?"""
+    import json
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            recorded = json.loads((handle.metadata() or {}).get("graphs", "{}"))
+    except Exception:  # unreadable files are reported by the weights loader, not here
+        return False
+    if not isinstance(recorded, dict):
+        return False
+    return any(isinstance(v, dict) and v.get("id") in names and names[v["id"]] != prefix
+               for prefix, v in recorded.items())
 
 
 def export_project(project: Project, registry: Registry, out_dir: str | Path,
@@ -395,7 +403,10 @@ def export_project(project: Project, registry: Registry, out_dir: str | Path,
         path.write_bytes(exported.code.encode("utf-8"))
         written.append(path)
     if weights is not None:
-        from studio.compile.weights import WEIGHTS_EXPORT_NAME, copy_or_save_weights
+        from studio.compile.weights import WEIGHTS_EXPORT_NAME, copy_or_save_weights, load_weights
 
+        if isinstance(weights, str | PathLike) and _stale_prefixes(weights, names):
+            # re-key by graph id: the file carries older prefixes (a renamed graph) than the export's stems
+            weights = load_weights(project, weights) or weights
         written.append(copy_or_save_weights(project, weights, out / WEIGHTS_EXPORT_NAME))
     return written

@@ -151,7 +151,7 @@ def test_export_bytes_do_not_depend_on_hash_seed(tmp_path):
 
     from tests.compile.util import ROOT
 
-    script = ("import sys\nfrom studio.core.registry import default_registry\n"
+    script = ("import sys\nfrom studio.catalog import default_registry\n"
               "from tests.compile.test_exporter import cnn\n"
               "from studio.compile.exporter import export_graph_code\n"
               "sys.stdout.write(export_graph_code(cnn(default_registry()).graph, default_registry()))\n")
@@ -204,3 +204,48 @@ def test_weights_follow_a_renamed_graph_and_bad_files_are_refused(registry, tmp_
              "out_features", 7).apply(b.project)
     with pytest.raises(WeightsError, match="do not fit"):
         load_into(b.project, compile_project(b.project, registry), path)
+
+
+HOSTILE_GRAPH_NAMES = ["data", "train", "typing_extensions", "CON", "nul", "torch", "my model", "my-model",
+                       "Model", "model", "com1", "Lpt9", "weights", "numpy"]
+
+
+def test_export_file_names_never_collide_or_shadow(registry, tmp_path):
+    """Issue 16.6: no two files collide (any case), none is train/data, a module or a device name."""
+    import os
+    import subprocess
+    import sys
+
+    from studio.compile.export_names import importable_modules, is_reserved_stem
+    from studio.train.script_export import export_train_script
+    from tests.train.helpers import mlp as chain_mlp
+    from tests.train.helpers import project
+
+    graphs = [chain_mlp(registry, name, 2, 4, 3) for name in HOSTILE_GRAPH_NAMES]
+    p = project(*graphs, training={"recipe": "classification", "graph": "data",
+                                   "dataset": {"name": "spirals", "params": {"n": 64}}, "epochs": 1})
+    out = tmp_path / "export"
+    files = export_project(p, registry, out)
+    files += export_train_script(p, registry, out)
+    names = [f.name for f in files]
+    assert len({n.lower() for n in names}) == len(names) == len(HOSTILE_GRAPH_NAMES) + 2
+    assert sorted(n.name for n in out.iterdir()) == sorted(names)  # nothing overwritten
+    stems = [f.stem for f in files[:-2]]
+    for stem in stems:
+        assert stem.isidentifier() and stem.isascii()
+        assert not is_reserved_stem(stem)
+        assert stem.lower() not in importable_modules()
+        assert stem.lower().split(".")[0] not in {"con", "nul", "com1", "lpt9", "train", "data"}
+    # the export folder first on sys.path (python train.py) still imports torch and its helpers
+    done = subprocess.run([sys.executable, "-c", "import typing_extensions, torch, numpy; import data, train"],
+                          cwd=out, env=dict(os.environ, PYTHONPATH=str(out)), capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-800:]
+
+
+def test_graphs_that_sanitise_alike_get_distinct_stems(registry):
+    from studio.compile.export_names import unique_stems
+
+    assert unique_stems(["my model", "my-model", "my model!", "MY_MODEL"]) == [
+        "my_model", "my_model_1", "my_model_2", "MY_MODEL_3"]
+    assert unique_stems(["CON", "con", "nul.txt", "typing_extensions"]) == [
+        "CON_model", "con_model_1", "nul_txt", "typing_extensions_model"]
