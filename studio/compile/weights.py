@@ -1,6 +1,7 @@
 """Trained weights beside the project file, in safetensors (never pickle).
 
-One file per project, ``<project>.weights.safetensors``; each graph's tensors carry the graph's
+One file per project, ``<project stem>.weights.safetensors`` (the whole stem: ``exp.v2.nnstudio``
+owns ``exp.v2.weights.safetensors``, never ``exp.weights.safetensors``, another project's); each graph's tensors carry the graph's
 module name as a prefix (``generator.conv.weight``), and the file's metadata maps prefixes to
 graph ids so renaming a graph does not orphan its weights. Exported code loads the same file
 with ``Model().load_weights(path)``.
@@ -11,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from studio.core.model import Project
+from studio.io.safe_write import atomic_write
 
 WEIGHTS_SUFFIX = ".weights.safetensors"
 WEIGHTS_EXPORT_NAME = "weights.safetensors"
@@ -28,10 +29,53 @@ class WeightsError(ValueError):
 
 
 def weights_path(project_path: str | Path) -> Path:
-    """``models/mnist.nnsp`` -> ``models/mnist.weights.safetensors``."""
+    """``models/exp.v2.nnstudio`` -> ``models/exp.v2.weights.safetensors`` (only the last suffix goes)."""
     path = Path(project_path)
-    return path.with_name(path.name.split(".")[0] + WEIGHTS_SUFFIX) if "." in path.name \
-        else path.with_name(path.name + WEIGHTS_SUFFIX)
+    stem = path.name[: -len(path.suffix)] if path.suffix and path.name != path.suffix else path.name
+    return path.with_name(stem + WEIGHTS_SUFFIX)
+
+
+def legacy_weights_path(project_path: str | Path) -> Path:
+    """The name older versions used (everything after the first dot dropped)."""
+    path = Path(project_path)
+    return path.with_name(path.name.split(".")[0] + WEIGHTS_SUFFIX)
+
+
+def find_weights(project_path: str | Path, project: Project | None = None) -> Path | None:
+    """The weights file of a project: its own name, else an older name that records this project's graphs.
+
+    An older name is shared by ``exp.nnstudio`` and ``exp.v2.nnstudio``, so it is only taken when its
+    metadata names one of ``project``'s graph ids (never by name alone).
+    """
+    own = weights_path(project_path)
+    if own.is_file():
+        return own
+    legacy = legacy_weights_path(project_path)
+    if project is None or legacy == own or not legacy.is_file():
+        return None
+    try:
+        recorded = _recorded_graphs(legacy)
+    except WeightsError:
+        return None
+    ids = {str(v.get("id")) for v in recorded.values() if isinstance(v, dict)}
+    return legacy if ids & {g.id for g in project.graphs} else None
+
+
+def _recorded_graphs(target: Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(target), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        recorded = json.loads(metadata.get("graphs", "{}"))
+    except Exception as exc:  # noqa: BLE001 - safetensors and json raise many types for bad files
+        raise WeightsError(f"{target.name} is not a readable weights file: {_line(exc)}") from None
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
 
 
 def _prefixes(project: Project) -> dict[str, str]:
@@ -66,17 +110,8 @@ def save_weights(project: Project, modules: Mapping[str, Any], path: str | Path)
     if unknown:
         raise WeightsError(f"no graph named {sorted(unknown)[0]!r} in the project")
     metadata = {"format": FORMAT, "version": "1", "graphs": json.dumps(graphs, sort_keys=True)}
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # atomic, fsynced (file and folder), mode and symlink kept, no temp file left behind
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def load_weights(project: Project, path: str | Path) -> dict[str, dict[str, Any]]:
@@ -84,22 +119,22 @@ def load_weights(project: Project, path: str | Path) -> dict[str, dict[str, Any]
     from safetensors import safe_open
 
     target = Path(path)
-    if not target.exists():
+    if not target.is_file():
         raise WeightsError(f"weights file not found: {target}")
     try:
         with safe_open(str(target), framework="pt") as handle:
             metadata = handle.metadata() or {}
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    except Exception as exc:  # safetensors raises its own types for corrupt headers
-        raise WeightsError(f"{target.name} is not a readable safetensors file: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own types for corrupt headers
+        raise WeightsError(f"{target.name} is not a readable safetensors file: {_line(exc)}") from None
     try:
         recorded = json.loads(metadata.get("graphs", "{}"))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError, TypeError):  # metadata is text anyone can write: deep or odd JSON
         recorded = {}
     if not isinstance(recorded, dict):
         recorded = {}
     prefixes = _prefixes(project)
-    by_id = {str(v.get("id")): p for p, v in recorded.items() if isinstance(v, dict)}
+    by_id = {str(v.get("id")): str(p) for p, v in recorded.items() if isinstance(v, dict)}
     out: dict[str, dict[str, Any]] = {}
     for graph in project.graphs:
         prefix = by_id.get(graph.id, prefixes[graph.id])
@@ -123,11 +158,28 @@ def load_into(project: Project, modules: Mapping[str, Any], path: str | Path, st
             continue
         try:
             module.load_state_dict(state, strict=strict)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()
-            raise WeightsError(f"{name}: saved weights do not fit the model ({' '.join(first[:3])})") from exc
+        except RuntimeError:
+            raise WeightsError(f"{name}: saved weights do not fit the model ({mismatch_summary(module, state)})") \
+                from None
         loaded.append(name)
     return loaded
+
+
+def mismatch_summary(module: Any, state: Mapping[str, Any], limit: int = 3) -> str:
+    """One line on why ``state`` does not fit ``module``: missing, unexpected and mis-shaped keys."""
+    own = module.state_dict()
+
+    def few(keys: list[str]) -> str:
+        more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+        return ", ".join(keys[:limit]) + more
+
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shaped = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
+              if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(own[k].shape)]
+    parts = [f"{label} {len(keys)}: {few(keys)}" for label, keys in
+             (("missing", missing), ("unexpected", unexpected), ("wrong shape", shaped)) if keys]
+    return "; ".join(parts) or "the layers differ"
 
 
 def copy_or_save_weights(project: Project, weights: Any, dest: str | Path) -> Path:
@@ -136,6 +188,5 @@ def copy_or_save_weights(project: Project, weights: Any, dest: str | Path) -> Pa
         source = Path(weights)
         if not source.exists():
             raise WeightsError(f"weights file not found: {source}")
-        shutil.copyfile(source, dest)
-        return Path(dest)
+        return atomic_write(dest, lambda tmp: shutil.copyfile(source, tmp))
     return save_weights(project, weights, dest)

@@ -21,22 +21,141 @@ def new_id() -> str:
 
 
 _NAME_CHARS = re.compile(r"[^0-9a-zA-Z_]+")
+_SUFFIXED = re.compile(r"^(.*)_([1-9][0-9]*)$")
+
+#: the longest node name; a numbered name is cut to fit, so ``identifier(name) == name`` always holds
+MAX_NAME = 64
 
 
 def identifier(text: str, fallback: str = "node") -> str:
-    """Turn any text into a safe Python identifier (not a keyword, never starting with a digit)."""
+    """Turn any text into a safe Python identifier (not a keyword, never starting with a digit).
+
+    The result is a fixed point (``identifier(identifier(t)) == identifier(t)``): a name that was
+    made safe once comes back unchanged from a save and load, so two nodes can never trade names.
+    """
     name = _NAME_CHARS.sub("_", text.strip()).strip("_")
     if not name:
         name = fallback
     if name[0].isdigit():
         name = f"{fallback}_{name}"
+    name = name[:MAX_NAME].rstrip("_")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _RESERVED:
         name = f"{name}_"
-    return name[:64]
+    return name
+
+
+def numbered(base: str, i: int) -> str:
+    """``base_i``, with ``base`` cut so the whole name stays within :data:`MAX_NAME` and unique."""
+    suffix = f"_{i}"
+    return base[:MAX_NAME - len(suffix)].rstrip("_") + suffix
 
 
 # names a generated module must never shadow
 _RESERVED = {"self", "torch", "nn", "F", "forward", "training", "super", "math", "type", "input"}
+
+
+class NodeTable(dict):
+    """``Graph.nodes``: an ordinary ordered dict of id -> Node that also indexes nodes by name.
+
+    The index makes :meth:`Graph.unique_name` and :meth:`Graph.node_by_name` O(1), so loading or
+    pasting n nodes costs O(n), not O(n²). Renames go through :meth:`rename`; an entry made stale
+    by a rename behind the table's back is detected and dropped on lookup.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._names: dict[str, dict[str, None]] = {}
+        #: per base name: every suffix below this one is taken (so the search starts there)
+        self._next: dict[str, int] = {}
+        self.update(*args, **kwargs)
+
+    # -- index upkeep --------------------------------------------------------------------------
+    def _index(self, node: Any) -> None:
+        self._names.setdefault(node.name, {})[node.id] = None
+
+    def _unindex(self, name: str, node_id: str) -> None:
+        ids = self._names.get(name)
+        if ids is None:
+            return
+        ids.pop(node_id, None)
+        if not ids:
+            del self._names[name]
+            match = _SUFFIXED.match(name)
+            if match is not None:
+                base, i = match.group(1), int(match.group(2))
+                if self._next.get(base, 1) > i:
+                    self._next[base] = i
+
+    def __setitem__(self, key: str, node: Any) -> None:
+        old = dict.get(self, key)
+        if old is not None:
+            self._unindex(old.name, key)
+        dict.__setitem__(self, key, node)
+        self._index(node)
+
+    def __delitem__(self, key: str) -> None:
+        node = dict.__getitem__(self, key)
+        dict.__delitem__(self, key)
+        self._unindex(node.name, key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key not in self:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        node = dict.__getitem__(self, key)
+        del self[key]
+        return node
+
+    def popitem(self) -> tuple[str, Any]:
+        key, node = dict.popitem(self)
+        self._unindex(node.name, key)
+        return key, node
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self._names.clear()
+        self._next.clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, node in dict(*args, **kwargs).items():
+            self[key] = node
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __copy__(self) -> NodeTable:
+        return NodeTable(self)
+
+    def __deepcopy__(self, memo: dict) -> NodeTable:
+        return NodeTable({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+    def __reduce__(self) -> tuple:
+        return (NodeTable, (dict(self),))
+
+    # -- queries -------------------------------------------------------------------------------
+    def rename(self, node_id: str, name: str) -> None:
+        """Give a node a new name and keep the index right."""
+        node = self[node_id]
+        self._unindex(node.name, node_id)
+        node.name = name
+        self._index(node)
+
+    def named(self, name: str) -> list[str]:
+        """Ids of the nodes called ``name`` (stale entries from direct renames are dropped)."""
+        ids = self._names.get(name)
+        if not ids:
+            return []
+        live = [i for i in ids if i in self and dict.__getitem__(self, i).name == name]
+        if len(live) != len(ids):
+            for stale in [i for i in ids if i not in live]:
+                self._unindex(name, stale)
+        return live
+
+    def taken(self, name: str, exclude: str | None = None) -> bool:
+        return any(i != exclude for i in self.named(name))
 
 
 @dataclass
@@ -82,9 +201,14 @@ class Graph:
 
     name: str
     id: str = field(default_factory=new_id)
-    nodes: dict[str, Node] = field(default_factory=dict)
+    nodes: NodeTable = field(default_factory=NodeTable)
     edges: dict[str, Edge] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key == "nodes" and not isinstance(value, NodeTable):
+            value = NodeTable(value)  # a plain dict handed in still gets the name index
+        object.__setattr__(self, key, value)
 
     def node(self, node_id: str) -> Node:
         try:
@@ -93,7 +217,10 @@ class Graph:
             raise KeyError(f"graph {self.name!r} has no node {node_id!r}") from None
 
     def node_by_name(self, name: str) -> Node | None:
-        for node in self.nodes.values():
+        ids = self.nodes.named(name)
+        if ids:
+            return self.nodes[ids[0]]
+        for node in self.nodes.values():  # a name set behind the index's back
             if node.name == name:
                 return node
         return None
@@ -114,15 +241,26 @@ class Graph:
         return None
 
     def unique_name(self, base: str, exclude: str | None = None) -> str:
-        """A node name not yet used in this graph (``linear``, ``linear_1``, ...)."""
+        """A node name not yet used in this graph (``linear``, ``linear_1``, ...), in O(1).
+
+        Every name returned is a fixed point of :func:`identifier` and at most :data:`MAX_NAME`
+        long, so it survives a save and load unchanged (numbered names are cut before the suffix,
+        never after it). ``exclude`` is a node whose own name does not count (a rename).
+        """
         base = identifier(base)
-        taken = {n.name for n in self.nodes.values() if n.id != exclude}
-        if base not in taken:
+        table = self.nodes
+        if not table.taken(base, exclude):
             return base
-        i = 1
-        while f"{base}_{i}" in taken:
+        mine = table[exclude].name if exclude is not None and exclude in table else None
+        i = table._next.get(base, 1)
+        while table.taken(numbered(base, i)):
             i += 1
-        return f"{base}_{i}"
+        table._next[base] = i  # every suffix below i is taken
+        if mine is not None:
+            match = _SUFFIXED.match(mine)
+            if match is not None and int(match.group(2)) < i and numbered(base, int(match.group(2))) == mine:
+                return mine  # the renamed node already holds the smallest free number
+        return numbered(base, i)
 
 
 @dataclass

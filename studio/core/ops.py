@@ -8,11 +8,15 @@ can use them directly. Each operation announces what it changed on ``project.eve
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.model import Edge, Graph, Group, Node, Project
+
+#: node positions stay within ± this many scene units (the file loader holds files to the same bound)
+MAX_COORD = 1e7
 
 
 def _insert_at(mapping: dict, index: int, key: str, value: Any) -> None:
@@ -24,7 +28,12 @@ def _insert_at(mapping: dict, index: int, key: str, value: Any) -> None:
 
 
 class Operation:
-    """Base: a reversible change with a human label for the undo menu."""
+    """Base: a reversible change with a human label for the undo menu.
+
+    ``apply`` is atomic: it checks everything it needs before it changes anything, so an
+    operation that raises leaves the project exactly as it was (the editor relies on this to
+    refuse a failing edit without a phantom undo step).
+    """
 
     label: str = "Edit"
 
@@ -104,6 +113,8 @@ class AddEdge(Operation):
         graph = project.graph(self.graph_id)
         for end in (self.edge.src, self.edge.dst):
             graph.node(end)  # raises a clear KeyError for a dangling end
+        if self.edge.id in graph.edges:
+            raise ValueError(f"wire {self.edge.id} already exists")
         graph.edges[self.edge.id] = self.edge
         project.events.emit("edge_added", graph.id, edge_id=self.edge.id)
 
@@ -123,6 +134,8 @@ class RemoveEdge(Operation):
 
     def apply(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
+        if self.edge_id not in graph.edges:
+            raise KeyError(f"graph {graph.name!r} has no wire {self.edge_id!r}")
         self._index = list(graph.edges).index(self.edge_id)
         self._edge = graph.edges.pop(self.edge_id)
         project.events.emit("edge_removed", graph.id, edge_id=self.edge_id, edge=self._edge)
@@ -179,8 +192,16 @@ class MoveNodes(Operation):
 
     def _set(self, project: Project, index: int) -> None:
         graph = project.graph(self.graph_id)
-        for node_id, positions in self.moves.items():
-            graph.node(node_id).position = tuple(positions[index])  # type: ignore[assignment]
+        targets = {}
+        for node_id, positions in self.moves.items():  # check every move before making any
+            node = graph.node(node_id)
+            x, y = positions[index]
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                       and abs(v) <= MAX_COORD for v in (x, y)):
+                raise ValueError(f"position {positions[index]!r} is not a pair of numbers within ±{MAX_COORD:g}")
+            targets[node_id] = (node, (float(x), float(y)))
+        for node_id, (node, position) in targets.items():
+            node.position = position
             project.events.emit("node_moved", graph.id, node_id=node_id)
 
     def apply(self, project: Project) -> None:
@@ -201,13 +222,16 @@ class RenameNode(Operation):
     def apply(self, project: Project) -> None:
         graph = project.graph(self.graph_id)
         node = graph.node(self.node_id)
+        if not isinstance(self.name, str):
+            raise TypeError(f"a node name must be text, got {type(self.name).__name__}")
         self._old = node.name
-        node.name = graph.unique_name(self.name, exclude=self.node_id)
+        graph.nodes.rename(self.node_id, graph.unique_name(self.name, exclude=self.node_id))
         project.events.emit("node_renamed", graph.id, node_id=self.node_id)
 
     def revert(self, project: Project) -> None:
-        node = project.graph(self.graph_id).node(self.node_id)
-        node.name = self._old
+        graph = project.graph(self.graph_id)
+        graph.node(self.node_id)
+        graph.nodes.rename(self.node_id, self._old)
         project.events.emit("node_renamed", self.graph_id, node_id=self.node_id)
 
 
@@ -288,6 +312,8 @@ class AddGraph(Operation):
     label: str = "Add graph"
 
     def apply(self, project: Project) -> None:
+        if any(g.id == self.graph.id for g in project.graphs):
+            raise ValueError(f"graph {self.graph.id} already exists")
         index = len(project.graphs) if self.index is None else self.index
         project.graphs.insert(index, copy.deepcopy(self.graph))
         project.events.emit("graph_added", self.graph.id)
@@ -345,12 +371,26 @@ class SetTraining(Operation):
     _created: list[str] = field(default_factory=list, repr=False)
 
     def _parent(self, project: Project, create: bool = False) -> tuple[dict, str]:
+        if not isinstance(self.key, str) or not all(self.key.split(".")):
+            raise ValueError(f"{self.key!r} is not a dotted setting name")
         *path, last = self.key.split(".")
         parent = project.training
-        for i, part in enumerate(path):
+        for i, part in enumerate(path):  # check the whole path first: a failed edit changes nothing
+            if not isinstance(parent, dict):
+                raise TypeError(f"training setting '{'.'.join(path[:i])}' is {type(parent).__name__}, "
+                                f"not a section, so it has no '{part}'")
             if part not in parent:
                 if not create:
                     raise KeyError(self.key)
+                break
+            parent = parent[part]
+        else:
+            if not isinstance(parent, dict):
+                raise TypeError(f"training setting '{'.'.join(path)}' is {type(parent).__name__}, "
+                                f"not a section, so it has no '{last}'")
+        parent = project.training
+        for i, part in enumerate(path):
+            if part not in parent:
                 parent[part] = {}
                 self._created.append(".".join(path[: i + 1]))
             parent = parent[part]
@@ -358,10 +398,11 @@ class SetTraining(Operation):
 
     def apply(self, project: Project) -> None:
         self._created = []
+        value = copy.deepcopy(self.value)
         parent, last = self._parent(project, create=True)
         self._had = last in parent
         self._old = copy.deepcopy(parent.get(last))
-        parent[last] = copy.deepcopy(self.value)
+        parent[last] = value
         project.events.emit("training_changed", None, key=self.key)
 
     def revert(self, project: Project) -> None:

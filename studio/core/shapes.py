@@ -215,11 +215,12 @@ class ShapeInferencer:
             return out
         if spec.role == "output":
             return out
-        tensors = [torch.empty(v.shape, dtype=torch_dtype(v.dtype), device="meta") if v is not None else None
-                   for v in ins.values()]
-        while tensors and tensors[-1] is None:
-            tensors.pop()  # trailing optional inputs stay unset
         try:
+            # inside the try: even a meta tensor refuses a shape whose size overflows
+            tensors = [torch.empty(v.shape, dtype=torch_dtype(v.dtype), device="meta") if v is not None else None
+                       for v in ins.values()]
+            while tensors and tensors[-1] is None:
+                tensors.pop()  # trailing optional inputs stay unset
             if spec.module is not None:
                 with torch.device("meta"):
                     module = spec.build(out.resolved)

@@ -23,6 +23,13 @@ class ParamError(ValueError):
     """A parameter value the spec refuses; the message says why in plain words."""
 
 
+#: no whole-number parameter exceeds this, whatever its spec says (2**53: exact as a float too)
+MAX_INT = 2 ** 53
+#: the entries of a list of whole numbers (a shape, a kernel) multiply to at most this, so no
+#: tensor size computed from them overflows 64 bits further down (meta tensors, memory estimates)
+MAX_ELEMENTS = 2 ** 32
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One typed parameter of a node.
@@ -67,13 +74,14 @@ class ParamSpec:
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    raise ParamError(f"'{self.name}' must be a whole number, got {value!r}")
+                    raise ParamError(f"'{self.name}' must be a whole number, got {_short(value)}")
+            self._check_int(value)
             self._check_range(value)
             return value
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ParamError(f"'{self.name}' must be a number, got {value!r}")
-            value = float(value)
+                raise ParamError(f"'{self.name}' must be a number, got {_short(value)}")
+            value = _as_float(self.name, value)
             if not math.isfinite(value):
                 raise ParamError(f"'{self.name}' must be a finite number, got {value!r}")
             self._check_range(value)
@@ -91,22 +99,32 @@ class ParamSpec:
             return value
         if kind in ("ints", "floats"):
             if not isinstance(value, list | tuple):
-                raise ParamError(f"'{self.name}' must be a list of numbers, got {value!r}")
+                raise ParamError(f"'{self.name}' must be a list of numbers, got {_short(value)}")
             if len(value) > 16:
                 raise ParamError(f"'{self.name}' has {len(value)} entries; at most 16 are allowed")
             out = []
             for item in value:
                 if kind == "ints":
                     if isinstance(item, bool) or not isinstance(item, int):
-                        raise ParamError(f"'{self.name}' must contain whole numbers, got {item!r}")
+                        raise ParamError(f"'{self.name}' must contain whole numbers, got {_short(item)}")
+                    self._check_int(item)
                 else:
                     if isinstance(item, bool) or not isinstance(item, int | float):
-                        raise ParamError(f"'{self.name}' must contain numbers, got {item!r}")
-                    item = float(item)
+                        raise ParamError(f"'{self.name}' must contain numbers, got {_short(item)}")
+                    item = _as_float(self.name, item)
+                    if not math.isfinite(item):
+                        raise ParamError(f"'{self.name}' must contain finite numbers, got {item!r}")
                 self._check_range(item)
                 out.append(item)
+            if kind == "ints" and math.prod(abs(v) for v in out if v) > MAX_ELEMENTS:
+                raise ParamError(f"'{self.name}' multiplies to {_sci(math.prod(abs(v) for v in out if v))}; "
+                                 f"at most {_sci(MAX_ELEMENTS)} is allowed")
             return tuple(out)
         raise ParamError(f"'{self.name}' has an unknown kind {kind!r}")  # pragma: no cover
+
+    def _check_int(self, value: int) -> None:
+        if abs(value) > MAX_INT:
+            raise ParamError(f"'{self.name}' is far too large ({_sci(value)}; at most {_sci(MAX_INT)})")
 
     def _check_range(self, value: float) -> None:
         if self.minimum is not None and value < self.minimum:
@@ -116,7 +134,29 @@ class ParamSpec:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10 ** 16 else _sci(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e16 else f"{value:g}"
+
+
+def _sci(value: int | float) -> str:
+    """A number of any size in a few characters (a 400-digit integer must not fill the message)."""
+    if isinstance(value, int) and abs(value) >= 10 ** 16:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
+    return f"{value:g}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 16 else _sci(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_float(name: str, value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ParamError(f"'{name}' is far too large ({_sci(value)})") from None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from studio.core.graph_order import find_cycle, would_create_cycle
 from studio.core.model import Graph
 from studio.core.registry import Registry
 from studio.core.shapes import GraphShapes
-from studio.core.spec import validate_params
+from studio.core.spec import ParamError, validate_params
 
 Severity = Literal["error", "warning"]
 
@@ -135,3 +135,42 @@ def can_connect(graph: Graph, registry: Registry, src: str, src_port: str, dst: 
         return (f"connecting {graph.nodes[src].name} → {graph.nodes[dst].name} would make a loop; "
                 "data must flow one way")
     return None
+
+
+def _leaves(op) -> list:
+    from studio.core.ops import Batch
+
+    if isinstance(op, Batch):
+        return [leaf for sub in op.ops for leaf in _leaves(sub)]
+    return [op]
+
+
+def operation_problem(project, registry: Registry, op) -> str | None:
+    """Why an applied operation must be refused, or None: the check an edit passes before undo keeps it.
+
+    A parameter edit must hold a value its :class:`~studio.core.spec.ParamSpec` accepts, on a
+    node whose type is known (a placeholder keeps its raw record; editing it would be lost).
+    """
+    from studio.core.ops import SetParam
+
+    for leaf in _leaves(op):
+        if not isinstance(leaf, SetParam):
+            continue
+        node = project.graph(leaf.graph_id).node(leaf.node_id)
+        spec = registry.find(node.type_id)
+        if spec is None or node.placeholder is not None:
+            return f"'{node.name}' is of unknown type '{node.type_id}'; its parameters cannot be edited"
+        if not spec.has_param(leaf.name):
+            return f"{spec.title} has no parameter '{leaf.name}'"
+        try:
+            spec.param(leaf.name).check(node.params.get(leaf.name))
+        except ParamError as exc:
+            return str(exc)
+    return None
+
+
+def touches_training(op) -> list[str]:
+    """The dotted training keys an operation changes (empty when it changes none)."""
+    from studio.core.ops import SetTraining
+
+    return [leaf.key for leaf in _leaves(op) if isinstance(leaf, SetTraining)]

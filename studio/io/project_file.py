@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from studio.core.model import Edge, Graph, Group, Node, Project, identifier
+from studio.core.ops import MAX_COORD
 from studio.core.registry import Registry
+from studio.core.spec import MAX_INT, ParamError
 from studio.io.errors import ProjectFileError
 from studio.io.migrations import CURRENT_VERSION, migrate
+from studio.io.safe_write import atomic_write_text
 
 FORMAT = "nnstudio.project"
 SUFFIX = ".nnstudio"
 MAX_BYTES = 64 * 1024 * 1024
 _MAX_DEPTH = 32
+
+__all__ = ["FORMAT", "SUFFIX", "MAX_BYTES", "ProjectFileError", "atomic_write_text", "project_to_dict",
+           "dumps", "save_project", "load_project", "loads", "project_from_dict", "default_project_name"]
 
 
 # ------------------------------------------------------------------------------------------- save
@@ -78,32 +82,13 @@ def dumps(project: Project, registry: Registry | None = None) -> str:
     return json.dumps(project_to_dict(project, registry), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and os.replace: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def save_project(project: Project, path: str | Path, registry: Registry | None = None) -> Path:
     """Save atomically; raises ProjectFileError (not a traceback) when the file cannot be written."""
     path = Path(path)
     try:
         atomic_write_text(path, dumps(project, registry))
-    except (OSError, ValueError) as exc:
-        raise ProjectFileError(path, "", f"cannot save: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ProjectFileError(path, "", f"cannot save: {' '.join(str(exc).split())}") from exc
     return path
 
 
@@ -126,9 +111,10 @@ def load_project(path: str | Path, registry: Registry) -> Project:
 def loads(raw: bytes | str, registry: Registry, source: str | None = None) -> Project:
     if isinstance(raw, bytes):
         try:
-            raw = raw.decode("utf-8")
+            raw = raw.decode("utf-8-sig")  # a byte-order mark (some Windows editors add one) is fine
         except UnicodeDecodeError as exc:
             raise ProjectFileError(source, "", f"not a text file (invalid UTF-8 at byte {exc.start})") from None
+    raw = raw.removeprefix("\ufeff")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -151,11 +137,18 @@ def project_from_dict(data: Any, registry: Registry, source: str | None = None) 
     if data.get("format") != FORMAT:
         raise ProjectFileError(source, "format", f"not an NN Studio project (format is {data.get('format')!r}, "
                                                  f"expected {FORMAT!r})")
-    data = migrate(dict(data), source)
+    try:
+        data = migrate(dict(data), source)
+    except ProjectFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an old file of odd shape: one line, not a traceback
+        raise ProjectFileError(source, "version", f"cannot upgrade this file: {' '.join(str(exc).split())[:200]}") \
+            from None
     reader = _Reader(source, registry)
     name = reader.text(data.get("name", "Untitled"), "name")
     meta = reader.json_object(data.get("meta", {}), "meta")
     training = reader.json_object(data.get("training", {}), "training")
+    _check_training(training, source)
     graphs_raw = reader.list(data.get("graphs"), "graphs")
     if not graphs_raw:
         raise ProjectFileError(source, "graphs", "a project needs at least one graph")
@@ -164,6 +157,25 @@ def project_from_dict(data: Any, registry: Registry, source: str | None = None) 
     if len(set(ids)) != len(ids):
         raise ProjectFileError(source, "graphs", "two graphs share an id")
     return Project(name=name, graphs=graphs, training=training, meta=meta)
+
+
+def _check_training(training: dict, source: str | None) -> None:
+    """Hold the training settings to their one schema (owned by the recipes), so a setting of the
+    wrong kind or out of range is refused here, naming its key, not met later as a traceback."""
+    try:
+        from studio.train.settings import SettingsError, TrainingSettings
+    except ImportError:  # a build without training still opens projects
+        return
+    try:
+        TrainingSettings.from_dict(training)
+    except SettingsError as exc:
+        key = getattr(exc, "key", "")
+        text = " ".join(str(exc).split())
+        prefix = f"training setting '{key}': "
+        raise ProjectFileError(source, f"training.{key}" if key else "training",
+                               text.removeprefix(prefix)) from None
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        raise ProjectFileError(source, "training", " ".join(str(exc).split())[:300]) from None
 
 
 def _kind(value: Any) -> str:
@@ -220,12 +232,23 @@ class _Reader:
                 self.json_value(v, f"{field}[{i}]", depth + 1)
         elif isinstance(value, float) and not math.isfinite(value):
             raise self.fail(field, "must be a finite number")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise self.fail(field, f"is far too large a number ({len(str(abs(value)))} digits)")
+        elif isinstance(value, str) and len(value) > 1_000_000:
+            raise self.fail(field, f"is too long ({len(value)} characters)")
         elif not isinstance(value, str | int | float | bool | type(None)):
             raise self.fail(field, f"unsupported value {_kind(value)}")
 
-    def number(self, value: Any, field: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    def number(self, value: Any, field: str, bound: float = MAX_COORD) -> float:
+        """A finite number within ±``bound`` (checked before converting: a 400-digit integer
+        would overflow ``float``)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(field, f"must be a number, got {_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(field, f"must be a finite number, got {value!r}")
+        if abs(value) > bound:
+            shown = f"a {len(str(abs(value)))}-digit number" if isinstance(value, int) else f"{value:g}"
+            raise self.fail(field, f"must be within ±{bound:g}, got {shown}")
         return float(value)
 
     def graph(self, raw: Any, field: str) -> Graph:
@@ -267,18 +290,31 @@ class _Reader:
         if group is not None and group not in graph.groups:
             raise self.fail(f"{field}.group", f"names group {group!r}, which the graph does not have")
         version = raw.get("type_version", 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise self.fail(f"{field}.type_version", f"must be a whole number >= 1, got {version!r}")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 1_000_000:
+            raise self.fail(f"{field}.type_version", f"must be a whole number >= 1, got {_kind(version)}")
         safe_name = graph.unique_name(name or type_id)
         spec = self.registry.find(type_id)
         if spec is None:
+            # kept raw so saving loses nothing, and so checked like every other field: finite
+            # numbers, bounded depth and size (or the file could never be saved again)
+            self.json_value(raw, field, 0)
             return Node(type_id=type_id, name=safe_name, params=dict(params), position=position, id=node_id,
                         group=group, placeholder=dict(raw))
         if version > spec.version:
             raise self.fail(f"{field}.type_version", f"{spec.title} version {version} is newer than this NN "
                                                      f"Studio knows ({spec.version})")
         if version < spec.version and spec.migrate is not None:
-            params = spec.migrate(version, dict(params))
+            try:
+                params = spec.migrate(version, dict(params))
+            except Exception as exc:  # noqa: BLE001 - a spec's upgrade of odd old params
+                raise self.fail(f"{field}.params", f"cannot upgrade {spec.title} version {version}: "
+                                                   f"{' '.join(str(exc).split())[:200]}") from None
+        for p in spec.params:  # each value within its spec's range, so nothing later can overflow
+            if p.name in params:
+                try:
+                    p.check(params[p.name])
+                except ParamError as exc:
+                    raise self.fail(f"{field}.params.{p.name}", f"{spec.title} '{name}': {exc}") from None
         merged = spec.default_params()
         merged.update(params)
         return Node(type_id=spec.type_id, name=safe_name, params=merged, position=position, id=node_id,

@@ -34,6 +34,8 @@ class EditActions(QObject):
         self.document = document
         self.current_view = current_view
         self.actions: dict[str, QAction] = {}
+        # a refused edit (from any panel) says why in the status bar this object feeds
+        document.refused.connect(self.message)
         S = QKeySequence.StandardKey  # noqa: N806 - short alias
         self._make("delete", "Delete", self.delete_selection, [QKeySequence("Delete"), QKeySequence("Backspace")],
                    "Delete the selected nodes and wires")
@@ -68,18 +70,25 @@ class EditActions(QObject):
         action.setStatusTip(tip)
         action.setToolTip(f"{text} ({shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)})"
                           if shortcuts else text)
-        action.triggered.connect(lambda _checked=False: slot())
+        action.triggered.connect(lambda _checked=False: self._run(text, slot))
         self.actions[key] = action
         return action
 
     # -- helpers ---------------------------------------------------------------------------
+    def _run(self, text: str, slot: Callable[[], object]) -> None:
+        """Run an action from a menu or shortcut: an error is a status message, never a crash in Qt."""
+        try:
+            slot()
+        except Exception as exc:  # noqa: BLE001 - a slot must not raise into Qt's C++
+            self.message.emit(f"{text} failed: {' '.join(str(exc).split()) or type(exc).__name__}")
+
     def _scene(self):
         view = self.current_view()
         return None if view is None else view.graph_scene
 
-    def _push(self, op: Operation | None) -> None:
-        if op is not None:
-            self.document.push(op)
+    def _push(self, op: Operation | None) -> bool:
+        """Push through the document (which checks the edit first); False when it was refused."""
+        return op is not None and self.document.push(op)
 
     # -- actions ---------------------------------------------------------------------------
     def delete_selection(self) -> None:
@@ -134,7 +143,8 @@ class EditActions(QObject):
         scene = view.graph_scene
         op, ids, warnings = clipboard.paste_ops(scene.graph, self.document.registry, data,
                                                 offset=(PASTE_OFFSET, PASTE_OFFSET), top_left=top_left)
-        self._push(op)
+        if op is not None and not self._push(op):
+            return []
         if ids:
             scene.select_nodes(ids)
         note = f" ({'; '.join(warnings[:3])})" if warnings else ""

@@ -16,26 +16,66 @@ from studio.core.events import Event
 from studio.core.model import Graph, Project, new_project
 from studio.core.ops import Operation
 from studio.core.registry import Registry
-from studio.core.shapes import GraphShapes, ShapeInferencer
+from studio.core.shapes import GraphShapes, NodeShapes, ShapeInferencer
+from studio.core.validation import operation_problem, touches_training
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _training_problem(training: dict, op: Operation) -> str | None:
+    """The settings schema's verdict on ``training``, when it concerns a key ``op`` changed.
+
+    A project may hold a setting the schema already refused before this edit (made in memory);
+    only an edit that breaks its own key (or a section around it) is refused.
+    """
+    from studio.train.settings import SettingsError, TrainingSettings
+
+    try:
+        TrainingSettings.from_dict(training)
+    except SettingsError as exc:
+        key = str(getattr(exc, "key", ""))
+        for changed in touches_training(op):
+            if not key or key == changed or key.startswith(changed + ".") or changed.startswith(key + "."):
+                return str(exc)
+    return None
 
 
 class OperationCommand(QUndoCommand):
-    """One user action: redo applies the core operation, undo reverts it."""
+    """One user action: redo applies the core operation, undo reverts it.
+
+    :meth:`Document.push` applies (and checks) the operation before the command exists, so the
+    stack's first ``redo`` is skipped. ``redo``/``undo`` are called from Qt's C++: an exception
+    must never cross back into it, so a failure is reported and the command made obsolete.
+    """
 
     _ids: dict[tuple, int] = {}
 
-    def __init__(self, document: Document, op: Operation) -> None:
+    def __init__(self, document: Document, op: Operation, applied: bool = False) -> None:
         super().__init__(op.label)
         self.document = document
         self.op = op
+        self._applied = applied
         key = op.merge_key()
         self._id = -1 if key is None else OperationCommand._ids.setdefault(key, len(OperationCommand._ids) + 1)
 
     def redo(self) -> None:
-        self.op.apply(self.document.project)
+        if self._applied:
+            self._applied = False  # push already applied it
+            return
+        self._guard("Redo", self.op.apply)
 
     def undo(self) -> None:
-        self.op.revert(self.document.project)
+        self._guard("Undo", self.op.revert)
+
+    def _guard(self, what: str, step) -> None:
+        try:
+            step(self.document.project)
+        except Exception as exc:  # noqa: BLE001 - nothing may propagate into Qt's C++
+            self.setObsolete(True)
+            self.document.report(f"{what} of '{self.op.label}' failed: {_one_line(exc)}")
 
     def id(self) -> int:  # noqa: A003 - Qt's name
         return self._id
@@ -62,6 +102,8 @@ class Document(QObject):
     selection_changed = Signal(str, list)
     #: graph id of the tab now shown
     current_graph_changed = Signal(str)
+    #: a one-line reason an edit was refused or failed (shown in the status bar)
+    refused = Signal(str)
 
     def __init__(self, registry: Registry, project: Project | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,9 +146,41 @@ class Document(QObject):
             self.shapes_changed.emit(graph.id)
 
     # -- editing ---------------------------------------------------------------------------
-    def push(self, op: Operation) -> None:
-        """Apply ``op`` as one undoable step."""
-        self.undo_stack.push(OperationCommand(self, op))
+    def push(self, op: Operation) -> bool:
+        """Apply ``op``, check the result, and only then make it one undoable step.
+
+        A failing or refused operation leaves the project and the undo stack as they were, says
+        why on :attr:`refused` and returns False; nothing raises into the caller (often a Qt slot).
+        """
+        try:
+            op.apply(self.project)
+        except Exception as exc:  # noqa: BLE001 - operations are atomic: nothing changed
+            self.report(f"{op.label}: {_one_line(exc)}")
+            return False
+        problem = self.check_applied(op)
+        if problem is not None:
+            try:
+                op.revert(self.project)
+            except Exception as exc:  # noqa: BLE001 - the exact inverse of a successful apply
+                problem += f" (and undoing it failed: {_one_line(exc)})"
+            self.report(f"{op.label}: {problem}")
+            return False
+        self.undo_stack.push(OperationCommand(self, op, applied=True))
+        return True
+
+    def check_applied(self, op: Operation) -> str | None:
+        """Why the just-applied ``op`` must be refused (a value its spec or setting schema refuses)."""
+        try:
+            problem = operation_problem(self.project, self.registry, op)
+            if problem is None and touches_training(op):
+                problem = _training_problem(self.project.training, op)
+        except Exception:  # noqa: BLE001 - a broken checker neither blocks the edit nor takes the editor down
+            problem = None
+        return problem
+
+    def report(self, message: str) -> None:
+        """Say why something failed, on :attr:`refused` (never raises)."""
+        self.refused.emit(message)
 
     def graph(self, graph_id: str) -> Graph:
         return self.project.graph(graph_id)
@@ -138,7 +212,12 @@ class Document(QObject):
         """Shapes of a graph, computed on demand and cached until the graph changes."""
         shapes = self._shapes.get(graph_id)
         if shapes is None:
-            shapes = self.inferencer.infer(self.project.graph(graph_id))
+            graph = self.project.graph(graph_id)
+            try:
+                shapes = self.inferencer.infer(graph)
+            except Exception as exc:  # noqa: BLE001 - panels call this from Qt slots
+                message = f"shape inference failed: {_one_line(exc)}"
+                shapes = GraphShapes({nid: NodeShapes(error=message, blocked=True) for nid in graph.nodes})
             self._shapes[graph_id] = shapes
         return shapes
 
