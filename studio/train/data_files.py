@@ -1,15 +1,35 @@
-"""Datasets read from disk: MNIST-format IDX files, CIFAR-10, image folders and CSV tables."""
+"""Datasets read from disk: MNIST-format IDX files, CIFAR-10, image folders, CSV tables and text.
+
+Every reader streams or caps what it reads, so a hostile or mistaken file costs a bounded amount of
+memory and ends in one :class:`DataError` line: IDX files are read to the size their header
+declares (a .gz that inflates past it is refused as a decompression bomb), CSV tables are parsed
+row by row (latin-1 files are read as latin-1, an oversized field is named by line), text files
+are read up to :data:`MAX_TEXT_CHARS` and images larger than :data:`MAX_IMAGE_PIXELS` are refused
+before they are decoded.
+"""
 
 from __future__ import annotations
 
+import array
 import csv
 import gzip
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from studio.train.data import DataError, cache_dir
+
+#: characters of a text dataset read (the rest of the file is ignored)
+MAX_TEXT_CHARS = 5_000_000
+#: bytes an IDX file (after decompression) may hold: MNIST's largest is 47 MB, EMNIST's 550 MB
+MAX_IDX_BYTES = 1 << 30
+#: values a CSV table may hold (float32: 1 GB)
+MAX_CSV_VALUES = 1 << 28
+#: pixels of one image in an image folder (a 48-megapixel photo still loads)
+MAX_IMAGE_PIXELS = 50_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
 _IDX = {"mnist": ("MNIST", "MNIST"), "fashion_mnist": ("FashionMNIST", "FashionMNIST")}
 _IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -19,23 +39,49 @@ FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 CIFAR = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (raw or .gz): the big-endian format MNIST ships in."""
+def read_idx(path: Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """One IDX file (raw or .gz): the big-endian format MNIST ships in.
+
+    Reads the header first and then exactly the bytes it declares, so neither a header claiming
+    terabytes nor a .gz that inflates past its header can take more than ``max_bytes``.
+    """
+    path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataError(f"{path} is not an IDX file (bad magic number)")
     dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    if data[2] not in dtypes:
-        raise DataError(f"{path}: unknown IDX element type {data[2]:#x}")
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    arr = np.frombuffer(data, dtype=dtypes[data[2]], offset=4 + 4 * ndim)
-    expected = int(np.prod(dims)) if dims else 0
-    if arr.size != expected:
-        raise DataError(f"{path}: header says {dims} but holds {arr.size} values (truncated file?)")
-    return arr.reshape(dims)
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DataError(f"{path} is not an IDX file (bad magic number)")
+            if head[2] not in dtypes:
+                raise DataError(f"{path}: unknown IDX element type {head[2]:#x}")
+            ndim = head[3]
+            raw_dims = fh.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise DataError(f"{path}: the header is cut short (truncated file?)")
+            dims = [int.from_bytes(raw_dims[4 * i: 4 * i + 4], "big") for i in range(ndim)]
+            dtype = np.dtype(dtypes[head[2]])
+            expected = int(np.prod(dims, dtype=object)) if dims else 0
+            nbytes = expected * dtype.itemsize
+            if nbytes > max_bytes:
+                raise DataError(f"{path}: the header declares {dims} values ({_size(nbytes)}), more than the "
+                                f"{_size(max_bytes)} an IDX file may hold")
+            data = fh.read(nbytes)
+            if len(data) != nbytes:
+                raise DataError(f"{path}: header says {dims} but holds {len(data) // dtype.itemsize} values "
+                                "(truncated file?)")
+            if fh.read(1):
+                raise DataError(f"{path} holds more data than its header declares ({dims}); refusing it "
+                                "(a corrupt file or a decompression bomb)")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    return np.frombuffer(data, dtype=dtype).reshape(dims)
+
+
+def _size(n: int) -> str:
+    from studio.train.memory_budget import human
+
+    return human(n)
 
 
 def _find(raw: Path, stem: str) -> Path | None:
@@ -69,9 +115,15 @@ def load_mnist(name: str, root: str | None, download: bool) -> tuple[np.ndarray,
     if len(xi) != len(yi) or len(xv) != len(yv):
         raise DataError(f"{name}: image and label files in {raw} hold different numbers of samples")
     classes = list(FASHION) if name == "fashion_mnist" else [str(i) for i in range(10)]
-    info = {"task": "classification", "classes": classes,
-            "val_x": (xv[:, None] / 255.0).astype(np.float32), "val_y": yv.astype(np.int64)}
-    return (xi[:, None] / 255.0).astype(np.float32), yi.astype(np.int64), info
+    info = {"task": "classification", "classes": classes, "val_x": _unit(xv[:, None]), "val_y": yv.astype(np.int64)}
+    return _unit(xi[:, None]), yi.astype(np.int64), info
+
+
+def _unit(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], without a float64 copy (5 bytes per pixel at the peak, not 13)."""
+    out = pixels.astype(np.float32)
+    out /= 255.0
+    return out
 
 
 def _missing(name: str, raw: Path, reason: str) -> str:
@@ -94,7 +146,7 @@ def load_cifar10(root: str | None, download: bool) -> tuple[np.ndarray, np.ndarr
                         f"or place cifar-10-python.tar.gz (or its extracted cifar-10-batches-py folder) in {base}") from exc
 
     def prep(ds) -> tuple[np.ndarray, np.ndarray]:
-        return (np.asarray(ds.data).transpose(0, 3, 1, 2) / 255.0).astype(np.float32), np.asarray(ds.targets)
+        return _unit(np.asarray(ds.data).transpose(0, 3, 1, 2)), np.asarray(ds.targets)
 
     x, y = prep(train)
     xv, yv = prep(test)
@@ -122,7 +174,7 @@ def load_image_folder(path: str, input_shape: tuple[int, ...] | None,
     transform = v2.Compose([v2.Lambda(lambda im: im.convert(mode)), v2.PILToTensor(),
                             v2.Resize((h, w), antialias=True), v2.ToDtype(torch.float32, scale=True)])
     try:
-        ds = torchvision.datasets.ImageFolder(str(root), transform=transform)
+        ds = torchvision.datasets.ImageFolder(str(root), transform=transform, loader=open_image)
     except (FileNotFoundError, RuntimeError) as exc:
         raise DataError(f"image folder {root}: {exc}") from exc
     loader = torch.utils.data.DataLoader(ds, batch_size=64, num_workers=workers)
@@ -131,62 +183,123 @@ def load_image_folder(path: str, input_shape: tuple[int, ...] | None,
         for xb, yb in loader:
             xs.append(xb)
             ys.append(yb)
+    except DataError:
+        raise
     except Exception as exc:
-        raise DataError(f"image folder {root}: could not read an image ({exc})") from exc
+        text = str(exc)
+        if "DataError: " in text:  # raised in a worker process: torch wraps it with the worker's traceback
+            raise DataError(text.rsplit("DataError: ", 1)[1].strip().splitlines()[0]) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise DataError(f"image folder {root}: could not read an image ({first})") from exc
     x = torch.cat(xs).numpy()
     y = torch.cat(ys).numpy().astype(np.int64)
     return x, y, {"task": "classification", "classes": list(ds.classes)}
 
 
-def load_csv(path: str, target: str, task: str = "auto",
-             features: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def open_image(path: str):
+    """ImageFolder's loader with a pixel cap checked on the header, before anything is decoded."""
+    from PIL import Image
+
+    try:
+        im = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise DataError(f"{path} is not a readable image ({exc})") from exc
+    width, height = im.size
+    if width * height > MAX_IMAGE_PIXELS:
+        im.close()
+        raise DataError(f"{path} is {width}×{height} pixels ({width * height:,}); images in a folder may "
+                        f"have at most {MAX_IMAGE_PIXELS:,}, so scale it down first")
+    return im
+
+
+def load_csv(path: str, target: str, task: str = "auto", features: Any = None,
+             max_values: int = MAX_CSV_VALUES) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """A table with a header row: numeric feature columns (default: all others) and one target column
-    (default: the last)."""
+    (default: the last). Parsed row by row; UTF-8 (with or without a BOM), else read as latin-1."""
     if not path:
         raise DataError("csv needs a file: set dataset.path to a .csv file with a header row")
     file = Path(path)
     if not file.is_file():
         raise DataError(f"CSV file {file} does not exist")
-    with open(file, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 3:
-        raise DataError(f"{file} needs a header row and at least two data rows")
-    header = [h.strip() for h in rows[0]]
-    col = target or header[-1]
-    if col not in header:
-        raise DataError(f"{file} has no column '{col}'; columns: {', '.join(header)}")
-    ti = header.index(col)
-    for name in features or []:
-        if name not in header:
-            raise DataError(f"{file} has no column '{name}'; columns: {', '.join(header)}")
-    use = [j for j, h in enumerate(header) if j != ti and (not features or h in features)]
-    feats, labels = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(f"{file} line {line}: {len(row)} values, the header has {len(header)}")
-        values = []
-        for j in use:
-            cell = row[j]
-            try:
-                values.append(float(cell))
-            except ValueError:
-                raise DataError(f"{file} line {line}, column '{header[j]}': {cell!r} is not a number") from None
-        feats.append(values)
-        labels.append(row[ti].strip())
-    x = np.asarray(feats, dtype=np.float32)
+    if features is not None and (not isinstance(features, list | tuple)
+                                 or not all(isinstance(f, str) for f in features)):
+        raise DataError(f"dataset.params.features must be a list of column names of {file.name}, got {features!r}")
+    if task not in ("auto", "classification", "regression"):
+        raise DataError(f"dataset.params.task must be auto, classification or regression, got {task!r}")
+    try:
+        header, x, labels = _read_table(file, target, list(features or []), "utf-8-sig", max_values)
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        header, x, labels = _read_table(file, target, list(features or []), "latin-1", max_values)
+        encoding = "latin-1"
+    col, use = header[-1], header[:-1]
     numeric = _all_numbers(labels)
     if task == "auto":
         task = "regression" if numeric and not _few_integers(labels) else "classification"
+    extra = {"encoding": encoding} if encoding != "utf-8" else {}
     if task == "regression":
         if not numeric:
             raise DataError(f"{file}: target column '{col}' must hold numbers for regression")
         y = np.asarray([float(v) for v in labels], dtype=np.float32)[:, None]
-        return x, y, {"task": "regression", "columns": [header[j] for j in use]}
+        return x, y, {"task": "regression", "columns": use, **extra}
     classes = sorted(set(labels), key=lambda v: (float(v), v) if numeric else (0.0, v))
     index = {c: i for i, c in enumerate(classes)}
     y = np.asarray([index[v] for v in labels], dtype=np.int64)
-    return x, y, {"task": "classification", "classes": classes, "columns": [header[j] for j in use]}
+    return x, y, {"task": "classification", "classes": classes, "columns": use, **extra}
+
+
+def _read_table(file: Path, target: str, features: list[str], encoding: str,
+                max_values: int) -> tuple[list[str], np.ndarray, list[str]]:
+    """Stream the rows: (used columns + the target column's name last, features as float32, labels)."""
+    values = array.array("f")
+    labels: list[str] = []
+    with open(file, newline="", encoding=encoding) as fh:
+        reader = csv.reader(fh)
+        try:
+            header: list[str] | None = None
+            use: list[int] = []
+            ti = 0
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in row]
+                    col = target or header[-1]
+                    for name in [col, *features]:
+                        if name not in header:
+                            raise DataError(f"{file} has no column '{name}'; columns: {_columns(header)}")
+                    ti = header.index(col)
+                    use = [j for j, h in enumerate(header) if j != ti and (not features or h in features)]
+                    continue
+                line = reader.line_num
+                if len(row) != len(header):
+                    raise DataError(f"{file} line {line}: {len(row)} values, the header has {len(header)}")
+                if len(values) + len(use) > max_values:
+                    raise DataError(f"{file} holds more than {max_values:,} values; use a smaller table")
+                for j in use:
+                    cell = row[j]
+                    try:
+                        values.append(float(cell))
+                    except ValueError:
+                        raise DataError(f"{file} line {line}, column '{header[j]}': {cell[:40]!r} is not a "
+                                        "number") from None
+                labels.append(row[ti].strip())
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise DataError(f"{file} line {reader.line_num}: a field is longer than "
+                                f"{csv.field_size_limit():,} characters; is this a CSV table?") from None
+            raise DataError(f"{file} line {reader.line_num}: {exc}") from None
+    if header is None or len(labels) < 2:
+        raise DataError(f"{file} needs a header row and at least two data rows")
+    x = np.frombuffer(values, dtype=np.float32).reshape(len(labels), len(use)).copy()
+    return [header[j] for j in use] + [header[ti]], x, labels
+
+
+def _columns(header: list[str]) -> str:
+    shown = ", ".join(h[:40] for h in header[:20])
+    return shown + (f", … ({len(header)} in all)" if len(header) > 20 else "")
 
 
 def _all_numbers(values: list[str]) -> bool:
@@ -203,7 +316,9 @@ def _few_integers(values: list[str]) -> bool:
 
 
 def load_text(path: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Character-level windows from a UTF-8 text file (params: length, many_to_many, max_windows)."""
+    """Character-level windows from a UTF-8 text file (params: length, many_to_many, max_windows).
+
+    At most :data:`MAX_TEXT_CHARS` characters are read, however large the file."""
     from studio.train.synthetic import text_windows
 
     if not path:
@@ -211,13 +326,20 @@ def load_text(path: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray
     file = Path(path)
     if not file.is_file():
         raise DataError(f"text file {file} does not exist")
-    try:
-        text = file.read_text(encoding="utf-8")[:5_000_000]
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     unknown = set(params) - {"length", "many_to_many", "max_windows"}
     if unknown:
         raise DataError(f"dataset 'text' has no parameter {sorted(unknown)[0]!r}; use length, many_to_many, max_windows")
+    for key, low, high in (("length", 1, 100_000), ("max_windows", 1, MAX_TEXT_CHARS)):
+        value = params.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            raise DataError(f"dataset.params.{key} must be a whole number from {low:,} to {high:,}, got {value!r}")
+    if "many_to_many" in params and not isinstance(params["many_to_many"], bool):
+        raise DataError(f"dataset.params.many_to_many must be true or false, got {params['many_to_many']!r}")
+    try:
+        with open(file, encoding="utf-8-sig") as fh:
+            text = fh.read(MAX_TEXT_CHARS)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
         return text_windows(text, **params)
     except ValueError as exc:

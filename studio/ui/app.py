@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(list(sys.argv[1:] if argv is None else argv))
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from studio.ui.qt_platform import platform_problem
+
+    problem = platform_problem()  # Qt aborts the process when its platform plugin cannot load
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -11,7 +11,7 @@ import pytest
 from studio.io.project_file import save_project
 from tests.train.helpers import mlp, project
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAINING = {"recipe": "classification", "dataset": {"name": "spirals", "params": {"n": 300}}, "epochs": 2,
             "batch_size": 32, "optimizer": {"lr": 0.02}, "threads": 1}
 
@@ -96,7 +96,7 @@ def test_failures_exit_non_zero_with_one_line(registry, tmp_path, capsys):
     assert "step" in one_line(1)
     bad_setting = tmp_path / "setting.nnsp"
     save_project(project(mlp(registry, "model", 2, 16, 3), training={"epochz": 3}), bad_setting, registry)
-    assert main(["train", str(bad_setting)]) == 1
+    assert main(["train", str(bad_setting)]) in (1, 2)  # refused by the loader (2) or the settings (1)
     assert "epochz" in one_line(1)
     assert main(["train", str(bad_setting), "--epochs", "0"]) in (1, 2)
     capsys.readouterr()

@@ -1,0 +1,1 @@
+"""One module per subcommand, each defining ``COMMAND = Command(...)``; see :mod:`studio.cli.registry`."""
