@@ -15,6 +15,7 @@ with one ``error`` update whose ``message`` says what happened and whose ``node`
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -36,7 +37,9 @@ from studio.train.build import ModelError
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from studio.train.data import DataError
 from studio.train.memory_budget import check_before_allocation
-from studio.train.metrics import Running, higher_is_better, model_size
+from studio.train.metrics import higher_is_better, model_size
+from studio.train.nnloop import trainer as nnloop_trainer
+from studio.train.nnloop.trainer import EarlyStop, Trainer
 from studio.train.recipes import make_recipe
 from studio.train.recipes.base import Context, NonFiniteLoss, Recipe, _is_oom
 from studio.train.settings import SettingsError, TrainingSettings
@@ -161,6 +164,8 @@ class _Loop:
         self.epoch = 0
         self.t0 = time.perf_counter()
         self.paused_s = 0.0
+        self.trainer: Trainer | None = None
+        self._full_views_epoch = -1
 
     def _base(self, kind: str, **kw) -> Update:
         total = getattr(self, "total_steps", 0)
@@ -185,9 +190,14 @@ class _Loop:
 
     def _error(self, exc: BaseException) -> Update:
         kw: dict[str, Any] = {}
-        if isinstance(exc, NonFiniteLoss):
+        if isinstance(exc, NonFiniteLoss | nnloop_trainer.NonFiniteLoss):
             where = f" (last good checkpoint: {self.last_checkpoint})" if self.last_checkpoint else ""
-            msg = (f"{exc} at step {self.global_step + 1} (epoch {self.epoch + 1}); training stopped. "
+            step, epoch = getattr(exc, "step", 0), getattr(exc, "epoch", 0)
+            if not step:  # raised inside the step itself: it is the one after the last counted step
+                step = (self.trainer.global_step if self.trainer is not None else self.global_step) + 1
+                epoch = (self.trainer.epoch if self.trainer is not None else self.epoch) + 1
+            self.global_step, self.epoch = step - 1, epoch - 1
+            msg = (f"{exc} at step {step} (epoch {epoch}); training stopped. "
                    f"Lower the learning rate or add gradient clipping{where}")
         elif _is_oom(exc):
             bs = self.settings.batch_size if hasattr(self, "settings") else 0
@@ -222,8 +232,9 @@ class _Loop:
         ctx = Context(self.project, self.registry, s, device, amp=s.amp and device.type == "cuda")
         self.recipe = make_recipe(ctx)
         self.recipe.setup()
+        self.task = _task_of(self.recipe)
         self.epochs = s.epochs
-        self.steps = self.recipe.steps_per_epoch()
+        self.steps = self.task.steps_per_epoch()
         self.total_steps = self.epochs * self.steps
         self.start_epoch, self.start_index = 0, 0
         if self.resume_from:
@@ -235,115 +246,107 @@ class _Loop:
         self._setup()
         r, s = self.recipe, self.settings
         assert r is not None
+        task = self.task
         sizes = {name: model_size(b.module) for name, b in r.built.items()}
         info = dict(r.info, device=str(r.device), models=sizes, steps_per_epoch=self.steps, recipe=s.recipe,
                     unit=r.unit, resumed_at=self.global_step if self.resume_from else None)
         if not self.resume_from:
-            info["initial"] = r.initial_metrics()  # validation before any step (epoch 0 on the plots)
+            with _kept_rng(r.device):
+                info["initial"] = r.initial_metrics()  # validation before any step (epoch 0 on the plots)
         yield self._base("started", info=info)
-        best, stale = self._best_so_far()
+        es = s.early_stopping
+        early = EarlyStop(es.enabled, es.patience, es.min_delta, es.metric, r.monitor, higher_is_better)
+        trainer = self.trainer = Trainer(task, self.epochs, early, history=self.history, start_epoch=self.start_epoch,
+                                         start_index=self.start_index, global_step=self.global_step,
+                                         keep_points=True)
+        control, throttle, steps = self.control, self.throttle_s, self.steps
         last_emit = last_view = time.perf_counter()
         last_full = -math.inf
-        pending: list[tuple[int, dict[str, float]]] = []
+        full_views: dict[str, Any] = {}
         meter = _Throughput()
+        counted = 0.0  # samples already given to the meter
         view_every = self.view_interval_s
-        for epoch in range(self.start_epoch, self.epochs):
-            self.epoch = epoch
-            running = Running()
-            t_epoch = time.perf_counter()
-            epoch_samples = 0.0
-            meter.reset()
-            for index in range(self.start_index if epoch == self.start_epoch else 0, self.steps):
-                if self.control.paused:
-                    yield self._base("paused", points=pending)
-                    pending = []
-                    t_pause = time.perf_counter()
-                    self.control.wait_while_paused()
-                    self.paused_s += time.perf_counter() - t_pause
-                    meter.reset()
-                if self.control.cancelled:
-                    yield from self._finish("cancelled", "stopped by the user", epoch, index)
-                    return
-                metrics = r.train_step(epoch, index)
-                self.global_step += 1
-                samples = metrics.pop("samples", float(r.samples_per_step()))
-                running.add(metrics, samples)
-                pending.append((self.global_step, metrics))
+        yield from self._control_point()
+        if control.cancelled:
+            yield from self._finish("cancelled", "stopped by the user", trainer.epoch, trainer.next_index)
+            return
+        for event in trainer.run():
+            if event[0] == "step":
                 now = time.perf_counter()
-                rate = meter.add(now, samples)
-                epoch_samples += samples
-                if now - last_emit >= self.throttle_s:
+                if now - last_emit >= throttle:
                     last_emit = now
-                    yield self._base("step", metrics=metrics, points=pending, samples_per_s=rate)
-                    pending = []
-                if now - last_view >= view_every and index + 1 < self.steps:
-                    views = r.views(quick=True)
+                    points = trainer.take_points()
+                    self.global_step = trainer.global_step
+                    rate = meter.add(now, trainer.flushed_samples - counted)
+                    counted = trainer.flushed_samples
+                    yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
+                                     samples_per_s=rate)
+                if now - last_view >= view_every and trainer.next_index < steps:
+                    with _kept_rng(r.device):
+                        views = r.views(quick=True)
                     last_view = time.perf_counter()
+                    trainer.exclude(last_view - now)
                     # keep live views under ~5% of the run even for big models
                     view_every = max(self.view_interval_s, 20 * (last_view - now))
                     yield self._base("views", views=views)
                     meter.pause()
-            if pending:
-                yield self._base("step", metrics=pending[-1][1], points=pending, samples_per_s=meter.rate)
-                pending = []
-            epoch_s = time.perf_counter() - t_epoch
-            summary = running.means()
-            summary.update(r.evaluate())
-            summary["epoch_s"] = epoch_s
-            summary["samples_per_s"] = epoch_samples / max(epoch_s, 1e-9)
-            summary["lr"] = _lr(r)
-            self.history.append({"epoch": epoch + 1, **summary})
-            for sched in r.schedules.values():
-                sched.after_epoch(summary.get("val_loss", summary.get("loss")))
-            self.epoch = epoch + 1
-            if self.dir and ((epoch + 1) % s.checkpoint_every == 0 or epoch + 1 == self.epochs):
-                self._save(epoch + 1, 0)
-            views = {}
-            if time.perf_counter() - last_full >= self.view_interval_s or epoch + 1 == self.epochs:
-                views = r.views(quick=False)  # short epochs: full views at most once per view interval
-                last_view = last_full = time.perf_counter()
-            yield self._base("epoch", metrics=summary, views=views, samples_per_s=summary["samples_per_s"])
-            metric = s.early_stopping.metric if s.early_stopping.metric in summary else r.monitor
-            value = summary.get(metric)
-            if value is not None and math.isfinite(value):
-                better = (best is None or (value > best + s.early_stopping.min_delta if higher_is_better(metric)
-                                           else value < best - s.early_stopping.min_delta))
-                if better:
-                    best, stale = value, 0
-                    if self.dir:
-                        self._save(epoch + 1, 0, name="best.pt")
-                else:
-                    stale += 1
-            if s.early_stopping.enabled and stale >= s.early_stopping.patience and epoch + 1 < self.epochs:
-                yield from self._finish("done", f"stopped early: {metric} did not improve for {stale} epochs",
-                                        epoch + 1, 0, save=False)
+            elif event[0] == "epoch":
+                summary, improved = event[1], event[2]
+                points = trainer.take_points()
+                self.global_step, self.epoch, self.history = trainer.global_step, trainer.epoch, trainer.history
+                if points:
+                    yield self._base("step", metrics=points[-1][1], points=points, samples_per_s=meter.rate)
+                counted = trainer.flushed_samples
+                meter.reset()
+                if self.dir and (self.epoch % s.checkpoint_every == 0 or self.epoch == self.epochs):
+                    self._save(self.epoch, 0)
+                if improved and self.dir:
+                    self._save(self.epoch, 0, name="best.pt")
+                views: dict[str, Any] = {}
+                if time.perf_counter() - last_full >= self.view_interval_s or self.epoch == self.epochs:
+                    with _kept_rng(r.device):
+                        views = full_views = r.views(quick=False)  # at most once per view interval, and at the end
+                    last_view = last_full = time.perf_counter()
+                    self._full_views_epoch = self.epoch
+                yield self._base("epoch", metrics=summary, views=views, samples_per_s=summary["samples_per_s"])
+            else:  # early stop
+                yield from self._finish("done", event[1], self.epoch, 0, save=False, views=full_views)
                 return
-        yield from self._finish("done", "finished", self.epochs, 0, save=False)
+            yield from self._control_point()
+            if control.cancelled:
+                yield from self._finish("cancelled", "stopped by the user", trainer.epoch, trainer.next_index)
+                return
+        yield from self._finish("done", "finished", self.epochs, 0, save=False, views=full_views)
 
-    def _best_so_far(self) -> tuple[float | None, int]:
-        """Best monitored value and epochs since it, from a resumed run's history (so best.pt stays the best)."""
-        assert self.recipe is not None
-        best, stale = None, 0
-        for row in self.history:
-            metric = self.settings.early_stopping.metric if self.settings.early_stopping.metric in row \
-                else self.recipe.monitor
-            value = row.get(metric)
-            if value is None or not math.isfinite(value):
-                continue
-            if best is None or (value > best if higher_is_better(metric) else value < best):
-                best, stale = value, 0
-            else:
-                stale += 1
-        return best, stale
+    def _control_point(self) -> Iterator[Update]:
+        """Between two steps: wait here while paused (the plots get every step so far first)."""
+        if not self.control.paused:
+            return
+        points = self.trainer.take_points() if self.trainer is not None else []
+        yield self._base("paused", points=points)
+        t_pause = time.perf_counter()
+        self.control.wait_while_paused()
+        paused = time.perf_counter() - t_pause
+        self.paused_s += paused
+        if self.trainer is not None:
+            self.trainer.exclude(paused)
 
-    def _finish(self, kind: str, message: str, epoch: int, index: int, save: bool = True) -> Iterator[Update]:
+    def _finish(self, kind: str, message: str, epoch: int, index: int, save: bool = True,
+                views: dict[str, Any] | None = None) -> Iterator[Update]:
+        if self.trainer is not None:
+            self.trainer.flush()  # a non-finite loss still unread becomes the error, not a checkpoint
+            self.global_step = self.trainer.global_step
         if save and self.dir and self.global_step > self.start_step:
             self._save(epoch, index)
         r = self.recipe
-        views = r.views(quick=False) if r is not None and kind == "done" else {}
+        if kind != "done":
+            views = {}
+        elif r is not None and (not views or self._full_views_epoch != self.epoch):
+            with _kept_rng(r.device):
+                views = r.views(quick=False)
         last = self.history[-1] if self.history else {}
         self.epoch = max(0, epoch - 1) if kind == "done" else epoch
-        yield self._base(kind, message=message, metrics=last, views=views, history=list(self.history))
+        yield self._base(kind, message=message, metrics=last, views=views or {}, history=list(self.history))
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _save(self, epoch: int, index: int, name: str = "last.pt") -> None:
@@ -424,6 +427,51 @@ class _Throughput:
     def pause(self) -> None:
         """Forget the gap before the next step (views, validation, a pause)."""
         self.last = None
+
+
+@contextlib.contextmanager
+def _kept_rng(device: torch.device) -> Iterator[None]:
+    """Views and validation draw random numbers (denoising noise, GAN samples) without moving the
+    training's random state: how often the GUI looks never changes what is trained."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
+class _RecipeSteps:
+    """A recipe's own ``train_step`` as a trainer task (recipes that do not hand over an nnloop task)."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.monitor = recipe.monitor
+        self.device = recipe.device
+        self.schedules = list(recipe.schedules.values())
+        self.rows: list[dict[str, float]] = []
+
+    def steps_per_epoch(self) -> int:
+        return self.recipe.steps_per_epoch()
+
+    def step(self, epoch: int, index: int) -> None:
+        metrics = self.recipe.train_step(epoch, index)
+        metrics.setdefault("samples", float(self.recipe.samples_per_step()))
+        self.rows.append(metrics)
+
+    def flush(self) -> list[dict[str, float]]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def evaluate(self) -> dict[str, float]:
+        return self.recipe.evaluate()
+
+    def lr(self) -> float:
+        return _lr(self.recipe)
+
+
+def _task_of(recipe: Recipe) -> Any:
+    """The nnloop task a recipe trains with (its ``loop_task``), or its own steps wrapped as one."""
+    task = getattr(recipe, "loop_task", None)
+    return task if task is not None else _RecipeSteps(recipe)
 
 
 def _lr(r: Recipe) -> float:
