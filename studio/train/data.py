@@ -18,10 +18,9 @@ import numpy as np
 import torch
 
 from studio.train import synthetic
-from studio.train.settings import Augment, DatasetSettings
+from studio.train.settings import FILE_SETS, Augment, DatasetSettings, SettingsError, dataset_params
 
 BUILTIN = tuple(synthetic.GENERATORS)
-FILE_SETS = ("mnist", "fashion_mnist", "cifar10", "image_folder", "csv", "text")
 ALL_DATASETS = BUILTIN + FILE_SETS
 
 
@@ -65,8 +64,12 @@ class DataBundle:
 def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | None = None) -> DataBundle:
     """Build the dataset named in ``ds``; image sets adapt size/channels to ``input_shape``."""
     name = ds.name
+    try:  # each dataset declares its parameters, with ranges (nothing can ask for gigabytes)
+        checked = dataset_params(name, ds.params, "params")
+    except SettingsError as exc:
+        raise DataError(f"dataset '{name}': {exc.key.removeprefix('params.')}: {exc.reason}") from None
     if name in synthetic.GENERATORS:
-        params = dict(ds.params)
+        params = dict(checked)
         if name in ("shapes", "glyphs") and input_shape is not None and len(input_shape) == 3:
             params.setdefault("channels", int(input_shape[0]))
             params.setdefault("size", int(input_shape[-1]))

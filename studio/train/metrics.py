@@ -84,6 +84,9 @@ class Running:
 
 
 def higher_is_better(metric: str) -> bool:
-    m = metric.lower()
-    return any(w in m for w in ("acc", "f1", "precision", "recall", "return", "success", "optimal", "covered",
-                                "quality", "vs_baseline"))
+    """Whether a larger value of ``metric`` is better, as its paradigm declares it (recipe registry);
+    undeclared metrics count as losses (lower is better)."""
+    from studio.train.recipes.registry import metric_spec
+
+    spec = metric_spec(metric)
+    return bool(spec and spec.higher_is_better)

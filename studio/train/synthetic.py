@@ -264,3 +264,56 @@ GENERATORS = {
     "sequences": make_sequences,
     "ring": make_ring,
 }
+
+
+def param(default, minimum=None, maximum=None, help: str = "", choices=()) -> dict:
+    """A generator parameter's declaration: plain data (this module imports no studio code), read by
+    the settings schema to check ``dataset.params`` and by the training panel to build its form."""
+    kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
+            else "float" if isinstance(default, float) else "list" if isinstance(default, list)
+            else "choice" if choices else "text")
+    return {"kind": kind, "default": default, "minimum": minimum, "maximum": maximum, "help": help,
+            "choices": tuple(choices)}
+
+
+# Bounds keep every generator's arrays within a few hundred MB at most.
+_IMAGES = {
+    "n": param(6000, 2, 100_000, "Number of images."),
+    "classes": param(6, 2, 6, "How many of the six kinds to use."),
+    "size": param(28, 8, 128, "Image width and height in pixels (default: the model Input's)."),
+    "channels": param(1, 1, 3, "1 = grey, 3 = colour (default: the model Input's)."),
+    "noise": param(0.05, 0.0, 1.0, "Std of the pixel noise."),
+    "rotation": param(20.0, 0.0, 180.0, "Random rotation up to ± this many degrees."),
+}
+PARAMS: dict[str, dict[str, dict]] = {
+    "shapes": _IMAGES,
+    "glyphs": _IMAGES,
+    "spirals": {
+        "n": param(3000, 2, 1_000_000, "Number of points."),
+        "classes": param(3, 2, 50, "Number of spiral arms (one class each)."),
+        "noise": param(0.15, 0.0, 5.0, "How far points scatter from their arm."),
+        "turns": param(1.5, 0.0, 10.0, "How many times each arm winds around."),
+    },
+    "waves": {
+        "n": param(4000, 2, 100_000, "Number of sequences."),
+        "length": param(32, 2, 512, "Observed steps per sequence."),
+        "horizon": param(8, 1, 128, "Steps to forecast (many-to-one)."),
+        "components": param(2, 1, 16, "Sines summed in each sequence."),
+        "noise": param(0.05, 0.0, 5.0, "Std of the observation noise."),
+        "many_to_many": param(False, help="Predict the next value at every step instead of the next horizon."),
+    },
+    "sequences": {
+        "n": param(10000, 2, 200_000, "Number of sequences."),
+        "task": param("reverse", help="What the output is: the input copied, reversed or sorted.",
+                      choices=("copy", "reverse", "sort")),
+        "length": param(8, 1, 128, "Tokens per sequence."),
+        "vocab": param(10, 2, 256, "Number of distinct tokens."),
+        "one_hot": param(False, help="Give one-hot vectors instead of token ids."),
+    },
+    "ring": {
+        "n": param(20000, 2, 1_000_000, "Number of points."),
+        "modes": param(8, 1, 64, "Blobs on the ring."),
+        "radius": param(2.0, 0.1, 100.0, "Radius of the ring."),
+        "std": param(0.05, 0.001, 10.0, "Spread of each blob."),
+    },
+}

@@ -1,24 +1,17 @@
-"""Recipes: how one step of each paradigm works."""
+"""Recipes: how one step of each paradigm works. Paradigms are declared in the registry
+(:mod:`studio.train.recipes.registry`); this module builds the one a run asks for."""
 
 from __future__ import annotations
 
 from studio.train.recipes.base import Context, Recipe
+from studio.train.recipes.registry import recipe_spec
 
 
 def make_recipe(ctx: Context) -> Recipe:
-    name = ctx.settings.recipe
-    if name in ("classification", "regression", "sequence", "reconstruction"):
-        from studio.train.recipes.supervised import Supervised
-
-        return Supervised(ctx)
-    if name == "adversarial":
-        from studio.train.recipes.adversarial import Adversarial
-
-        return Adversarial(ctx)
-    if name == "q_learning_tabular":
-        from studio.train.recipes.rl import TabularQ
-
-        return TabularQ(ctx)
-    from studio.train.recipes.rl import DQN
-
-    return DQN(ctx)
+    """The step object of ``ctx.settings.recipe``, with its declared monitor metric and unit."""
+    spec = recipe_spec(ctx.settings.recipe)
+    recipe = spec.factory(ctx)
+    recipe.spec = spec
+    recipe.monitor = spec.monitor
+    recipe.unit = spec.unit
+    return recipe

@@ -8,7 +8,7 @@ the same points/images improve. On the ring of Gaussians each evaluation counts 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -19,7 +19,27 @@ from studio.train.build import ModelError
 from studio.train.data import TensorLoader, check_input, load_data
 from studio.train.optim import Schedule, make_optimizer
 from studio.train.recipes.base import Recipe
-from studio.train.settings import SettingsError
+from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.settings import Float, Int, S, Section, SettingsError, Str
+
+
+class GanSettings(Section):
+    """The adversarial paradigm's own settings (``training.gan``)."""
+
+    generator: Str = S("generator", title="Generator graph", help="Name of the generator graph.")
+    discriminator: Str = S("discriminator", title="Discriminator graph", help="Name of the discriminator graph.")
+    latent_dim: Int = S(0, title="Noise size", ge=0, le=65536, help="Noise size (0 = read from the generator's Input).")
+    d_steps: Int = S(1, title="Discriminator steps", ge=1, le=10, help="Discriminator steps per generator step.")
+    d_output: Literal["logits", "probability"] = S("logits", title="Discriminator output",
+                                                   help="What the discriminator returns.")
+    samples: Int = S(64, title="Shown samples", ge=1, le=4096, help="Size of the fixed noise batch shown during training.")
+    loss: Literal["bce", "wgan_gp"] = S("bce", title="GAN loss",
+                                        help="bce: non-saturating GAN; wgan_gp: Wasserstein loss with gradient penalty "
+                                             "(the critic returns a raw score).")
+    r1: Float = S(0.1, title="R1 penalty", ge=0.0, le=1000.0, advanced=True,
+                  help="bce: R1 penalty weight on the discriminator's gradient at real samples; it keeps training "
+                       "from collapsing onto a few modes (0 = off).")
+    gp: Float = S(10.0, title="Gradient penalty", ge=0.0, le=1000.0, advanced=True, help="wgan_gp: gradient penalty weight.")
 
 
 class Adversarial(Recipe):
@@ -183,3 +203,28 @@ class Adversarial(Recipe):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "fixed_noise" in state:
             self.fixed_noise = state["fixed_noise"].to(self.device)
+
+
+ADVERSARIAL = register(RecipeSpec(
+    name="adversarial",
+    label="GAN",
+    help="A generator learns to fool a discriminator; the discriminator learns to tell real from generated.",
+    factory=Adversarial,
+    settings=GanSettings,
+    section="gan",
+    uses=("dataset", "batch_size", "steps_per_epoch", "optimizer", "schedule", "nodes", "init", "amp",
+          "loss.label_smoothing"),
+    metrics=(
+        MetricSpec("d_loss", "Discriminator loss", plot="loss"),
+        MetricSpec("g_loss", "Generator loss", plot="loss"),
+        MetricSpec("d_real", "D on real samples", help="The discriminator's mean score for real samples."),
+        MetricSpec("d_fake", "D on generated samples", help="The discriminator's mean score for generated samples."),
+        MetricSpec("modes_covered", "Modes covered", "modes", True),
+        MetricSpec("high_quality", "Samples near a mode", "share", True),
+        MetricSpec("mode_distance", "Distance to nearest mode"),
+    ),
+    monitor="val_high_quality",
+    roles=("prediction",),
+    views=("gan_samples",),
+    export=True,
+))

@@ -18,7 +18,46 @@ import torch.nn.functional as F
 from studio.train.build import ModelError
 from studio.train.gridworld import GridError, GridWorld
 from studio.train.recipes.base import Recipe
-from studio.train.settings import SettingsError
+from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.settings import Bool, Float, Int, S, Section, SettingsError, Str
+
+DEFAULT_GRID = ["S...#...", ".##.#.#.", "....#.#.", ".#....#.", ".#.##...", ".#..X.#.", ".##.#.#.", "....#..G"]
+
+
+class GridSettings(Section):
+    """The gridworld: its layout, rewards and how slippery it is (``training.rl.grid``)."""
+
+    layout: list[Str] = S(factory=lambda: list(DEFAULT_GRID), title="Grid layout", kind="grid",
+                          help="Rows of S start, G goal, # wall, X pit (ends the episode), C cliff (back to start), . free.")
+    goal_reward: Float = S(1.0, title="Goal reward", ge=-1e6, le=1e6, help="Reward for reaching G.")
+    pit_reward: Float = S(-1.0, title="Pit reward", ge=-1e6, le=1e6, help="Reward for falling into X (ends the episode).")
+    cliff_reward: Float = S(-1.0, title="Cliff reward", ge=-1e6, le=1e6, help="Reward for stepping on C (back to start).")
+    step_reward: Float = S(-0.01, title="Step reward", ge=-1e6, le=1e6,
+                           help="Added every step (a small penalty favours short paths).")
+    slip: Float = S(0.0, title="Slip", ge=0.0, le=1.0, help="Probability that a move goes a random way.")
+    max_steps: Int = S(0, title="Max steps", ge=0, le=1_000_000, help="Episode length cap (0 = 4 × cells).")
+
+
+class RLSettings(Section):
+    """The reinforcement-learning paradigms' own settings (``training.rl``), shared by both."""
+
+    gamma: Float = S(0.95, title="Discount (γ)", ge=0.0, le=1.0, help="How much future rewards count.")
+    lr: Float = S(0.5, title="Tabular learning rate (α)", ge=0.0, le=1.0,
+                  help="Tabular learning rate (alpha); DQN uses optimizer.lr.")
+    epsilon_start: Float = S(1.0, title="ε at start", ge=0.0, le=1.0, help="Exploration rate of the first episode.")
+    epsilon_end: Float = S(0.05, title="ε at end", ge=0.0, le=1.0, help="Exploration rate after the decay.")
+    epsilon_decay: Float = S(0.6, title="ε decay share", ge=0.0, le=1.0,
+                             help="Share of the episodes over which epsilon decays.")
+    episodes: Int = S(600, title="Episodes", ge=1, le=10_000_000, help="Episodes in total (spread over the epochs).")
+    replay_size: Int = S(5000, title="Replay buffer", ge=10, le=10_000_000, advanced=True,
+                         help="DQN: transitions kept for replay.")
+    batch_size: Int = S(64, title="Replay batch", ge=1, le=1_000_000, advanced=True, help="DQN: transitions per update.")
+    target_update: Int = S(200, title="Target update every", ge=1, le=10_000_000, advanced=True,
+                           help="DQN: env steps between target network copies.")
+    warmup: Int = S(200, title="Warm-up steps", ge=0, le=10_000_000, advanced=True,
+                    help="DQN: env steps of random play before learning.")
+    random_start: Bool = S(True, title="Random start", help="Start episodes in random free cells (explores every state).")
+    grid: GridSettings = S(factory=GridSettings)
 
 
 class _GridRecipe(Recipe):
@@ -266,3 +305,49 @@ class DQN(_GridRecipe):
         self.env_steps = int(state.get("env_steps", 0))
         self.load_common_state(state)
         self._q_cache = None
+
+
+RL_METRICS = (
+    MetricSpec("return", "Return", "reward", True, help="Sum of rewards over an episode."),
+    MetricSpec("length", "Episode length", "steps"),
+    MetricSpec("success", "Goal reached", "share", True),
+    MetricSpec("epsilon", "Exploration (ε)", plot="none"),
+    MetricSpec("optimal_actions", "Optimal actions", "share", True),
+    MetricSpec("optimal_paths", "Optimal paths", "share", True),
+    MetricSpec("path_length", "Greedy path length", "steps"),
+    MetricSpec("return_mean50", "Mean return (last 50)", "reward", True),
+)
+
+register(RecipeSpec(
+    name="q_learning_tabular",
+    label="Q-learning (table)",
+    help="A table of action values learned from episodes in the gridworld; the graph is not trained.",
+    factory=TabularQ,
+    settings=RLSettings,
+    section="rl",
+    group="Reinforcement learning",
+    uses=(),
+    metrics=RL_METRICS,
+    monitor="val_optimal_paths",
+    unit="episodes",
+    roles=(),
+    views=("gridworld", "returns"),
+    export=False,
+))
+
+register(RecipeSpec(
+    name="dqn",
+    label="Deep Q-learning",
+    help="The graph is the Q-network: replay buffer, target network and ε-greedy exploration in the gridworld.",
+    factory=DQN,
+    settings=RLSettings,
+    section="rl",
+    group="Reinforcement learning",
+    uses=("optimizer", "schedule", "grad_clip", "nodes", "init", "amp"),
+    metrics=RL_METRICS,
+    monitor="val_optimal_paths",
+    unit="episodes",
+    roles=("prediction",),
+    views=("gridworld", "returns"),
+    export=False,
+))

@@ -27,6 +27,15 @@ def _shape(t) -> str:
 
 
 class Supervised(Recipe):
+    """``task``: classification, regression, reconstruction, or ``auto`` (follow the dataset: the
+    sequence paradigm). Each paradigm module builds this class with its own task."""
+
+    def __init__(self, ctx, task: str = "auto") -> None:
+        super().__init__(ctx)
+        if task not in ("auto", "classification", "regression", "reconstruction"):
+            raise ValueError(f"unknown supervised task {task!r}")
+        self.declared_task = task
+
     def setup(self) -> None:
         s = self.settings
         graph = self.graph(s.graph)
@@ -37,13 +46,9 @@ class Supervised(Recipe):
         inp = self.model.inputs[0]
         self.data: DataBundle = load_data(s.dataset, s.seed, inp.shape)
         check_input(self.data, inp.shape, inp.dtype, inp.name)
-        self.reconstruct = s.recipe == "reconstruction"
-        if self.reconstruct:
-            self.task = "reconstruction"
-        elif s.recipe == "classification":
-            self.task = "classification"
-        elif s.recipe == "regression":
-            self.task = "regression"
+        self.reconstruct = self.declared_task == "reconstruction"
+        if self.declared_task != "auto":
+            self.task = self.declared_task
         else:  # sequence: follow the data
             self.task = "regression" if self.data.task == "regression" else "classification"
         if self.task == "classification" and self.data.train_y.is_floating_point():

@@ -1,0 +1,218 @@
+"""The recipe registry: every training paradigm declared once, as data.
+
+A paradigm is one module that calls :func:`register` with a :class:`RecipeSpec`: how to build its
+step object, its own settings section (a pydantic model stored under ``project.training[section]``),
+the setting keys it reads, its metrics (label, unit, which direction is better, which plot), the
+Output roles it reads, its live views and its ``train.py`` support. Everything that used to switch
+on recipe names (settings choices, the form, early stopping, the curves) asks this registry instead,
+so a new paradigm is a one-file change.
+
+This module imports neither torch nor the recipe base class, so :mod:`studio.train.settings` can use
+it without an import cycle; the built-in paradigms are imported on first lookup.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+BUILTIN_MODULES = (
+    "studio.train.recipes.classification",
+    "studio.train.recipes.regression",
+    "studio.train.recipes.sequence",
+    "studio.train.recipes.reconstruction",
+    "studio.train.recipes.adversarial",
+    "studio.train.recipes.rl",
+)
+
+# Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;
+# a recipe reads the role(s) it declares and ignores the rest.
+ROLES: dict[str, str] = {
+    "prediction": "What the loss compares with the target (the model's answer).",
+    "latent": "A code or embedding, shown as a latent-space scatter.",
+    "attention": "Attention weights, shown as a heatmap.",
+    "auxiliary": "Returned by the model but not used in training (kept in exports).",
+}
+
+# Setting keys every paradigm reads (the form always shows them).
+COMMON_KEYS = ("recipe", "graph", "epochs", "seed", "device", "threads", "checkpoint_every", "memory_limit_mb",
+               "early_stopping")
+# Setting keys of gradient training on a dataset (supervised learning and GANs).
+DATASET_TRAINING_KEYS = ("dataset", "batch_size", "steps_per_epoch", "optimizer", "schedule", "grad_clip", "nodes",
+                         "init", "amp")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric a recipe reports. ``name`` is the base name: ``accuracy`` also covers
+    ``val_accuracy`` and ``train_accuracy``. ``plot`` is the chart it belongs on ("loss" or "metric")."""
+
+    name: str
+    label: str
+    unit: str = ""
+    higher_is_better: bool = False
+    plot: str = "metric"
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.plot not in ("loss", "metric", "none"):
+            raise ValueError(f"metric '{self.name}': plot must be loss, metric or none, got {self.plot!r}")
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A training paradigm.
+
+    ``factory(ctx)`` builds the step object (a :class:`studio.train.recipes.base.Recipe`).
+    ``settings`` is a pydantic model for the paradigm's own section, stored under ``section``
+    (several paradigms may share one section, e.g. both RL recipes use ``rl``); its fields show in
+    the form under ``group`` (default: the label). ``uses`` lists the top-level or dotted setting
+    keys the paradigm reads besides :data:`COMMON_KEYS` and its own section. ``export`` says whether
+    ``train.py`` can be written for it: ``True``/``False`` or a callable the exporter calls.
+    """
+
+    name: str
+    label: str
+    factory: Callable[[Any], Any]
+    help: str = ""
+    settings: type | None = None
+    section: str = ""
+    group: str = ""
+    uses: tuple[str, ...] = DATASET_TRAINING_KEYS
+    metrics: tuple[MetricSpec, ...] = ()
+    monitor: str = "val_loss"
+    unit: str = "samples"
+    roles: tuple[str, ...] = ("prediction",)
+    views: tuple[str, ...] = ()
+    export: bool | Callable[..., Any] = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"recipe name must be an identifier, got {self.name!r}")
+        if bool(self.settings) != bool(self.section):
+            raise ValueError(f"recipe '{self.name}': settings and section go together")
+        for role in self.roles:
+            if role not in ROLES:
+                raise ValueError(f"recipe '{self.name}': unknown Output role {role!r}; known: {', '.join(ROLES)}")
+
+    @property
+    def settings_group(self) -> str:
+        return self.group or self.label
+
+    def reads(self, key: str) -> bool:
+        """Whether this paradigm reads the setting ``key`` (dotted)."""
+        keys = COMMON_KEYS + self.uses + ((self.section,) if self.section else ())
+        return any(key == k or key.startswith(k + ".") or k.startswith(key + ".") for k in keys)
+
+
+# Metrics every run reports (the engine adds some of them).
+COMMON_METRICS = (
+    MetricSpec("loss", "Loss", plot="loss", help="The training objective; lower is better."),
+    MetricSpec("lr", "Learning rate", plot="none"),
+    MetricSpec("samples_per_s", "Throughput", "samples/s", True, plot="none"),
+    MetricSpec("epoch_s", "Epoch time", "s", plot="none"),
+    MetricSpec("inference_ms_per_sample", "Inference time", "ms/sample", plot="none"),
+)
+
+_RECIPES: dict[str, RecipeSpec] = {}
+_METRICS: dict[str, MetricSpec] = {m.name: m for m in COMMON_METRICS}
+_SECTIONS: dict[str, type] = {}
+_loaded = False
+
+
+def register(spec: RecipeSpec, *, replace: bool = False) -> RecipeSpec:
+    """Add a paradigm. A second paradigm with the same name raises unless ``replace``; a metric
+    declared again must agree on its direction and plot, and a shared section on its model."""
+    if spec.name in _RECIPES and not replace:
+        raise ValueError(f"a recipe named '{spec.name}' is already registered")
+    if spec.section:
+        from studio.train import settings as S
+
+        if spec.section in S.TrainingSettings.model_fields:
+            raise ValueError(f"recipe '{spec.name}': section '{spec.section}' is a core setting")
+        known = _SECTIONS.get(spec.section)
+        if known is not None and known is not spec.settings and not replace:
+            raise ValueError(f"recipe '{spec.name}': section '{spec.section}' is already declared by another model")
+    for m in spec.metrics:
+        old = _METRICS.get(m.name)
+        if old is not None and (old.higher_is_better, old.plot) != (m.higher_is_better, m.plot):
+            raise ValueError(f"recipe '{spec.name}': metric '{m.name}' disagrees with its earlier declaration")
+    for m in spec.metrics:
+        _METRICS.setdefault(m.name, m)
+    if spec.section:
+        _SECTIONS[spec.section] = spec.settings  # type: ignore[assignment]
+    _RECIPES[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a paradigm (tests that define their own); its section goes when no paradigm uses it."""
+    spec = _RECIPES.pop(name, None)
+    if spec is not None and spec.section and not any(r.section == spec.section for r in _RECIPES.values()):
+        _SECTIONS.pop(spec.section, None)
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True  # set first: the modules' own imports may look things up
+        try:
+            for module in BUILTIN_MODULES:
+                importlib.import_module(module)
+        except BaseException:
+            _loaded = False
+            raise
+
+
+def all_recipes() -> list[RecipeSpec]:
+    """Every registered paradigm, built-ins first, in registration order."""
+    _ensure_loaded()
+    return list(_RECIPES.values())
+
+
+def recipe_names() -> tuple[str, ...]:
+    return tuple(r.name for r in all_recipes())
+
+
+def recipe_spec(name: str) -> RecipeSpec:
+    """The paradigm called ``name``; KeyError with the known names otherwise."""
+    _ensure_loaded()
+    try:
+        return _RECIPES[name]
+    except KeyError:
+        raise KeyError(f"unknown recipe '{name}'; known: {', '.join(_RECIPES)}") from None
+
+
+def sections() -> dict[str, type]:
+    """Paradigm-owned settings sections: key in ``project.training`` -> pydantic model."""
+    _ensure_loaded()
+    return dict(_SECTIONS)
+
+
+def base_metric(name: str) -> str:
+    for prefix in ("val_", "train_", "test_"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def metric_spec(name: str) -> MetricSpec | None:
+    """The declaration of a metric by its reported name (``val_accuracy`` -> ``accuracy``), or None."""
+    _ensure_loaded()
+    return _METRICS.get(name) or _METRICS.get(base_metric(name))
+
+
+def metric_label(name: str) -> str:
+    """Words for a reported metric: "Validation accuracy" for ``val_accuracy``."""
+    spec = metric_spec(name)
+    label = spec.label if spec else base_metric(name).replace("_", " ").capitalize()
+    if label[1:2].islower():
+        label = label[:1].lower() + label[1:]
+    if name.startswith("val_"):
+        return f"Validation {label}"
+    if name.startswith("train_"):
+        return f"Training {label}"
+    return label[:1].upper() + label[1:]
