@@ -53,6 +53,24 @@ def finalize(model: nn.Module) -> nn.Module:
     return model
 
 
+def finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, lr: float = 5e-4,
+             batch: int = 64, seed: int = 0) -> nn.Module:
+    """A few epochs of cross-entropy training; pruning masks keep removed weights at zero meanwhile."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            opt.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    return model.eval()
+
+
 def quantize_dynamic(model: nn.Module) -> nn.Module:
     """int8 weights, activations quantized on the fly (Linear, LSTM, GRU) — CPU only."""
     return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), DYNAMIC_QUANTIZABLE,

@@ -51,6 +51,8 @@ class RunData:
     graph_name: str
     val_x: torch.Tensor
     val_y: torch.Tensor
+    train_x: torch.Tensor
+    train_y: torch.Tensor
     classes: list[str]
     bounds: tuple[float, float] | None  # valid input range (images), for attacks
 
@@ -92,7 +94,7 @@ def open_run(project: Project, registry: Registry, run: str | Path, max_samples:
     model = Prediction(built.module, index, stats).eval()
     x, y = data.val_x[:max_samples], data.val_y[:max_samples]
     bounds = (float(data.train_x.min()), float(data.train_x.max())) if x.dim() == 4 else None
-    return RunData(project, settings, checkpoint, model, name, x, y, data.classes, bounds)
+    return RunData(project, settings, checkpoint, model, name, x, y, data.train_x, data.train_y, data.classes, bounds)
 
 
 def epoch_scores(registry: Registry, metric: str):
