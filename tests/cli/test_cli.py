@@ -41,10 +41,14 @@ def test_train_writes_metrics_and_checkpoints(project_file, tmp_path):
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "epoch" and "val_loss" in header
     assert (out / "last.pt").exists() and (out / "best.pt").exists() and (out / "weights.safetensors").exists()
-    # resume continues from the checkpoint
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # resume continues from the checkpoint, in a new folder beside the first run's
     r2 = cli("train", project_file, "--epochs", 4, "--out", out, "--resume", out / "last.pt")
     assert r2.returncode == 0, r2.stderr
     assert [ln.split()[1] for ln in r2.stdout.splitlines() if ln.startswith("epoch ")] == ["4/4"]
+    second = tmp_path / "run-2"
+    assert str(second) in r2.stdout and json.loads((second / "metrics.json").read_text())["status"] == "done"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the first run is untouched
 
 
 def test_export_with_train_script(project_file, tmp_path):
