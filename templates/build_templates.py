@@ -9,7 +9,9 @@ Besides ``title``/``description``/``order``/``explanation`` a template's ``meta`
 * ``targets``: the quality each default reaches on a 2-core CPU (checked by ``bench/templates.py``);
 * ``stages``: named variants of the project (``node_params`` by node name, ``rename`` of nodes,
   ``training`` overrides merged into ``project.training``); the transfer template uses them for
-  its offline pretrain -> fine-tune -> from-scratch comparison, the others for their variants.
+  its offline pretrain -> fine-tune -> from-scratch comparison, the others for their variants;
+* ``default_stage``: the stage the Training panel starts on (the transfer template's offline
+  pretrain stage, since ImageNet weights are not cached on a fresh install).
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def transfer_cnn(reg: Registry) -> Project:
     }
     p = new("transfer_cnn", "CNN transfer learning",
             "A pretrained ResNet-18 with a new head: fine-tune on 60 labelled images and beat training from scratch.",
-            1, TRANSFER_EXPLANATION, training, stages=stages,
+            1, TRANSFER_EXPLANATION, training, stages=stages, default_stage="pretrain",
             targets={"finetune_beats_scratch": True})
     g = GraphBuilder(p, reg, "classifier")
     g.sequential([3, 32, 32], [
@@ -311,10 +313,10 @@ def conv_autoencoder(reg: Registry) -> Project:
                    L("nn.conv_transpose2d", "dec2", out_channels=1, kernel_size=2, stride=2),
                    L("nn.sigmoid", "pixels"))
     g.wire(last, g.add("io.output", "reconstruction"))
-    # a second Output named 'latent' feeds the latent view (no loss on it): the encoder's features
+    # a second Output with role 'latent' feeds the latent view (no loss on it): the encoder's features
     # averaged over the image, i.e. what is there regardless of where it is
     pooled = g.chain(features, L("nn.adaptive_avg_pool2d", "pool", output_size=1), L("nn.flatten", "summary"))
-    g.wire(pooled, g.add("io.output", "latent"))
+    g.wire(pooled, g.add("io.output", "latent", role="latent"))
     g.layout(lanes={"pool": 1, "summary": 1, "latent": 1})
     return p
 

@@ -1,14 +1,14 @@
 """Training from the editor: the panel, its background worker, live plots and views.
 
 ``install_training(window)`` docks a :class:`TrainingPanel` into a ``MainWindow``, adds a
-Train menu (Train F5, Pause/Resume F6, Stop Shift+F5) and makes closing the window stop a
-running training cleanly (the thread is waited for, the last checkpoint kept).
+Train menu (Train F5, Pause/Resume F6, Stop Shift+F5) and makes closing the window during a run
+ask first: Stop ends the run cleanly (the thread is waited for, the last checkpoint kept) and
+closes; Cancel leaves both the window and the run going.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QFrame, QScrollArea
 
 from studio.ui.training.panel import TrainingPanel
 
@@ -16,28 +16,26 @@ __all__ = ["TrainingPanel", "install_training"]
 
 
 class _CloseGuard(QObject):
-    """Sees the window's Close event first: stops the run and waits for its thread."""
+    """Sees the window's Close event first: asks before stopping a run; Cancel keeps the window and the run."""
 
     def __init__(self, panel: TrainingPanel, parent: QObject) -> None:
         super().__init__(parent)
         self.panel = panel
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Close and self.panel.running:
-            self.panel.progress_label.setText("Stopping the training before closing…")
-            self.panel.shutdown()
+        if event.type() == QEvent.Type.Close and self.panel.running and not self.panel.confirm_stop():
+            event.ignore()
+            return True
         return False
 
 
 def install_training(window) -> TrainingPanel:
     """Add the training dock, the Train menu and the close guard to ``window`` (a MainWindow)."""
+    from studio.ui.training.panel import DOCK_HEIGHT
+
     panel = TrainingPanel(window.document, window)
-    # scrollable, so the bottom strip can stay short while editing and grow when training starts
-    scroller = QScrollArea()
-    scroller.setWidget(panel)
-    scroller.setWidgetResizable(True)
-    scroller.setFrameShape(QFrame.Shape.NoFrame)
-    dock = window.add_panel_dock("training", "Training", scroller, Qt.DockWidgetArea.BottomDockWidgetArea,
+    # the settings column scrolls inside the panel; the run controls above it never do
+    dock = window.add_panel_dock("training", "Training", panel, Qt.DockWidgetArea.BottomDockWidgetArea,
                                  tabify_with=window.docks.get("problems"))
     window.panels["training"] = panel
     window.training_panel = panel
@@ -46,7 +44,8 @@ def install_training(window) -> TrainingPanel:
     def show_dock() -> None:
         dock.show()
         dock.raise_()
-        window.resizeDocks([dock], [360], Qt.Orientation.Vertical)
+        if dock.height() < DOCK_HEIGHT:  # grow a short strip; never shrink what the user made bigger
+            window.resizeDocks([dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
 
     panel.started.connect(show_dock)
     menu = window.menuBar().addMenu("&Train")

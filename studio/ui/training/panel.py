@@ -10,49 +10,34 @@ update whose node is selected in the canvas and whose message is shown here.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.ui.training.tasks import TaskRunner
+from studio.ui.tasks import TaskRunner
+from studio.ui.training.form_source import check_setting, fields_for, get_setting, label_for
+from studio.ui.training.settings_form import Row, SettingsForm
 from studio.ui.training.worker import TrainingSession, new_run_dir
 
 TAB_TITLES = ("Curves", "Live view", "Dataset", "Activations", "Results")
-
-RECIPES = ("classification", "regression", "sequence", "reconstruction", "adversarial", "q_learning_tabular", "dqn")
-DEVICES = ("auto", "cuda", "mps", "cpu")
-LOSSES = ("auto", "cross_entropy", "mse", "l1", "huber", "bce")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 FIRST_GRAPH = "(first graph)"
-DEFAULTS: dict[str, Any] = {"recipe": "classification", "graph": "", "dataset.name": "spirals", "loss.name": "auto",
-                            "optimizer.name": "adam", "optimizer.lr": 1e-3, "epochs": 10, "batch_size": 64,
-                            "steps_per_epoch": 0, "device": "auto", "rl.episodes": 600}
-
-
-def get_setting(training: dict, key: str, default: Any = None) -> Any:
-    node: Any = training
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return DEFAULTS.get(key, default)
-        node = node[part]
-    return node
+#: the height the dock opens at when training starts (only ever grown to, never shrunk to)
+DOCK_HEIGHT = 360
 
 
 def gui_settings(training: dict) -> dict:
@@ -75,13 +60,13 @@ def fmt_time(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def dataset_names() -> tuple[str, ...]:
-    try:
-        from studio.train.data import ALL_DATASETS
-
-        return tuple(ALL_DATASETS)
-    except ImportError:  # pragma: no cover
-        return ("spirals",)
+def value_words(value: Any) -> str:
+    """A value as the undo menu shows it."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value) if value != "" else "(none)"
 
 
 class TrainingPanel(QWidget):
@@ -104,7 +89,6 @@ class TrainingPanel(QWidget):
         self.updates_seen = 0
         self.tasks = TaskRunner(self)
         self._refreshing = False
-        self.controls: dict[str, QWidget] = {}
         self._build()
         document.changed.connect(self._on_event)
         document.project_replaced.connect(self._on_project_replaced)
@@ -127,46 +111,11 @@ class TrainingPanel(QWidget):
         self.show_node_button.hide()
         self.show_node_button.clicked.connect(self.reveal_error)
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-
-        def combo(key: str, items: tuple[str, ...], label: str, tip: str = "") -> QComboBox:
-            box = QComboBox()
-            box.addItems(list(items))
-            box.setToolTip(tip)
-            box.currentTextChanged.connect(lambda text, k=key: self._edit(k, text))
-            self.controls[key] = box
-            form.addRow(label, box)
-            return box
-
-        combo("recipe", RECIPES, "Paradigm", "How a training step works (the recipe)")
-        self.graph_box = combo("graph", (FIRST_GRAPH,), "Graph", "The graph to train")
-        self.dataset_box = combo("dataset.name", dataset_names(), "Dataset", "Built-in datasets work offline")
-        combo("loss.name", LOSSES, "Loss")
-        combo("optimizer.name", OPTIMIZERS, "Optimizer")
-        lr = QDoubleSpinBox()
-        lr.setDecimals(6)
-        lr.setRange(0.0, 10.0)
-        lr.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        lr.setToolTip("Learning rate")
-        lr.valueChanged.connect(lambda v: self._edit("optimizer.lr", float(v)))
-        self.controls["optimizer.lr"] = lr
-        form.addRow("Learning rate", lr)
-        for key, label, lo, hi, tip in (("epochs", "Epochs", 1, 100000, ""),
-                                        ("batch_size", "Batch size", 1, 65536, ""),
-                                        ("steps_per_epoch", "Steps/epoch cap", 0, 1000000, "0 = a full pass over the data"),
-                                        ("rl.episodes", "Episodes (RL)", 1, 10_000_000, "Q-learning: episodes in total")):
-            spin = QSpinBox()
-            spin.setRange(lo, hi)
-            spin.setToolTip(tip)
-            spin.valueChanged.connect(lambda v, k=key: self._edit(k, int(v)))
-            self.controls[key] = spin
-            form.addRow(label, spin)
-        combo("device", DEVICES, "Device", "auto = the GPU when there is one")
         self.grid_button = QPushButton("Edit grid…")
         self.grid_button.setToolTip("Q-learning: redraw the gridworld (walls, pits, goal, start), then train again")
         self.grid_button.clicked.connect(self.edit_grid)
-        form.addRow("Gridworld", self.grid_button)
+        self.form = SettingsForm(self._check)
+        self.form.edit_requested.connect(self._edit)
 
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a snapshot of the project (F5)")
@@ -177,16 +126,21 @@ class TrainingPanel(QWidget):
         self.train_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
-        buttons = QHBoxLayout()
-        for b in (self.train_button, self.pause_button, self.stop_button):
-            buttons.addWidget(b)
-
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
+        self.progress.setMinimumWidth(120)
         self.progress_label = QLabel("Ready.")
         self.progress_label.setWordWrap(True)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # the run controls are pinned above everything that scrolls: always on screen
+        controls = QHBoxLayout()
+        controls.setSpacing(4)
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            controls.addWidget(b)
+        controls.addWidget(self.progress, 1)
+        controls.addWidget(self.progress_label, 2)
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -194,17 +148,16 @@ class TrainingPanel(QWidget):
         from studio.ui.training.stages import StageBar
 
         self.stage_bar = StageBar(self)  # template stages (hidden for projects without them)
+        self.stage_bar.stage_changed.connect(self.refresh_settings)
         ll.addWidget(self.stage_bar)
-        ll.addLayout(form)
-        ll.addLayout(buttons)
-        ll.addWidget(self.progress)
-        ll.addWidget(self.progress_label)
+        ll.addWidget(self.form)
         ll.addStretch(1)
-        scroll = QScrollArea()
+        self.settings_scroll = scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(250)
-        scroll.setMaximumWidth(360)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(260)
+        scroll.setMaximumWidth(400)
 
         self.tabs = QTabWidget()
         # the tabs' contents (pyqtgraph: ~0.6 s to import) are built the first time the panel is
@@ -218,11 +171,14 @@ class TrainingPanel(QWidget):
         split.addWidget(scroll)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
         top = QHBoxLayout()
         top.addWidget(self.error_label, 1)
         top.addWidget(self.show_node_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(3)
+        lay.addLayout(controls)
         lay.addWidget(self.banner)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -288,6 +244,46 @@ class TrainingPanel(QWidget):
         QTimer.singleShot(0, self.ensure_tabs)
 
     # -- settings binding --------------------------------------------------------------------
+    @property
+    def controls(self) -> dict[str, Row]:
+        """The form's rows by dotted setting key."""
+        return self.form.rows
+
+    def control_for(self, key: str) -> QWidget | None:
+        """The widget that edits setting ``key``, with its section unfolded and scrolled into view."""
+        if key == "rl.grid.layout":
+            widget = self.grid_button
+        else:
+            row = self.form.rows.get(key)
+            widget = row.editor if row is not None else None
+        if widget is None:
+            return None
+        section = next((s for s in self.form.sections.values() if s.isAncestorOf(widget)), None)
+        if section is not None:
+            section.set_open(True)
+        self.settings_scroll.ensureWidgetVisible(widget)
+        return widget
+
+    def set_setting(self, key: str, text: str) -> str | None:
+        """Type ``text`` into the setting's field as a user would; returns the refusal shown, if any."""
+        row = self.form.rows[key]
+        editor = row.editor
+        from PySide6.QtWidgets import QCheckBox, QComboBox
+
+        if isinstance(editor, QComboBox):
+            index = editor.findText(text)
+            if index < 0:
+                return f"'{text}' is not one of the choices"
+            editor.setCurrentIndex(index)
+            return row.problem_text() or None
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(text.lower() in ("1", "true", "on", "yes"))
+            return row.problem_text() or None
+        return row.type_text(text) or None
+
+    def _check(self, key: str, value: Any) -> str | None:
+        return check_setting(key, value, self.document.project.training)
+
     def _edit(self, key: str, value: Any) -> None:
         if self._refreshing:
             return
@@ -296,9 +292,14 @@ class TrainingPanel(QWidget):
         training = self.document.project.training
         if get_setting(training, key) == value:
             return
-        from studio.core.ops import SetTraining
+        from studio.core.ops import Batch, SetTraining
 
-        self.document.push(SetTraining(key, value, label=f"Set training {key}"))
+        label = f"Set {label_for(key, training).lower()} to {value_words(value)}"
+        if key == "dataset.name" and get_setting(training, "dataset.params", {}):
+            # another dataset has other generator parameters: start from its defaults, in the same step
+            self.document.push(Batch([SetTraining(key, value), SetTraining("dataset.params", {})], label=label))
+            return
+        self.document.push(SetTraining(key, value, label=label))
 
     def restore_run_settings(self, run) -> None:
         """Put a past run's training settings back into the project (one undo step)."""
@@ -309,31 +310,29 @@ class TrainingPanel(QWidget):
         if ops:
             self.document.push(Batch(ops, label=f"Use the settings of run {run.number}"))
 
+    def shown_training(self) -> tuple[dict, dict[str, str]]:
+        """The settings the chosen stage trains with, and which keys the stage sets (key -> stage label)."""
+        training = self.document.project.training
+        return self.stage_bar.effective_training(training)
+
     def refresh_settings(self) -> None:
-        """Show ``project.training`` in the controls (after undo, open, or an edit elsewhere)."""
+        """Show the settings that will run (the project's, or the chosen stage's) in the form."""
         self._refreshing = True
         try:
-            training = self.document.project.training
+            training, locked = self.shown_training()
             names = [FIRST_GRAPH] + [g.name for g in self.document.project.graphs]
-            if [self.graph_box.itemText(i) for i in range(self.graph_box.count())] != names:
-                self.graph_box.clear()
-                self.graph_box.addItems(names)
-            for key, w in self.controls.items():
+            fields = fields_for(training)
+            fields = [replace(f, kind="choice", choices=tuple(names)) if f.key == "graph" else f for f in fields]
+            grid_row = next((f.key for f in fields if f.key.startswith("rl.grid.")), None)
+            self.form.set_fields(fields, {grid_row: self.grid_button} if grid_row else {})
+            for key, row in self.form.rows.items():
                 value = get_setting(training, key)
                 if key == "graph" and not value:
                     value = FIRST_GRAPH
-                if isinstance(w, QComboBox):
-                    if w.findText(str(value)) < 0:
-                        w.addItem(str(value))
-                    w.setCurrentText(str(value))
-                elif isinstance(w, QDoubleSpinBox):
-                    w.setValue(float(value))
-                elif isinstance(w, QSpinBox):
-                    w.setValue(int(value))
-            rl = get_setting(training, "recipe") in ("q_learning_tabular", "dqn")
-            self.controls["rl.episodes"].setEnabled(rl)
-            self.grid_button.setEnabled(rl)
-            self.dataset_box.setEnabled(not rl)
+                row.set_value(value)
+                owner = next((locked[k] for k in locked if key == k or key.startswith(k + ".")), "")
+                row.lock(owner)
+            self.grid_button.setVisible(grid_row is not None)
         finally:
             self._refreshing = False
 
@@ -351,14 +350,26 @@ class TrainingPanel(QWidget):
                     self.preview.invalidate()
 
     def _on_project_replaced(self) -> None:
+        """Another project: nothing of the previous one stays (run, curves, views, banners, progress)."""
         if self.session is not None and self.session.running:
             self.stop_training()
         self.last_run = None
+        self.last_final = None
+        self._clock.stop()
+        self.banner.hide()
+        self.banner.clear()
+        self.error_label.hide()
+        self.error_label.clear()
+        self.show_node_button.hide()
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.progress_label.setText("Ready.")
         if self.built:
             self.plots.clear()
             self.views.clear_views()
             self.preview.invalidate()
             self.results.reset()
+            self.activations.reset()
         self.refresh_settings()
 
     # -- running -----------------------------------------------------------------------------
@@ -382,10 +393,11 @@ class TrainingPanel(QWidget):
         self._clear_error_marks()
         self.views.clear_views()
         self.views.prepare(str(snapshot.training.get("recipe", "classification")))
-        self.plots.begin_run(snapshot.training, snapshot, label)
+        plot_run = self.plots.begin_run(snapshot.training, snapshot, label)
         self.snapshot_time = time.time()
         self.snapshot_version = self.document.undo_stack.index()
-        self.last_run = {"snapshot": snapshot, "dir": run_dir, "settings": snapshot.training, "final": None}
+        self.last_run = {"snapshot": snapshot, "dir": run_dir, "settings": snapshot.training, "final": None,
+                         "title": plot_run.title}
         session = TrainingSession(snapshot, self.document.registry, gui_settings(snapshot.training), run_dir,
                                   parent=self)
         session.updates.connect(self._on_updates)
@@ -418,6 +430,28 @@ class TrainingPanel(QWidget):
             self.session.stop()
             self.progress_label.setText("Stopping after this step…")
             self.stop_button.setEnabled(False)
+
+    def confirm_stop(self, ask=None) -> bool:
+        """Before quitting: True when nothing runs or the user agrees to stop the run (Cancel keeps it running).
+
+        ``ask(title, text) -> bool`` is the question (a message box by default)."""
+        if not self.running:
+            return True
+        if ask is None:
+            ask = self._ask_stop
+        if not ask("Training is running",
+                   "A training run is still going. Stop it (the last checkpoint is kept) and quit?"):
+            return False
+        self.progress_label.setText("Stopping the training before closing…")
+        self.shutdown()
+        return True
+
+    def _ask_stop(self, title: str, text: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+        answer = QMessageBox.question(self.window or self, title, text, buttons, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         """Window closing: stop the run, wait for its thread (never terminate), keep the checkpoint."""
@@ -493,7 +527,8 @@ class TrainingPanel(QWidget):
         if final.kind == "done":
             self.progress.setValue(1000)
             self.progress.setFormat("100%")
-            self.progress_label.setText(f"Finished in {fmt_time(final.elapsed_s)} — {final.message}.")
+            note = "" if final.message in ("", "finished") else f" ({final.message})"
+            self.progress_label.setText(f"Finished in {fmt_time(final.elapsed_s)}{note}.")
         elif final.kind == "cancelled":
             self.progress_label.setText(f"Stopped at step {final.step}; the last checkpoint is kept.")
         else:
@@ -524,14 +559,14 @@ class TrainingPanel(QWidget):
         self.reveal_error()
         if final.setting:
             key = final.setting if final.setting in self.controls else {"dataset": "dataset.name"}.get(final.setting)
-            w = self.controls.get(key or "")
-            if w is not None:
-                w.setStyleSheet("border: 2px solid #e11d48;")
-                w.setToolTip(final.message)
+            row = self.controls.get(key or "")
+            if row is not None:
+                row.show_problem(final.message)
+                self.control_for(row.field_spec.key)
 
     def _clear_error_marks(self) -> None:
-        for w in self.controls.values():
-            w.setStyleSheet("")
+        for row in self.controls.values():
+            row.show_problem(None)
 
     def error_graph_id(self, final) -> str | None:
         project = self.document.project

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -67,6 +67,32 @@ def plotted(metric: str) -> bool:
     return metric not in SKIP and not metric.endswith(("_per_s", "_s", "_ms"))
 RUN_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#64748b"]
 METRIC_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899"]
+
+
+def run_color(index: int) -> str:
+    """Run ``index``'s colour: the eight distinct ones first, then golden-angle hues (never a repeat)."""
+    if index < len(RUN_COLORS):
+        return RUN_COLORS[index]
+    hue = ((index - len(RUN_COLORS)) * 0.381966 + 0.05) % 1.0
+    return QColor.fromHsvF(hue, 0.75, 0.9).name()
+
+
+def theme_plot(widget: pg.PlotWidget, pal: QPalette | None = None) -> None:
+    """Background, axes and title in the palette's colours (pyqtgraph's default is black everywhere).
+
+    Pass the palette of the widget that received the PaletteChange: its children get theirs later."""
+    pal = pal or widget.palette()
+    background = pal.base().color()
+    text = pal.windowText().color()
+    widget.setBackground(background)
+    item = widget.getPlotItem()
+    for name in ("bottom", "left", "top", "right"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(text))
+        axis.setTextPen(pg.mkPen(text))
+    title = item.titleLabel
+    if title is not None and title.text:
+        title.setText(title.text, color=text.name())
 
 
 def is_loss(metric: str) -> bool:
@@ -237,7 +263,8 @@ class PlotsWidget(QWidget):
             item.setDownsampling(auto=True, mode="peak")
             for axis in ("bottom", "left"):
                 item.getAxis(axis).enableAutoSIPrefix(False)
-            w.setMinimumSize(220, 160)
+            w.setMinimumSize(220, 140)
+            theme_plot(w)
             self.plots[key] = item
             self.widgets[key] = w
             w.scene().sigMouseMoved.connect(lambda pos, k=key: self._hover(k, pos))
@@ -260,8 +287,10 @@ class PlotsWidget(QWidget):
             self.plots[k].addItem(line, ignoreBounds=True)
 
         self.runs_list = QListWidget()
-        self.runs_list.setMaximumWidth(260)
+        self.runs_list.setMaximumWidth(300)
         self.runs_list.setMinimumWidth(170)
+        self.runs_list.setWordWrap(True)  # stage names are long: wrap them, never cut them
+        self.runs_list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.runs_list.itemChanged.connect(self._run_toggled)
         self.runs_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.runs_list.customContextMenuRequested.connect(self._runs_menu)
@@ -287,10 +316,23 @@ class PlotsWidget(QWidget):
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
 
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:  # the theme changed
+            self.apply_theme()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.apply_theme()  # a theme switched while this tab was hidden
+
+    def apply_theme(self) -> None:
+        for w in self.widgets.values():
+            theme_plot(w, self.palette())
+
     # -- runs ------------------------------------------------------------------------------
     def begin_run(self, settings: dict[str, Any], snapshot: Any = None, label: str = "") -> Run:
         run = Run(number=len(self.runs) + 1, settings=json.loads(json.dumps(settings, default=str)),
-                  snapshot=snapshot, color=RUN_COLORS[len(self.runs) % len(RUN_COLORS)], label=label)
+                  snapshot=snapshot, color=run_color(len(self.runs)), label=label)
         self.runs.append(run)
         self.current = run
         item = QListWidgetItem(run.title)
@@ -405,14 +447,15 @@ class PlotsWidget(QWidget):
         self._dirty.add((run.number, "loss" if is_loss(metric) else "metric", kind, metric))
 
     def _color(self, run: Run, metric: str) -> str:
-        if sum(r.visible for r in self.runs) > 1:
-            return run.color
+        """Several runs shown: each in its own colour. One run: its loss in the run's colour (the colour of
+        its entry in the runs list), its other metrics in colours that differ from it."""
         base = metric[4:] if metric.startswith("val_") else metric
+        if sum(r.visible for r in self.runs) > 1 or base == "loss":
+            return run.color
         if base not in self._metric_colors:
-            used = list(self._metric_colors.values())
-            free = [c for c in METRIC_COLORS if c not in used]
-            self._metric_colors[base] = free[0] if free else METRIC_COLORS[len(used) % len(METRIC_COLORS)]
-        return self._metric_colors[base]
+            self._metric_colors[base] = str(len(self._metric_colors))
+        palette = [c for c in METRIC_COLORS if c != run.color]
+        return palette[int(self._metric_colors[base]) % len(palette)]
 
     def _style(self, curve: pg.PlotDataItem, run: Run, kind: str, metric: str) -> None:
         color = self._color(run, metric)

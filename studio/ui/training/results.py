@@ -2,7 +2,7 @@
 on the user's own input, saving weights and exporting code.
 
 The trained model is rebuilt from the run's snapshot and its latest checkpoint in a background
-job (:class:`~studio.ui.training.tasks.TaskRunner`), so the GUI thread only draws results.
+job (:class:`~studio.ui.tasks.TaskRunner`), so the GUI thread only draws results.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class ActivationView(QWidget):
         self.input_tile.setMaximumWidth(160)
         self.maps = TileGrid(tile=56, title="Activations")
         self.bars = pg.PlotWidget()
+        from studio.ui.training.plots import theme_plot
+
+        theme_plot(self.bars)
         for axis in ("bottom", "left"):
             self.bars.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
         self.bars.getPlotItem().setLabel("bottom", "unit")
@@ -106,6 +109,22 @@ class ActivationView(QWidget):
         lay.addLayout(top)
         lay.addLayout(body, 1)
         panel.document.selection_changed.connect(self._selection)
+
+    def reset(self) -> None:
+        """Another project: forget the node and what was shown."""
+        self.node_id = None
+        self.info.setText("Select a node in the canvas (during or after training) to see what it computes.")
+        self.input_tile.set_tiles([])
+        self.maps.set_tiles([])
+        for w in (self.bars, self.matrix):
+            w.hide()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            from studio.ui.training.plots import theme_plot
+
+            theme_plot(self.bars, self.palette())
 
     def _selection(self, _graph_id: str, ids: list) -> None:
         if len(ids) == 1:
@@ -233,20 +252,25 @@ class ResultsWidget(QWidget):
         self.reset()
 
     def reset(self) -> None:
+        """No run yet (or another project): nothing to show, nothing to press."""
         for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input):
             b.setEnabled(False)
+        self.text.setHtml("<p>Results appear here when a run ends.</p>")
+        self.output.setText("")
+        self.input.clear()
 
     def run_finished(self, run: dict[str, Any] | None) -> None:
         final = run.get("final") if run else None
         has_weights = bool(run and run.get("checkpoint"))
         for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input):
             b.setEnabled(has_weights)
+        image = bool(run) and _takes_images(run)
+        self.image_button.setVisible(image)  # sequence and tabular models get no "Try an image"
         if final is None:
             return
         rows = "".join(f"<tr><td>{k}</td><td align='right'>{v:.4g}</td></tr>" for k, v in
                        (final.history[-1] if final.history else {}).items() if isinstance(v, int | float))
-        status = {"done": "finished", "cancelled": "stopped by the user", "error": "failed"}.get(final.kind, final.kind)
-        self.text.setHtml(f"<p><b>Run {status}</b> after {final.step} steps. {final.message}</p>"
+        self.text.setHtml(f"<p><b>{run_summary(run)}</b></p>"
                           f"<p>Checkpoint: {run.get('checkpoint') or 'none'}</p>"
                           f"<table cellspacing='6'><tr><th align='left'>last epoch</th><th></th></tr>{rows}</table>")
 
@@ -349,6 +373,32 @@ class ResultsWidget(QWidget):
         from studio.ui.exporting import export_code_dialog
 
         export_code_dialog(self.panel)
+
+
+def run_summary(run: dict[str, Any]) -> str:
+    """Which run the Results tab shows and how it ended, in one sentence."""
+    final = run["final"]
+    title = run.get("title") or "The last run"
+    steps = f"{final.step} step{'s' if final.step != 1 else ''}"
+    if final.kind == "done":
+        how = f"finished after {steps}"
+        if final.message not in ("", "finished"):
+            how += f" ({final.message})"
+    elif final.kind == "cancelled":
+        how = f"was stopped after {steps}"
+    else:
+        how = f"failed after {steps}: {final.message}"
+    return f"{title} {how}."
+
+
+def _takes_images(run: dict[str, Any]) -> bool:
+    """Whether the trained graph's Input is an image (channels × height × width)."""
+    graph = training_graph(run["snapshot"], run.get("settings") or {})
+    for node in graph.nodes.values():
+        if node.type_id == "io.input":
+            shape = node.params.get("shape")
+            return isinstance(shape, list | tuple) and len(shape) == 3 and shape[0] in (1, 3)
+    return False
 
 
 def _from_numbers(numbers: list[float], shape: tuple[int, ...], dtype: str):

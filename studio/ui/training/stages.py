@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.io.stages import StageError, apply_stage, default_subs, placeholders, stage_label, stages
+from studio.io.stages import StageError, apply_stage, default_subs, merge, placeholders, stage_label, stages
 
 AS_IS = "Project as it is"
 
@@ -39,8 +39,23 @@ def _dataset_key(settings: dict[str, Any]) -> str:
     return json.dumps([settings.get("recipe"), settings.get("dataset")], sort_keys=True, default=str)
 
 
+def _leaves(table: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys of every value in a nested table (an empty table counts as one value)."""
+    out = []
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _leaves(value, dotted + ".")
+        else:
+            out.append(dotted)
+    return out
+
+
 class StageBar(QWidget):
     """The Stage choice, what the stage does, and a file button for stages that read a file of the user's."""
+
+    #: the chosen stage changed (the panel shows that stage's settings)
+    stage_changed = Signal()
 
     def __init__(self, panel) -> None:
         super().__init__()
@@ -57,7 +72,7 @@ class StageBar(QWidget):
         # long stage names must not widen the settings column (it scrolls sideways otherwise)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(10)
-        self.combo.currentIndexChanged.connect(lambda _i: self._show_stage())
+        self.combo.currentIndexChanged.connect(lambda _i: (self._show_stage(), self.stage_changed.emit()))
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.PlainText)
@@ -110,9 +125,30 @@ class StageBar(QWidget):
         self.combo.addItem(AS_IS, None)
         for name in stages(project):
             self.combo.addItem(stage_label(project, name), name)
+        default = (project.meta or {}).get("default_stage") if isinstance(project.meta, dict) else None
+        if default and self.combo.findData(default) >= 0:  # e.g. the transfer template's offline stage
+            self.combo.setCurrentIndex(self.combo.findData(default))
         self.combo.blockSignals(False)
         self.setVisible(self.combo.count() > 1)
         self._show_stage()
+
+    def effective_training(self, training: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """``training`` as the chosen stage runs it, and the keys the stage sets (key -> stage label)."""
+        stage = self.stage
+        spec = stages(self.document.project).get(stage or "")
+        if not spec:
+            return training, {}
+        out = merge(json.loads(json.dumps(training, default=str)), spec.get("training") or {})
+        keys = set(_leaves(spec.get("training") or {}))
+        for key, value in (spec.get("replace") or {}).items():
+            node = out
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = json.loads(json.dumps(value))
+            keys.add(key)  # a table replaced wholesale: every setting in it is the stage's
+        label = stage_label(self.document.project, stage or "")
+        return out, dict.fromkeys(sorted(keys), label)
 
     def _file_placeholders(self, stage: str | None) -> list[str]:
         if not stage:
@@ -130,7 +166,13 @@ class StageBar(QWidget):
         if stage is None:
             self.about.setText("The settings below, as they are." if self.combo.count() > 1 else "")
         else:
-            lines = [str(stages(project)[stage].get("about") or "")]
+            spec = stages(project)[stage]
+            lines = [str(spec.get("about") or "")]
+            changes = [f"{node}.{name} = {value}" for node, params in (spec.get("node_params") or {}).items()
+                       for name, value in params.items()]
+            changes += [f"{old} renamed {new}" for old, new in (spec.get("rename") or {}).items()]
+            if changes:
+                lines.append("Graph for this stage: " + "; ".join(changes))
             for need in (p for p in placeholders(project, stage) if p in stages(project)):
                 lines.append(f"✓ uses this session's '{stage_label(project, need)}' checkpoint"
                              if need in self.checkpoints else f"Train '{stage_label(project, need)}' first.")

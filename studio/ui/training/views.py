@@ -36,7 +36,10 @@ def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     item.showGrid(x=True, y=True, alpha=0.2)
     for axis in ("bottom", "left"):
         item.getAxis(axis).enableAutoSIPrefix(False)
-    w.setMinimumSize(200, 160)
+    w.setMinimumSize(200, 140)
+    from studio.ui.training.plots import theme_plot
+
+    theme_plot(w)
     return w
 
 
@@ -212,12 +215,34 @@ class LiveViews(QTabWidget):
         self.received: set[str] = set()
         self.last_step = 0  # training step of the latest views payload shown
         self._gan_loss: dict[str, list[tuple[float, float]]] = {}
+        self._wanted: str | None = None  # the page to bring back after a new run rebuilds the tabs
         self._empty = QLabel("Live views appear here once training starts.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addTab(self._empty, "Live view")
 
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:  # the theme changed: no black plots in a light theme
+            self.apply_theme()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        from studio.ui.training.plots import theme_plot
+
+        for page in self._built.values():
+            for plot in page.findChildren(pg.PlotWidget):
+                theme_plot(plot, self.palette())
+
     def clear_views(self) -> None:
-        """A new run: take the pages off (they are kept and reused; building plots is the slow part)."""
+        """A new run: take the pages off (they are kept and reused; building plots is the slow part).
+        The page the user was looking at is shown again as soon as it comes back."""
+        current = self.currentWidget()
+        keep = next((k for k, page in self.pages.items() if page is current), None)
+        if keep is not None:
+            self._wanted = keep
         self.received.clear()
         self.last_step = 0
         self._gan_loss.clear()
@@ -257,6 +282,8 @@ class LiveViews(QTabWidget):
             self._built[key] = page
         self.pages[key] = page
         self.addTab(page, title)
+        if key == self._wanted:
+            self.setCurrentWidget(page)
 
     # -- feeding ---------------------------------------------------------------------------
     def add_points(self, points: list[tuple[int, dict[str, float]]]) -> None:

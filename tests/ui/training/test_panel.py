@@ -24,7 +24,7 @@ def train(window, qtbot, project):
 def test_panel_is_docked_with_menu_and_shortcuts(window):
     w = window.window
     panel = w.training_panel
-    assert w.docks["training"].widget().widget() is panel  # inside a scroll area, so the strip can stay short
+    assert w.docks["training"].widget() is panel  # the settings column scrolls inside; the run controls never do
     assert panel.train_action.shortcut().toString() == "F5"
     assert panel.stop_action.shortcut().toString() == "Shift+F5"
     assert any(m.title() == "&Train" for m in (a.menu() for a in w.menuBar().actions()) if m is not None)
@@ -35,15 +35,16 @@ def test_settings_edits_are_undoable_set_training_pushes(window, registry):
     window.document.replace_project(projects.classification(registry))
     panel = window.window.training_panel
     doc = window.document
-    assert panel.controls["epochs"].value() == 2
-    panel.controls["epochs"].setValue(7)
-    panel.controls["optimizer.name"].setCurrentText("sgd")
+    assert panel.controls["epochs"].value_text() == "2"
+    assert panel.set_setting("epochs", "7") is None
+    assert panel.set_setting("optimizer.name", "sgd") is None
     assert doc.project.training["epochs"] == 7 and doc.project.training["optimizer"]["name"] == "sgd"
+    assert doc.undo_stack.undoText() == "Set optimizer to sgd"
     doc.undo_stack.undo()
     assert "name" not in doc.project.training["optimizer"]  # back to the default
-    assert panel.controls["optimizer.name"].currentText() == "adam"
+    assert panel.controls["optimizer.name"].value_text() == "adam"
     doc.undo_stack.undo()
-    assert doc.project.training["epochs"] == 2 and panel.controls["epochs"].value() == 2
+    assert doc.project.training["epochs"] == 2 and panel.controls["epochs"].value_text() == "2"
 
 
 def test_classification_trains_with_plots_and_views(window, qtbot, registry):
@@ -58,7 +59,7 @@ def test_classification_trains_with_plots_and_views(window, qtbot, registry):
     assert panel.progress.value() == 1000 and "Finished" in panel.progress_label.text()
     assert "snapshot" in panel.banner.text()
     assert panel.results.eval_button.isEnabled()
-    assert panel.last_run["checkpoint"] and panel.sessions[-1].worker.batches > 0
+    assert panel.last_run["checkpoint"] and panel.sessions[-1].loop.batches > 0
 
 
 def test_image_classifier_shows_prediction_grid_and_feature_maps(window, qtbot, registry, tmp_path):
@@ -105,7 +106,6 @@ def test_autoencoder_reconstruction_and_latent(window, qtbot, registry):
 
 
 def test_gan_samples_and_d_g_losses(window, qtbot, registry):
-    pytest.importorskip("studio.train.recipes.adversarial", reason="the engine has no adversarial recipe yet")
     panel, final = train(window, qtbot, projects.gan(registry))
     assert final.kind == "done", final.message
     assert "gan_samples" in panel.views.received
@@ -115,7 +115,6 @@ def test_gan_samples_and_d_g_losses(window, qtbot, registry):
 
 @pytest.mark.parametrize("make", [projects.tabular, projects.dqn], ids=["tabular", "dqn"])
 def test_q_learning_gridworld(window, qtbot, registry, make):
-    pytest.importorskip("studio.train.recipes.rl", reason="the engine has no reinforcement recipes yet")
     panel, final = train(window, qtbot, make(registry))
     assert final.kind == "done", final.message
     assert {"gridworld", "returns"} <= panel.views.received
@@ -155,7 +154,10 @@ def test_close_while_training_stops_cleanly_and_keeps_checkpoint(qtbot, registry
     qtbot.waitUntil(lambda: panel.plots.runs[-1].series.get(("step", "loss")) is not None, timeout=TIMEOUT)
     session = panel.session
     ed.answers["unsaved"] = "discard"
+    asked = []
+    panel._ask_stop = lambda title, text: asked.append(text) or True
     assert ed.window.close()
+    assert asked and "Stop it" in asked[0]
     assert session.thread.isFinished()
     assert (panel.last_run["dir"] / "last.pt").exists()
 
@@ -189,10 +191,15 @@ def test_error_in_a_layer_is_shown_on_the_node_and_the_app_survives(window, qtbo
 def test_bad_setting_is_marked_on_its_control(window, qtbot, registry):
     p = projects.classification(registry)
     p.training["dataset"] = {"name": "no_such_set"}
-    panel, final = train(window, qtbot, p)
+    window.document.replace_project(p)
+    panel = window.window.training_panel
+    with qtbot.waitSignal(panel.finished, timeout=TIMEOUT) as blocker:
+        panel.train_button.click()  # refused at once: the run may end before click() returns
+    qtbot.waitUntil(lambda: not panel.running, timeout=5000)
+    final = blocker.args[0]
     assert final.kind == "error"
     assert "no_such_set" in panel.error_label.text()
-    assert "e11d48" in panel.controls["dataset.name"].styleSheet()
+    assert "no_such_set" in panel.controls["dataset.name"].problem_text()
 
 
 def test_edits_during_training_do_not_touch_the_snapshot(window, qtbot, registry):
@@ -242,13 +249,13 @@ def test_dataset_preview_loads_in_background(window, qtbot, registry):
 def test_a_past_runs_settings_can_be_restored(window, qtbot, registry):
     panel, final = train(window, qtbot, projects.classification(registry, epochs=1))
     doc = window.document
-    panel.controls["optimizer.lr"].setValue(0.5)
-    panel.controls["epochs"].setValue(9)
+    panel.set_setting("optimizer.lr", "0.5")
+    panel.set_setting("epochs", "9")
     run = panel.plots.runs[-1]
     assert run.settings["optimizer"]["lr"] == 0.02
     panel.restore_run_settings(run)
     assert doc.project.training["optimizer"]["lr"] == 0.02 and doc.project.training["epochs"] == 1
-    assert panel.controls["epochs"].value() == 1
+    assert panel.controls["epochs"].value_text() == "1"
     doc.undo_stack.undo()  # one step back to the edited values
     assert doc.project.training["epochs"] == 9
 

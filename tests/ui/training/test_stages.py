@@ -98,3 +98,22 @@ def test_lstm_characters_stage_trains_the_char_model_on_a_file_of_ones_own(windo
     assert session.project.training["dataset"]["path"] == str(text)
     losses = [h["val_loss"] for h in final.history]
     assert losses[-1] < losses[0]
+
+
+def test_transfer_template_opens_on_its_offline_stage_and_shows_what_it_runs(window, registry):
+    from studio.io.templates import load_template
+
+    window.document.replace_project(load_template("transfer_cnn", registry))
+    panel = window.window.training_panel
+    bar = panel.stage_bar
+    assert bar.stage == "pretrain"  # ImageNet weights are not cached on a fresh install: offline by default
+    shown = {k: panel.controls[k].value_text() for k in ("dataset.name", "optimizer.name", "epochs")}
+    assert shown == {"dataset.name": "shapes", "optimizer.name": "adam", "epochs": "4"}
+    assert not panel.controls["epochs"].editor.isEnabled()  # the stage's value, not the project's
+    assert "backbone.weights = none" in bar.about.text()
+    bar.set_stage(None)
+    assert panel.controls["dataset.name"].value_text() == "glyphs"
+    assert panel.controls["epochs"].editor.isEnabled()
+    bar.set_stage("finetune")
+    assert panel.controls["dataset.name"].value_text() == "glyphs"
+    assert "backbone.freeze = all" in bar.about.text() and "Train '1. Pretrain on shapes' first." in bar.about.text()
