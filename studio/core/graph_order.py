@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 
 from studio.core.model import Graph
+
+
+def _kahn(graph: Graph) -> list[str] | None:
+    """Data-flow order with ties broken by insertion order, or None when the graph has a cycle.
+
+    The same order as networkx's lexicographical sort keyed on insertion position, in plain
+    Python: building a networkx graph cost seconds for 60k nodes, this costs ~0.1 s.
+    """
+    nodes = graph.nodes
+    position = {nid: i for i, nid in enumerate(nodes)}
+    wires = [(position[e.src], position[e.dst]) for e in graph.edges.values()
+             if e.src in position and e.dst in position]
+    if all(a < b for a, b in wires):
+        # every wire runs forward in insertion order (files are saved that way), so the smallest
+        # remaining position is always ready: the order is the insertion order itself
+        return list(nodes)
+    indegree = dict.fromkeys(nodes, 0)
+    after: dict[str, list[str]] = {}
+    for edge in graph.edges.values():
+        if edge.src in position and edge.dst in position:
+            indegree[edge.dst] += 1
+            after.setdefault(edge.src, []).append(edge.dst)
+    ready = [(position[nid], nid) for nid, n in indegree.items() if n == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, nid = heapq.heappop(ready)
+        order.append(nid)
+        for nxt in after.get(nid, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, (position[nxt], nxt))
+    return order if len(order) == len(position) else None
 
 
 def to_networkx(graph: Graph) -> nx.MultiDiGraph:
@@ -21,6 +56,9 @@ def topological_order(graph: Graph) -> list[str]:
 
     Nodes that sit on a cycle are left out; validation reports the cycle.
     """
+    order = _kahn(graph)
+    if order is not None:
+        return order
     g = to_networkx(graph)
     position = {nid: i for i, nid in enumerate(graph.nodes)}
     try:
@@ -35,6 +73,8 @@ def topological_order(graph: Graph) -> list[str]:
 
 
 def find_cycle(graph: Graph) -> list[str] | None:
+    if _kahn(graph) is not None:
+        return None
     try:
         cycle = nx.find_cycle(to_networkx(graph))
     except nx.NetworkXNoCycle:

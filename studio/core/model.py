@@ -33,6 +33,10 @@ def identifier(text: str, fallback: str = "node") -> str:
     The result is a fixed point (``identifier(identifier(t)) == identifier(t)``): a name that was
     made safe once comes back unchanged from a save and load, so two nodes can never trade names.
     """
+    if (len(text) <= MAX_NAME and text.isascii() and text.isidentifier() and text[0] != "_"
+            and text[-1] != "_" and text not in _RESERVED and not keyword.iskeyword(text)
+            and not keyword.issoftkeyword(text)):
+        return text  # already safe (the common case when loading): skip the regex
     name = _NAME_CHARS.sub("_", text.strip()).strip("_")
     if not name:
         name = fallback
@@ -155,7 +159,16 @@ class NodeTable(dict):
         return live
 
     def taken(self, name: str, exclude: str | None = None) -> bool:
-        return any(i != exclude for i in self.named(name))
+        ids = self._names.get(name)
+        if not ids:
+            return False
+        for node_id in ids:
+            if node_id != exclude:
+                node = dict.get(self, node_id)
+                if node is not None and node.name == name:
+                    return True
+        self.named(name)  # only stale or excluded entries: tidy the index
+        return False
 
 
 @dataclass

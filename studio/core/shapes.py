@@ -128,6 +128,19 @@ def hashable(value: Any) -> Any:
     return value
 
 
+_UNSEEN: Any = object()
+
+
+def _params_key(params: Mapping[str, Any]) -> Any:
+    """A memo key for params: each value with its type (True, 1 and 1.0 are equal, not alike)."""
+    key = tuple((k, type(v), v) for k, v in params.items())
+    try:
+        hash(key)
+    except TypeError:  # list values
+        return tuple((k, type(v), hashable(v)) for k, v in params.items())
+    return key
+
+
 class ShapeInferencer:
     """Infers shapes for graphs, memoising per-node results across calls (incremental)."""
 
@@ -158,10 +171,13 @@ class ShapeInferencer:
         incoming: dict[str, dict[str, Edge]] = {}
         for edge in graph.edges.values():
             incoming.setdefault(edge.dst, {})[edge.dst_port] = edge
+        specs: dict[str, NodeSpec | None] = {}
         with torch.no_grad(), building_for_shapes():
             for node_id in order:
                 node = graph.nodes[node_id]
-                spec = self.registry.find(node.type_id)
+                spec = specs.get(node.type_id, _UNSEEN)
+                if spec is _UNSEEN:
+                    spec = specs[node.type_id] = self.registry.find(node.type_id)
                 if spec is None or node.placeholder is not None:
                     result.nodes[node_id] = NodeShapes(error=f"unknown node type '{node.type_id}'", blocked=True)
                     continue
@@ -184,7 +200,7 @@ class ShapeInferencer:
             if unconnected:
                 return NodeShapes(error=f"input '{unconnected[0]}' is not connected", blocked=True)
             return NodeShapes(blocked=True)  # upstream failed; its own node shows the error
-        key = (spec.type_id, spec.version, hashable(dict(params)),
+        key = (spec.type_id, spec.version, _params_key(params),
                tuple((k, None if v is None else (v.shape, v.dtype)) for k, v in ins.items()))
         cached = self._cache.get(key)
         if cached is not None:

@@ -47,11 +47,16 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
     issues: list[Issue] = []
     roles: Counter[str] = Counter()
     names: Counter[str] = Counter(n.name for n in graph.nodes.values())
-    feeding: dict[tuple[str, str], int] = Counter((e.dst, e.dst_port) for e in graph.edges.values())
-    used: set[str] = {e.src for e in graph.edges.values()}
+    feeding: Counter[tuple[str, str]] = Counter()
+    used: set[str] = set()
+    for e in graph.edges.values():
+        feeding[(e.dst, e.dst_port)] += 1
+        used.add(e.src)
+    find = _SpecCache(registry).find  # one registry lookup per type, not per node and wire
+    checked: dict[tuple, dict[str, str]] = {}  # identical params of one type are checked once
 
     for node in graph.nodes.values():
-        spec = registry.find(node.type_id)
+        spec = find(node.type_id)
         if spec is None or node.placeholder is not None:
             issues.append(Issue("error", f"unknown node type '{node.type_id}' (kept as a placeholder; "
                                          "install the plugin that provides it or delete the node)",
@@ -61,7 +66,17 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
         if names[node.name] > 1:
             issues.append(Issue("error", f"name '{node.name}' is used by {names[node.name]} nodes", node.id,
                                 code="duplicate-name"))
-        for param, message in validate_params(spec, node.params).items():
+        try:
+            # the value's type is part of the key: True == 1 == 1.0 but only one of them is a bool
+            key = (spec.type_id, tuple((k, type(v), v) for k, v in node.params.items()))
+            problems = checked.get(key)
+        except TypeError:  # a list value: not hashable, check it directly
+            key, problems = None, None
+        if problems is None:
+            problems = validate_params(spec, node.params)
+            if key is not None:
+                checked[key] = problems
+        for param, message in problems.items():
             issues.append(Issue("error", message, node.id, param=param, code="bad-param"))
         for port in spec.inputs:
             wires = feeding[(node.id, port.name)]
@@ -75,7 +90,7 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
             issues.append(Issue("warning", "this input is not used", node.id, code="unused-input"))
 
     for edge in graph.edges.values():
-        issues.extend(_edge_issues(graph, registry, edge))
+        issues.extend(_edge_issues(graph, find, edge))
 
     cycle = find_cycle(graph)
     if cycle:
@@ -96,13 +111,31 @@ def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None
     return issues
 
 
-def _edge_issues(graph: Graph, registry: Registry, edge) -> list[Issue]:
+class _SpecCache:
+    """Registry lookups memoised for one pass (a 60k-node graph has a handful of types)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._specs: dict[str, object] = {}
+
+    def find(self, type_id: str):
+        try:
+            return self._specs[type_id]
+        except KeyError:
+            spec = self._specs[type_id] = self.registry.find(type_id)
+            return spec
+
+
+def _edge_issues(graph: Graph, find, edge) -> list[Issue]:
     src, dst = graph.nodes.get(edge.src), graph.nodes.get(edge.dst)
     if src is None or dst is None:
         return [Issue("error", "a wire points at a node that does not exist", dst.id if dst else None,
                       edge_id=edge.id, code="dangling")]
+    src_spec, dst_spec = find(src.type_id), find(dst.type_id)
+    if (src_spec is None or src.placeholder is not None or any(p.name == edge.src_port for p in src_spec.outputs)) \
+            and (dst_spec is None or dst.placeholder is not None or any(p.name == edge.dst_port for p in dst_spec.inputs)):
+        return []
     out: list[Issue] = []
-    src_spec, dst_spec = registry.find(src.type_id), registry.find(dst.type_id)
     if src_spec is not None and src.placeholder is None and edge.src_port not in src_spec.output_names():
         out.append(Issue("error", f"{src_spec.title} has no output '{edge.src_port}'", src.id,
                          port=edge.src_port, edge_id=edge.id, code="bad-port"))

@@ -8,6 +8,7 @@ visible placeholder nodes that save back unchanged.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from pathlib import Path
@@ -109,6 +110,22 @@ def load_project(path: str | Path, registry: Registry) -> Project:
 
 
 def loads(raw: bytes | str, registry: Registry, source: str | None = None) -> Project:
+    """Parse and check a project file's text; every problem raises :class:`ProjectFileError`.
+
+    The cyclic garbage collector is paused meanwhile: a load creates only acyclic records, and
+    full collections of a large heap in the middle of it would make loading 60k nodes slower
+    than the loading itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _loads(raw, registry, source)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _loads(raw: bytes | str, registry: Registry, source: str | None) -> Project:
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8-sig")  # a byte-order mark (some Windows editors add one) is fine
@@ -265,16 +282,68 @@ class _Reader:
                           id=self.ident(g.get("id"), f"{where}.id"))
             graph.groups[group.id] = group
         for i, n in enumerate(self.list(raw.get("nodes", []), f"{field}.nodes")):
-            node = self.node(n, f"{field}.nodes[{i}]", graph)
+            node = self.quick_node(n, graph) or self.node(n, f"{field}.nodes[{i}]", graph)
             if node.id in graph.nodes:
                 raise self.fail(f"{field}.nodes[{i}].id", f"id {node.id!r} is used twice")
             graph.nodes[node.id] = node
         for i, e in enumerate(self.list(raw.get("edges", []), f"{field}.edges")):
-            edge = self.edge(e, f"{field}.edges[{i}]", graph)
+            edge = self.quick_edge(e, graph) or self.edge(e, f"{field}.edges[{i}]", graph)
             if edge.id in graph.edges:
                 raise self.fail(f"{field}.edges[{i}].id", f"id {edge.id!r} is used twice")
             graph.edges[edge.id] = edge
         return graph
+
+    # The quick readers accept only records every check would pass, without building a field
+    # name per check; anything else (None) goes through the full reader, which names the problem.
+    def quick_node(self, raw: Any, graph: Graph) -> Node | None:
+        if type(raw) is not dict:
+            return None
+        get = raw.get
+        node_id, type_id, params = get("id"), get("type"), get("params", _NO_PARAMS)
+        name, pos, group, version = get("name", type_id), get("position", _ORIGIN), get("group"), get("type_version", 1)
+        if not (type(node_id) is str and 0 < len(node_id) <= 128 and type(type_id) is str and 0 < len(type_id) <= 128
+                and type(name) is str and len(name) <= 200 and type(params) is dict and type(pos) is list
+                and len(pos) == 2 and type(pos[0]) in _NUMBER and type(pos[1]) in _NUMBER
+                and -MAX_COORD <= pos[0] <= MAX_COORD and -MAX_COORD <= pos[1] <= MAX_COORD
+                and (group is None or group in graph.groups) and type(version) is int and version == 1):
+            return None
+        spec = self.registry.find(type_id)
+        if spec is None or spec.version != 1:
+            return None
+        for key, value in params.items():
+            kind = type(value)
+            if kind is float:
+                if not -_MAX_FLOAT <= value <= _MAX_FLOAT:
+                    return None
+            elif kind is int:
+                if not -MAX_INT <= value <= MAX_INT:
+                    return None
+            elif kind not in _SCALAR:
+                if kind is not list or len(value) > 64 or not all(type(v) in _NUMBER and -MAX_INT <= v <= MAX_INT
+                                                                  for v in value):
+                    return None
+            param = spec_params(spec).get(key)
+            if param is not None:
+                try:
+                    param.check(value)
+                except ParamError:
+                    return None
+        merged = spec.default_params() if _has_lists(spec) else dict(_defaults(spec))
+        merged.update(params)
+        return Node(type_id=spec.type_id, name=graph.unique_name(name or type_id), params=merged,
+                    position=(float(pos[0]), float(pos[1])), id=node_id, group=group)
+
+    def quick_edge(self, raw: Any, graph: Graph) -> Edge | None:
+        if type(raw) is not dict:
+            return None
+        src, dst, edge_id = raw.get("from"), raw.get("to"), raw.get("id")
+        if not (type(src) is dict and type(dst) is dict and type(edge_id) is str and 0 < len(edge_id) <= 128):
+            return None
+        a, a_port, b, b_port = src.get("node"), src.get("port"), dst.get("node"), dst.get("port")
+        if not (type(a_port) is str and 0 < len(a_port) <= 128 and type(b_port) is str and 0 < len(b_port) <= 128
+                and a in graph.nodes and b in graph.nodes):
+            return None
+        return Edge(a, a_port, b, b_port, id=edge_id)
 
     def node(self, raw: Any, field: str, graph: Graph) -> Node:
         raw = self.obj(raw, field)
@@ -331,6 +400,39 @@ class _Reader:
                 raise self.fail(f"{where}.node", f"refers to node {node_id!r}, which is not in the graph")
             ends.append((node_id, self.ident(ref.get("port"), f"{where}.port")))
         return Edge(ends[0][0], ends[0][1], ends[1][0], ends[1][1], id=self.ident(raw.get("id"), f"{field}.id"))
+
+
+_NO_PARAMS: dict = {}
+_ORIGIN = [0, 0]
+_NUMBER = (int, float)
+_SCALAR = (str, bool, type(None))
+_MAX_FLOAT = 1.7976931348623157e308  # the largest finite float: NaN and ±inf fail the range test
+
+
+def _memo(spec: Any) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Per spec (frozen, so safe to keep): its params by name, its defaults, whether any is a list."""
+    memo = _SPEC_MEMO.get(id(spec))
+    if memo is None or memo[0] is not spec:
+        defaults = spec.default_params()
+        memo = (spec, {p.name: p for p in spec.params}, defaults,
+                any(isinstance(v, list | dict) for v in defaults.values()))
+        _SPEC_MEMO[id(spec)] = memo
+    return memo[1], memo[2], memo[3]
+
+
+def spec_params(spec: Any) -> dict[str, Any]:
+    return _memo(spec)[0]
+
+
+def _defaults(spec: Any) -> dict[str, Any]:
+    return _memo(spec)[1]
+
+
+def _has_lists(spec: Any) -> bool:
+    return _memo(spec)[2]
+
+
+_SPEC_MEMO: dict[int, tuple] = {}
 
 
 def default_project_name(path: Path) -> str:

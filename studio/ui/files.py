@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from studio.core.model import new_project
 from studio.io.errors import ProjectFileError
 from studio.io.project_file import SUFFIX, load_project, save_project
+from studio.io.safe_write import remove_stale_temps
 from studio.ui.document import Document
 
 MAX_RECENT = 10
@@ -80,6 +81,16 @@ class FileController(QObject):
         self.choose_open_path: Callable[[], Path | None] = self._open_dialog
         document.undo_stack.indexChanged.connect(self._stack_moved)
         document.undo_stack.cleanChanged.connect(lambda _c: self.autosave())
+        self.clean_stale_temps()
+
+    def clean_stale_temps(self) -> int:
+        """On start-up: remove temp files that killed saves left beside recent projects and autosaves."""
+        folders = {self.recovery_dir}
+        try:
+            folders |= {Path(p).parent for p in self.recent()}
+        except Exception:  # noqa: BLE001 - an odd settings file must not stop the window opening
+            pass
+        return sum(len(remove_stale_temps(folder)) for folder in folders)
 
     # -- commands --------------------------------------------------------------------------
     def new(self) -> bool:
@@ -97,10 +108,8 @@ class FileController(QObject):
             if path is None:
                 return False
         path = Path(path)
-        try:
-            project = load_project(path, self.document.registry)
-        except ProjectFileError as exc:
-            self.warn("Cannot open project", str(exc))
+        project = self._load(path, "Cannot open project")
+        if project is None:
             self.remove_recent(path)
             return False
         self.document.replace_project(project, path.resolve())
@@ -113,14 +122,22 @@ class FileController(QObject):
         """Open a template as a new, untitled project (saving asks for a file name)."""
         if not self.maybe_save():
             return False
-        try:
-            project = load_project(path, self.document.registry)
-        except ProjectFileError as exc:
-            self.warn("Cannot open template", str(exc))
+        project = self._load(Path(path), "Cannot open template")
+        if project is None:
             return False
         self.document.replace_project(project, None)
         self.discard_recovery()
         return True
+
+    def _load(self, path: Path, title: str):
+        """Load ``path`` or show why not in a dialog (None): no error of any kind escapes into Qt."""
+        try:
+            return load_project(path, self.document.registry)
+        except ProjectFileError as exc:
+            self.warn(title, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the loader promises ProjectFileError; never crash on a file
+            self.warn(title, f"{path}: cannot open ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})")
+        return None
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -142,6 +159,9 @@ class FileController(QObject):
             save_project(self.document.project, path, self.document.registry)
         except ProjectFileError as exc:
             self.warn("Cannot save project", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - the work stays open and unsaved; say why
+            self.warn("Cannot save project", f"{path}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
             return False
         self.document.mark_saved(path.resolve())
         self.discard_recovery()
@@ -201,7 +221,7 @@ class FileController(QObject):
                     "pid": os.getpid(), "time": time.time(), "name": self.document.project.name}
             self.recovery_path.with_suffix(".json").write_text(json.dumps(info))
             self.autosave_count += 1
-        except (ProjectFileError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - autosave runs from a Qt signal: report, never raise
             self.message.emit(f"Autosave failed: {exc}")
 
     def discard_recovery(self) -> None:
@@ -233,20 +253,19 @@ class FileController(QObject):
             info_path = path.with_suffix(".json")
             try:
                 info = json.loads(info_path.read_text())
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 info = {}
-            original = info.get("path")
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-            label = Path(original).name if original else info.get("name", "an unsaved project")
+            if not isinstance(info, dict):
+                info = {}
+            original = info.get("path") if isinstance(info.get("path"), str) else None
+            label = Path(original).name if original else str(info.get("name", "an unsaved project"))[:200]
             keep = self.ask_yes_no("Recover unsaved work?",
                                    f"NN Studio closed unexpectedly. Recover the changes to “{label}” autosaved {when}?")
             recovered = False
             if keep:
-                try:
-                    project = load_project(path, self.document.registry)
-                except ProjectFileError as exc:
-                    self.warn("Cannot recover", str(exc))
-                else:
+                project = self._load(path, "Cannot recover")
+                if project is not None:
                     self.document.replace_project(project, Path(original) if original else None)
                     self.document.undo_stack.resetClean()  # recovered work is unsaved work
                     recovered = True
