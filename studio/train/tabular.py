@@ -105,6 +105,11 @@ def _backup(model, v: np.ndarray, gamma: float) -> np.ndarray:
     return q
 
 
+def q_from_v(env: GridWorld, v: np.ndarray, gamma: float) -> np.ndarray:
+    """One-step lookahead: the action values that V implies (greedy arrows of a DP view)."""
+    return _backup(env.transitions(), v, gamma)
+
+
 def value_iteration_sweeps(env: GridWorld, gamma: float, theta: float = 1e-10,
                            max_sweeps: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
     """Yields (V, Q, largest change) after each sweep until the change is below ``theta``."""

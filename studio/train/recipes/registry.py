@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.reconstruction",
     "studio.train.recipes.adversarial",
     "studio.train.recipes.rl",
+    "studio.train.recipes.tabular_lab",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;

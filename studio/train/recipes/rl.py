@@ -36,6 +36,15 @@ class GridSettings(Section):
                            help="Added every step (a small penalty favours short paths).")
     slip: Float = S(0.0, title="Slip", ge=0.0, le=1.0, help="Probability that a move goes a random way.")
     max_steps: Int = S(0, title="Max steps", ge=0, le=1_000_000, help="Episode length cap (0 = 4 × cells).")
+    bump_reward: Float = S(0.0, title="Bump reward", ge=-1e6, le=1e6,
+                           help="Reward for moving into the edge or a wall (the agent stays put).")
+    cell_rewards: list[list[Float]] = S(factory=list, title="Cell rewards", kind="cells", advanced=True,
+                                        help="[row, column, reward] rows, 0-based: paid on entering that cell.")
+    teleports: list[list[Float]] = S(factory=list, title="Teleports", kind="cells", advanced=True,
+                                     help="[row, column, to row, to column, reward] rows, 0-based: any move "
+                                          "from the cell jumps to the target and pays the reward (A → A′).")
+    continuing: Bool = S(False, title="Continuing task",
+                         help="No terminal state: episodes only end at Max steps; needs γ below 1.")
 
 
 class RLSettings(Section):
@@ -60,17 +69,35 @@ class RLSettings(Section):
     grid: GridSettings = S(factory=GridSettings)
 
 
+def _rows(rows: list[list[float]], width: int, key: str) -> list[tuple]:
+    for i, row in enumerate(rows):
+        if len(row) != width or any(not float(v).is_integer() for v in row[:width - 1]):
+            raise SettingsError(key, f"row {i + 1} must be {width} numbers, the first {width - 1} whole")
+    return [tuple(int(v) for v in row[:-1]) + (float(row[-1]),) for row in rows]
+
+
+def make_grid_env(settings: Any) -> GridWorld:
+    """The gridworld ``training.rl.grid`` describes; a bad value is a SettingsError at its key."""
+    g, rl = settings.rl.grid, settings.rl
+    if g.continuing and rl.gamma >= 1.0:
+        raise SettingsError("rl.gamma", "a continuing task needs a discount below 1")
+    try:
+        return GridWorld(g.layout, g.goal_reward, g.pit_reward, g.cliff_reward, g.step_reward, g.slip,
+                         g.max_steps, settings.seed, bump_reward=g.bump_reward,
+                         cell_rewards=_rows(g.cell_rewards, 3, "rl.grid.cell_rewards"),
+                         teleports=_rows(g.teleports, 5, "rl.grid.teleports"), continuing=g.continuing)
+    except GridError as exc:
+        key = "rl.grid.teleports" if "teleport" in str(exc) else \
+            "rl.grid.cell_rewards" if "cell reward" in str(exc) else "rl.grid.layout"
+        raise SettingsError(key, str(exc)) from exc
+
+
 class _GridRecipe(Recipe):
     unit = "episodes"
     monitor = "val_optimal_paths"
 
     def make_env(self) -> GridWorld:
-        g = self.settings.rl.grid
-        try:
-            return GridWorld(g.layout, g.goal_reward, g.pit_reward, g.cliff_reward, g.step_reward, g.slip,
-                             g.max_steps, self.settings.seed)
-        except GridError as exc:
-            raise SettingsError("rl.grid.layout", str(exc)) from exc
+        return make_grid_env(self.settings)
 
     def setup_common(self) -> None:
         self.env = self.make_env()
@@ -123,9 +150,20 @@ class _GridRecipe(Recipe):
         path = self.env.greedy_path(q.argmax(1))
         reached = self.env.cells.flat[path[-1]] == 2
         recent = self.returns[-50:]
+        judged = self.optimality(q)
         return {"val_optimal_actions": quality["optimal_actions"], "val_optimal_paths": quality["optimal_paths"],
                 "val_success": float(reached), "val_path_length": float(len(path) - 1),
-                "val_return_mean50": float(np.mean(recent)) if recent else 0.0}
+                "val_return_mean50": float(np.mean(recent)) if recent else 0.0,
+                "val_greedy_return": judged["greedy_return"],
+                "val_optimal_action_share": judged["optimal_action_share"], "val_v_error": judged["v_error"]}
+
+    def optimality(self, q: np.ndarray) -> dict[str, float]:
+        """Greedy policy judged by value iteration of the true model (slip included), solved once per run."""
+        from studio.train import tabular
+
+        if getattr(self, "_solved", None) is None:
+            self._solved = tabular.solve(self.env, self.settings.rl.gamma)
+        return tabular.optimality(self.env, q, self.settings.rl.gamma, self._solved)
 
     def views(self, quick: bool = False) -> dict[str, Any]:
         q = self.q_values()
@@ -316,6 +354,12 @@ RL_METRICS = (
     MetricSpec("optimal_paths", "Optimal paths", "share", True),
     MetricSpec("path_length", "Greedy path length", "steps"),
     MetricSpec("return_mean50", "Mean return (last 50)", "reward", True),
+    MetricSpec("greedy_return", "Greedy return", "reward", True,
+               help="Return of following the greedy policy from the start, slip off."),
+    MetricSpec("optimal_action_share", "Optimal-action share", "share", True,
+               help="States whose greedy action is optimal by value iteration of the true grid (slip included)."),
+    MetricSpec("v_error", "Value error", "reward",
+               help="Mean |max Q − V*| over the playable states, V* from value iteration."),
 )
 
 register(RecipeSpec(
@@ -332,7 +376,7 @@ register(RecipeSpec(
     unit="episodes",
     roles=(),
     views=("gridworld", "returns"),
-    export=False,
+    export=True,
 ))
 
 register(RecipeSpec(
