@@ -1,17 +1,38 @@
-"""An existing ``nn.Module`` -> an editable graph of registry nodes (torch.fx symbolic trace).
+"""An existing ``nn.Module`` -> an editable graph of registry nodes, with its weights.
 
-Leaf modules map to the node whose spec builds an equivalent module: parameters are read from
-the module's attributes, the candidate is built on the meta device and accepted only when its
-public attributes, ``repr`` and state-dict shapes match the original (so a mapped node computes
-the same thing). Functions and methods (add, mul, cat, flatten, mean, x[:, -1], ...) map through
-a small table. Anything else becomes an *opaque* placeholder node that keeps its wires and is
-listed in the report by name; nothing is dropped silently. Weights come along per node.
+How calls become nodes (coverage by design, not by list):
+
+- a leaf module maps to its dedicated node when the spec rebuilds an identical module (same
+  class, settings and state-dict shapes; :mod:`studio.compile.leaf_mapping`); otherwise any
+  ``torch.nn`` / ``torchvision.ops`` module becomes a ``generic.module`` node (class path and
+  literal constructor arguments, the real class built, so its weights keep their names);
+- a function or tensor method maps through :mod:`studio.compile.imports_table` to a dedicated node,
+  else to a ``generic.function`` node (allow-listed torch / F / operator / Tensor calls with
+  literal arguments; sizes such as ``x.size(0)`` or ``x.shape[-2:]`` stay symbolic inside them);
+- a parameter or buffer used directly in forward becomes a ``generic.parameter`` node;
+- only what no graph can hold stays *opaque* (a submodule whose forward branches on tensor
+  values, with the file and line; a call into arbitrary Python), listed by name in the report.
+
+Tracing (:mod:`studio.compile.import_trace`) runs in eval mode and falls back to tracing with a
+concrete example input when forward branches on metadata (``if input.is_cuda``, ``len(src)``).
+
+Naming contract (what the compiler/exporter rely on to keep the original state_dict keys):
+
+- a module node's **name** is ``identifier(path)`` of its original dotted module path
+  (``layer1.0.conv1`` -> ``layer1_0_conv1``); a parameter node's name is that of the parameter's
+  path (``encoder.pos_embedding`` -> ``encoder_pos_embedding``);
+- its **group** is named by the dotted path of the parent module (``layer1.0``; top-level modules
+  have no group), so the original path is ``group.name + "." + name[len(identifier(group.name)) + 1:]``
+  (or just the name without a group); function nodes sit in the group of the module that called them;
+- ``ImportReport.origin`` maps node id -> original dotted path, ``ImportReport.weights`` node id ->
+  state dict relative to the node's module (a parameter node holds ``{"value": tensor}``), and
+  ``ImportReport.frozen`` lists the nodes whose parameters had ``requires_grad=False``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import operator
+import inspect
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,13 +44,13 @@ import torch
 import torch.fx
 from torch import nn
 
-from studio.compile.imports_table import FunctionMatch, match_function
-from studio.compile.leaf_mapping import LeafMapper, mapper_for
+from studio.compile.import_convert import Converter, Val
+from studio.compile.import_trace import trace_for_import
+from studio.compile.leaf_mapping import LeafMapper, generic_arguments, mapper_for
 from studio.core.layout import layered_layout
 from studio.core.model import Edge, Graph, Group, Node, identifier
 from studio.core.registry import Registry
 from studio.core.shapes import ShapeInferencer
-from studio.core.spec import validate_params
 
 __all__ = ["ImportReport", "ModelImportError", "import_module", "import_from_file", "import_torchvision",
            "imported_state_dict"]
@@ -61,6 +82,8 @@ class ImportReport:
     weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     #: node id -> dotted path of the original submodule (or fx node name for functions)
     origin: dict[str, str] = field(default_factory=dict)
+    #: node ids whose parameters were all frozen (requires_grad=False) in the original
+    frozen: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -78,35 +101,6 @@ class ImportReport:
 # ------------------------------------------------------------------------------ the importer
 
 
-class _Tracer(torch.fx.Tracer):
-    def __init__(self, mapper: LeafMapper) -> None:
-        super().__init__()
-        self.mapper = mapper
-
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return self.mapper.is_mappable(m) or super().is_leaf_module(m, module_qualified_name)
-
-
-@dataclass
-class _Val:
-    """What an fx value is in the new graph: a port, a tuple of ports, a batch size, or opaque."""
-
-    ref: tuple[str, str] | None = None
-    ports: tuple[tuple[str, str], ...] | None = None
-    batch_of: Any = None
-    shape_of: Any = None
-
-
-def _group_path(path: str) -> str | None:
-    parts = path.split(".")[:-1]
-    if not parts:
-        return None
-    for i, part in enumerate(parts):
-        if part.isdigit():
-            return ".".join(parts[: i + 1])
-    return ".".join(parts)
-
-
 class _Builder:
     def __init__(self, registry: Registry, name: str, source: str) -> None:
         self.registry = registry
@@ -122,12 +116,17 @@ class _Builder:
         if group_path:
             gid = self.groups.get(group_path)
             if gid is None:
-                group = Group(identifier(group_path.replace(".", "_"), "block"))
+                group = Group(group_path)
                 self.graph.groups[group.id] = group
                 gid = self.groups[group_path] = group.id
             node.group = gid
         self.graph.nodes[node.id] = node
         return node
+
+    def remove(self, node_id: str) -> None:
+        for edge in self.graph.edges_of(node_id):
+            del self.graph.edges[edge.id]
+        del self.graph.nodes[node_id]
 
     def wire(self, src: tuple[str, str], dst: str, port: str) -> None:
         edge = Edge(src[0], src[1], dst, port)
@@ -146,166 +145,127 @@ class _Builder:
         return node
 
 
-def _refs(args: Any, env: dict[torch.fx.Node, _Val]) -> list[tuple[str, str]]:
-    """Every graph value a call consumes, flattening tuples, lists and dicts of fx nodes."""
-    out: list[tuple[str, str]] = []
-    if isinstance(args, tuple | list):
-        for item in args:
-            out.extend(_refs(item, env))
-    elif isinstance(args, dict):
-        for item in args.values():
-            out.extend(_refs(item, env))
-    elif isinstance(args, torch.fx.Node) and args in env:
-        val = env[args]
-        if val.ref is not None:
-            out.append(val.ref)
-        elif val.ports:
-            out.extend(p for p in val.ports if p[1] != "<state>")
-    return out
+def _leaf_rule(mapper: LeafMapper, root: nn.Module) -> Callable[[nn.Module, str], bool]:
+    """Which submodules stay one node: mapped ones, generic torch.nn/torchvision.ops ones, and any
+    torch.nn module without children (it becomes an opaque node naming why); others are traced through.
+
+    Decided for every submodule before tracing: while fx traces, attribute reads return proxies."""
+    from nodes.generic import class_path
+
+    def decide(module: nn.Module) -> bool:
+        if isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict):
+            return False
+        if mapper.is_mappable(module) and not isinstance(mapper.map(module), str):
+            return True
+        if class_path(type(module)) is None:
+            return False
+        return not isinstance(generic_arguments(module), str) or not any(module.children())
+
+    decided = {name: decide(m) for name, m in root.named_modules() if name}
+
+    def is_leaf(module: nn.Module, name: str) -> bool:
+        if name not in decided:
+            decided[name] = decide(module)
+        return decided[name]
+    return is_leaf
 
 
 def import_module(module: nn.Module, registry: Registry, example_input_shape: Any = None,
                   name: str | None = None) -> tuple[Graph, ImportReport]:
-    """Trace ``module`` into a graph of registry nodes; see the module docstring for the rules.
+    """Trace ``module`` (in eval mode) into a graph of registry nodes; see the module docstring for the rules.
 
     ``example_input_shape``: one shape (batch first) or a list of shapes, one per forward
-    argument; used for Input nodes and to turn inferable parameters back to "auto".
+    argument; used for Input nodes, to turn inferable parameters back to "auto", and to trace
+    forwards that branch on metadata (``if x.is_cuda``) with a concrete example.
     """
     mapper = mapper_for(registry)
     title = name or type(module).__name__
-    try:
-        fx_graph = _Tracer(mapper).trace(module)
-    except Exception as exc:  # fx raises many types for data-dependent control flow
-        raise ModelImportError(f"cannot trace {title}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
-                               "(forward() may branch on tensor values)") from exc
-    b = _Builder(registry, identifier(title, "model"), title)
-    env: dict[torch.fx.Node, _Val] = {}
     shapes = _input_shapes(example_input_shape)
-    placeholders = [n for n in fx_graph.nodes if n.op == "placeholder"]
-    for fxn in fx_graph.nodes:
-        group = _fx_group(fxn)
+    traced = trace_for_import(module, _leaf_rule(mapper, module), shapes)
+    b = _Builder(registry, identifier(title, "model"), title)
+    b.report.notes.extend(traced.notes)
+    for arg, value in traced.fixed.items():
+        b.report.notes.append(f"forward argument {arg} is fixed to its default {value!r}")
+    convert = Converter(b, mapper, traced.root, traced.opaque)
+    env = convert.env
+    placeholders = [n for n in traced.graph.nodes if n.op == "placeholder"]
+    arg_names = _forward_names(module)
+    free = 0
+    for fxn in traced.graph.nodes:
         if fxn.op == "placeholder":
             index = placeholders.index(fxn)
-            shape = shapes[index] if index < len(shapes) else None
-            node = b.add("io.input", identifier(fxn.target, "x"),
+            arg = arg_names[index] if index < len(arg_names) else str(fxn.target)
+            if arg in traced.fixed or (fxn.args and fxn.args[0] is None):
+                env[fxn] = Val(literal=traced.fixed.get(arg))
+                continue
+            shape = shapes[free] if free < len(shapes) else None
+            free += 1
+            if isinstance(shape, list):  # a tuple argument (an LSTM's (h, c)): one Input per part
+                parts = {}
+                for i, part in enumerate(shape):
+                    node = b.add("io.input", identifier(f"{arg}_{i}", "x"), {"shape": list(part[1:]),
+                                                                              "dtype": "float32"})
+                    parts[str(i)] = (node.id, "out")
+                env[fxn] = Val(picks=parts)
+                continue
+            node = b.add("io.input", identifier(arg, "x"),
                          {"shape": list(shape[1:]) if shape else [1], "dtype": "float32"})
             if shape is None:
                 b.unknown_inputs.append(node.id)
-            env[fxn] = _Val(ref=(node.id, "out"))
+            env[fxn] = Val(ref=(node.id, "out"))
         elif fxn.op == "call_module":
-            _import_module_call(b, mapper, module, fxn, env, group)
+            convert.module_call(fxn)
         elif fxn.op in ("call_function", "call_method"):
-            if not fxn.users:  # a value nothing uses (the unused half of `out, _ = lstm(x)`)
-                env[fxn] = _Val()
-                continue
-            _import_function(b, fxn, env, group)
+            convert.function_call(fxn)
         elif fxn.op == "get_attr":
-            b.report.notes.append(f"{fxn.target}: a parameter used directly in forward()")
-            env[fxn] = _Val()
+            convert.get_attr(fxn)
         elif fxn.op == "output":
-            results = fxn.args[0]
-            items = list(results) if isinstance(results, tuple | list) else [results]
-            for i, item in enumerate(items):
-                out = b.add("io.output", "output" if len(items) == 1 else f"output_{i}")
-                refs = _refs(item, env)
-                if len(refs) != 1:
-                    b.report.notes.append(f"output {i} is not a single tensor")
-                    continue
-                b.wire(refs[0], out.id, "in")
+            _outputs(b, convert, fxn.args[0])
+    if b.report.frozen:
+        names = ", ".join(b.graph.nodes[n].name for n in b.report.frozen[:8])
+        more = f" and {len(b.report.frozen) - 8} more" if len(b.report.frozen) > 8 else ""
+        b.report.notes.append(f"{len(b.report.frozen)} nodes had frozen parameters (requires_grad=False) and "
+                              f"are set to freeze in training: {names}{more}")
     _finish(b, example_input_shape is not None)
     return b.graph, b.report
 
 
-def _fx_group(fxn: torch.fx.Node) -> str | None:
-    if fxn.op == "call_module":
-        return _group_path(str(fxn.target))
-    stack = fxn.meta.get("nn_module_stack") or {}
-    if not stack:
-        return None
-    path = list(stack.values())[-1]
-    path = path[0] if isinstance(path, tuple) else path
-    return _group_path(f"{path}.x") if isinstance(path, str) and path else None
+def _forward_names(module: nn.Module) -> list[str]:
+    try:
+        return list(inspect.signature(module.forward).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
-def _import_module_call(b: _Builder, mapper: LeafMapper, root: nn.Module, fxn: torch.fx.Node,
-                        env: dict[torch.fx.Node, _Val], group: str | None) -> None:
-    target = str(fxn.target)
-    sub = root.get_submodule(target)
-    name = identifier(target.replace(".", "_"), type(sub).__name__.lower())
-    mapped = mapper.map(sub)
-    args = [env.get(a) if isinstance(a, torch.fx.Node) else a for a in fxn.args]
-    refs = [a.ref if isinstance(a, _Val) else None for a in args]
-    kwargs_ok = all(k == "need_weights" for k in fxn.kwargs)
-    if isinstance(mapped, str) or not kwargs_ok or any(r is None for r in refs):
-        reason = mapped if isinstance(mapped, str) else "called with arguments the node cannot take"
-        node = b.opaque(name, f"{type(sub).__module__}.{type(sub).__name__}", reason, _refs(fxn.args, env), group)
-        env[fxn] = _Val(ref=(node.id, "out"))
-        b.report.origin[node.id] = target
-        return
-    spec, params, prefix = mapped
-    if len(refs) > len(spec.inputs):
-        node = b.opaque(name, type(sub).__name__, f"{spec.title} takes {len(spec.inputs)} inputs, "
-                        f"called with {len(refs)}", _refs(fxn.args, env), group)
-        env[fxn] = _Val(ref=(node.id, "out"))
-        return
-    node = b.add(spec.type_id, name, params, group)
-    for port, ref in zip(spec.inputs, refs, strict=False):
-        b.wire(ref, node.id, port.name)
-    b.report.mapped += 1
-    shared = target in b.report.origin.values()
-    b.report.origin[node.id] = target
-    b.report.weights[node.id] = {prefix + k: v.detach().clone() for k, v in sub.state_dict().items()}
-    if shared and b.report.weights[node.id]:
-        b.report.notes.append(f"{target} is called more than once; each call became its own node with a copy "
-                              "of the weights (they are no longer shared)")
-    ports = tuple((node.id, p.name) for p in spec.outputs)
-    if prefix and isinstance(sub, nn.RNNBase):
-        env[fxn] = _Val(ports=((node.id, "out"), (node.id, "<state>")))  # only [0] (the sequence) maps
-    elif len(ports) == 1:
-        env[fxn] = _Val(ref=ports[0])
-    else:
-        env[fxn] = _Val(ports=ports)
+def _outputs(b: _Builder, convert: Converter, results: Any) -> None:
+    """One Output node per returned tensor (tuples, nested tuples and dicts are flattened in order)."""
+    items: list[Any] = []
 
-
-def _import_function(b: _Builder, fxn: torch.fx.Node, env: dict[torch.fx.Node, _Val], group: str | None) -> None:
-    target = fxn.target
-    what = target if isinstance(target, str) else getattr(target, "__name__", str(target))
-    # picking a port of a multi-output node (LSTM output, attention (out, weights))
-    if target is operator.getitem and isinstance(fxn.args[0], torch.fx.Node):
-        source = env.get(fxn.args[0])
-        index = fxn.args[1]
-        if source is not None and source.ports is not None and isinstance(index, int):
-            if 0 <= index < len(source.ports) and source.ports[index][1] != "<state>":
-                env[fxn] = _Val(ref=source.ports[index])
-                return
-        if source is not None and source.shape_of is not None and index == 0:
-            env[fxn] = _Val(batch_of=source.shape_of)
-            return
-    if fxn.op == "call_method" and target == "size" and len(fxn.args) == 2 and fxn.args[1] == 0:
-        env[fxn] = _Val(batch_of=fxn.args[0])
-        return
-    if target is getattr and len(fxn.args) == 2 and fxn.args[1] == "shape":
-        env[fxn] = _Val(shape_of=fxn.args[0])
-        return
-    match: FunctionMatch | str = match_function(fxn, env)
-    if isinstance(match, str):
-        node = b.opaque(identifier(fxn.name, "op"), str(what), match, _refs(fxn.args, env), group)
-        env[fxn] = _Val(ref=(node.id, "out"))
-        b.report.origin[node.id] = fxn.name
-        return
-    spec = b.registry.find(match.type_id)
-    problems = validate_params(spec, match.params) if spec is not None else {"*": "node type not installed"}
-    if problems:
-        node = b.opaque(identifier(fxn.name, "op"), str(what), "; ".join(problems.values()),
-                        _refs(fxn.args, env), group)
-        env[fxn] = _Val(ref=(node.id, "out"))
-        return
-    node = b.add(spec.type_id, identifier(fxn.name, "op"), match.params, group)
-    for port, arg in zip(spec.inputs, match.inputs, strict=False):
-        b.wire(env[arg].ref, node.id, port.name)  # type: ignore[arg-type]
-    b.report.mapped += 1
-    b.report.origin[node.id] = fxn.name
-    env[fxn] = _Val(ref=(node.id, spec.outputs[0].name))
+    def flatten(value: Any) -> None:
+        if isinstance(value, tuple | list):
+            for v in value:
+                flatten(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                flatten(v)
+        else:
+            items.append(value)
+    flatten(results)
+    refs: list[tuple[str, str]] = []
+    for item in items:
+        val = convert.env.get(item) if isinstance(item, torch.fx.Node) else None
+        if val is not None and val.picks is not None and val.ref is None:
+            prefix = val.prefix + "." if val.prefix else ""
+            refs.extend(ref for path, ref in val.picks.items() if path.startswith(prefix) or not val.prefix)
+            continue
+        found = convert.refs(item)
+        if len(found) != 1:
+            b.report.notes.append("a returned value is not a single tensor and is left out")
+            continue
+        refs.append(found[0])
+    for i, ref in enumerate(refs):
+        out = b.add("io.output", "output" if len(refs) == 1 else f"output_{i}")
+        b.wire(ref, out.id, "in")
 
 
 def _input_shapes(example: Any) -> list[tuple[int, ...] | None]:
@@ -314,7 +274,8 @@ def _input_shapes(example: Any) -> list[tuple[int, ...] | None]:
     if isinstance(example, torch.Size) or (isinstance(example, tuple | list) and example
                                            and all(isinstance(d, int) for d in example)):
         return [tuple(example)]
-    return [tuple(s) if s is not None else None for s in example]
+    return [None if s is None else [tuple(p) for p in s] if s and isinstance(s[0], tuple | list | torch.Size)
+            else tuple(s) for s in example]
 
 
 #: (type id, param) -> sample shape (without batch) built from that param's value, for Inputs of unknown shape
@@ -337,7 +298,9 @@ def _guess_inputs(b: _Builder) -> None:
         if node.type_id != "io.input":
             continue
         consumers = [graph.nodes[e.dst] for e in graph.edges_from(node.id)]
-        if any(c.type_id == "nn.embedding" for c in consumers):
+        if any(c.type_id == "nn.embedding" or (c.type_id == "generic.module" and c.params.get("cls") in
+                                                 ("torch.nn.Embedding", "torch.nn.EmbeddingBag"))
+               for c in consumers):
             node.params["dtype"] = "int64"
         if node.id not in b.unknown_inputs:
             continue

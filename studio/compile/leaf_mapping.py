@@ -240,3 +240,175 @@ def _sample_params(spec: NodeSpec) -> dict[str, Any]:
         if values.get(p.name) is None and p.inferable:
             values[p.name] = 8
     return values
+
+
+# ------------------------------------------------------------------------------ generic modules
+
+#: constructor arguments never read back (they choose where tensors live, not what is computed)
+_SKIP_ARGS = {"device", "dtype", "_weight", "_freeze", "self", "mode"}
+#: per class, constructor arguments a module does not keep under the same attribute name
+_GENERIC_READERS: dict[str, Callable[[nn.Module], dict[str, Any]]] = {
+    "MultiheadAttention": lambda m: {"bias": m.in_proj_bias is not None, "add_bias_kv": m.bias_k is not None},
+    "TransformerEncoderLayer": lambda m: _transformer_layer(m),
+    "TransformerDecoderLayer": lambda m: _transformer_layer(m),
+    "PReLU": lambda m: {"num_parameters": m.weight.numel()},
+    "Bilinear": lambda m: {"bias": m.bias is not None},
+    "RNN": lambda m: {"nonlinearity": m.nonlinearity} if m.nonlinearity != "tanh" else {},
+    "TransformerEncoder": lambda m: {"encoder_layer": m.layers[0], "num_layers": len(m.layers)},
+    "TransformerDecoder": lambda m: {"decoder_layer": m.layers[0], "num_layers": len(m.layers)},
+}
+
+
+class ModuleArg:
+    """A constructor argument that is itself a module (TransformerEncoder's layer), rebuilt from its own
+    generic arguments; written as ``torch.nn.TransformerEncoderLayer(d_model=16, nhead=2)``."""
+
+    def __init__(self, path: str, kwargs: dict[str, Any]) -> None:
+        self.path = path
+        self.kwargs = kwargs
+
+    def build(self) -> nn.Module:
+        from nodes.generic import resolve_class
+
+        return resolve_class(self.path)(**{k: _built(v) for k, v in self.kwargs.items()})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModuleArg) and (self.path, self.kwargs) == (other.path, other.kwargs)
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+
+def _built(value: Any) -> Any:
+    return value.build() if isinstance(value, ModuleArg) else value
+
+
+def _activation_name(fn: Any) -> str:
+    for name in ("relu", "gelu"):
+        if fn is getattr(torch.nn.functional, name):
+            return name
+    raise ValueError("activation is not relu or gelu")
+
+
+def _transformer_layer(m: nn.Module) -> dict[str, Any]:
+    return {"d_model": m.self_attn.embed_dim, "nhead": m.self_attn.num_heads,
+            "dim_feedforward": m.linear1.out_features, "dropout": float(m.dropout.p),
+            "activation": _activation_name(m.activation), "layer_norm_eps": float(m.norm1.eps),
+            "batch_first": m.self_attn.batch_first, "norm_first": m.norm_first, "bias": m.linear1.bias is not None}
+
+
+def _literal(value: Any) -> bool:
+    if isinstance(value, ModuleArg):
+        return True
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if type(value) in (tuple, list):
+        return all(_literal(v) for v in value)
+    return False
+
+
+def _signature(cls: type) -> inspect.Signature | None:
+    """The first constructor in the MRO with named parameters (LSTM's is ``*args, **kwargs``)."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            sig = inspect.signature(init)
+        except (TypeError, ValueError):
+            return None
+        if any(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for n, p in sig.parameters.items() if n != "self"):
+            return sig
+    return None
+
+
+_GENERIC_CACHE: dict[tuple, dict[str, Any] | str] = {}
+
+
+def generic_arguments(module: nn.Module) -> dict[str, Any] | str:
+    """Constructor keyword arguments that rebuild an equal ``module`` (the fewest that do), or why there
+    are none. The rebuilt module must match class, settings (recursively) and state-dict shapes."""
+    from nodes.generic import class_path
+
+    cls = type(module)
+    if class_path(cls) is None:
+        return f"{cls.__name__} is not a torch.nn or torchvision.ops class"
+    signature = _signature(cls)
+    if signature is None:
+        return f"{cls.__name__}: its constructor cannot be inspected"
+    try:
+        special = _GENERIC_READERS.get(cls.__name__, lambda m: {})(module)
+    except (AttributeError, ValueError, TypeError) as exc:
+        return f"{cls.__name__}: {exc}"
+    kwargs: dict[str, Any] = {}
+    for name, param in signature.parameters.items():
+        if name in _SKIP_ARGS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if name in special:
+            value = special[name]
+        elif hasattr(module, name):
+            value = getattr(module, name)
+            if isinstance(value, torch.Tensor) or (value is None and name == "bias"):
+                value = value is not None
+        elif param.default is not param.empty:
+            continue
+        else:
+            return f"{cls.__name__}: cannot read the constructor argument {name!r}"
+        if isinstance(value, nn.Module):
+            inner = generic_arguments(value)
+            path = class_path(type(value))
+            if isinstance(inner, str) or path is None:
+                return f"{cls.__name__}: constructor argument {name!r} is a module that cannot be rebuilt"
+            value = ModuleArg(path, inner)
+        if not _literal(value):
+            return f"{cls.__name__}: constructor argument {name!r} is not a plain value"
+        if param.default is not param.empty and _literal(param.default) and _same(value, param.default):
+            continue
+        kwargs[name] = value
+    kwargs.update({k: v for k, v in special.items() if k not in signature.parameters})
+    structure = _structure(module)
+    state = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    key = (cls, _hashable(kwargs), structure, tuple(sorted(state.items())))
+    cached = _GENERIC_CACHE.get(key)
+    if cached is not None:
+        return dict(cached) if isinstance(cached, dict) else cached
+    required = {n for n, p in signature.parameters.items() if p.default is p.empty}
+
+    def fits(candidate: dict[str, Any]) -> bool:
+        try:
+            with building_for_shapes(), torch.device("meta"):
+                rebuilt = cls(**{k: _built(v) for k, v in candidate.items()})
+        except Exception:  # noqa: BLE001 - the class refused these arguments
+            return False
+        return _structure(rebuilt) == structure and \
+            {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()} == state
+
+    if not fits(kwargs):
+        result: dict[str, Any] | str = f"{cls.__name__}: its settings cannot be read back from the module"
+    else:
+        for name in [n for n in kwargs if n not in required]:  # leave out what the defaults give anyway
+            trial = {k: v for k, v in kwargs.items() if k != name}
+            if fits(trial):
+                kwargs = trial
+        for name, value in list(kwargs.items()):  # (3, 3) -> 3 where the class reads it the same way
+            if isinstance(value, tuple | list) and value and all(v == value[0] for v in value):
+                trial = {**kwargs, name: value[0]}
+                if fits(trial):
+                    kwargs = trial
+        result = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+    _GENERIC_CACHE[key] = result
+    return dict(result) if isinstance(result, dict) else result
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b

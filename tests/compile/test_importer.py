@@ -50,20 +50,30 @@ class TinyAttention(nn.Module):
         return self.head(pooled) * 0.5, weights
 
 
+class Gate(nn.Module):
+    """Data-dependent control flow: no graph can hold this branch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:
+            return x * 2
+        return x
+
+
 class Flexible(nn.Module):
-    """Functional calls, reshapes and concatenation, plus one op no node represents (cumsum)."""
+    """Functional calls, reshapes and concatenation, plus a submodule that branches on tensor values."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
         self.fc = nn.Linear(4 * 8 * 8 + 4, 5)
+        self.gate = Gate()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv(x))
         flat = y.view(y.size(0), -1)
         pooled = y.mean(dim=(2, 3))
         z = self.fc(torch.cat([flat, pooled], dim=1))
-        return z.cumsum(dim=1)
+        return self.gate(z.cumsum(dim=1))
 
 
 def roundtrip(model: nn.Module, registry, shape, tmp_path, name: str | None = None):
@@ -98,9 +108,8 @@ def test_resnet18_round_trip(registry, tmp_path):
                                         tmp_path)
     types = [n.type_id for n in graph.nodes.values()]
     assert types.count("nn.conv2d") == 20 and types.count("nn.add") == 8 and "nn.flatten" in types
-    assert "layer1_0" in {g.name for g in graph.groups.values()}
+    assert {"layer1.0", "layer2.0.downsample"} <= {g.name for g in graph.groups.values()}  # groups = submodules
     assert graph.nodes[next(iter(graph.nodes))].params["shape"] == [3, 64, 64]
-    assert "self.layer1_0.conv1 = nn.Conv2d(" in exported.code  # group prefix not repeated
     conv = next(n for n in graph.nodes.values() if n.type_id == "nn.conv2d" and n.name == "layer1_0_conv1")
     assert conv.params["in_channels"] is None  # inferable params come back as "auto"
     assert len({n.position for n in graph.nodes.values()}) == len(graph.nodes)  # laid out, no overlaps
@@ -136,15 +145,18 @@ def test_attention_round_trip(registry, tmp_path):
     assert len(exported.output_names) == 2
 
 
-def test_unrepresentable_ops_are_opaque_and_reported(registry):
+def test_data_dependent_branch_is_opaque_with_file_and_line(registry):
     graph, report = import_module(Flexible().eval(), registry, (1, 3, 8, 8))
-    assert [o.what for o in report.opaque] == ["cumsum"]
+    assert [o.name for o in report.opaque] == ["gate"]
+    assert "branches on tensor values at test_importer.py:" in report.opaque[0].reason
     node = graph.nodes[report.opaque[0].node_id]
     assert node.placeholder is not None and node.placeholder["opaque"] is True
     assert graph.edges_into(node.id) and graph.edges_from(node.id)  # its wires are kept
-    assert "cumsum" in report.summary()
+    assert "gate" in report.summary()
     types = {n.type_id for n in graph.nodes.values()}
     assert {"nn.reshape", "fn.mean", "nn.concat", "nn.relu"} <= types
+    cumsum = next(n for n in graph.nodes.values() if n.type_id == "generic.function")
+    assert cumsum.params == {"fn": "Tensor.cumsum", "args": "in0, dim=1", "pick": ""}
     with pytest.raises(CompileError) as info:
         compile_graph(graph, registry)
     assert info.value.node_id == node.id
@@ -205,9 +217,17 @@ def test_parameters_used_directly_are_reported(registry):
         def forward(self, x):
             return self.fc(x) + self.offset
 
-    graph, report = import_module(WithBias(), registry, (1, 4))
-    assert any("offset" in note for note in report.notes)
-    assert len(report.opaque) == 1 and "not a tensor from the graph" in report.opaque[0].reason
+    model = WithBias().eval()
+    with torch.no_grad():
+        model.offset.normal_()
+    graph, report = import_module(model, registry, (1, 4))
+    assert report.complete
+    param = next(n for n in graph.nodes.values() if n.type_id == "generic.parameter")
+    assert param.name == "offset" and param.params["shape"] == [4]
+    compiled = compile_graph(graph, registry)
+    compiled.load_state_dict(imported_state_dict(graph, registry, report))
+    x = torch.randn(3, 4)
+    assert torch.equal(compiled(x), model(x))
 
 
 def test_shared_module_is_reported(registry):
@@ -236,7 +256,7 @@ def test_imported_graph_with_opaque_node_saves_and_loads(registry, tmp_path):
     path = save_project(Project(name="imported", graphs=[graph]), tmp_path / "imported.nnstudio", registry)
     again = load_project(path, registry).graphs[0]
     ghost = again.nodes[report.opaque[0].node_id]
-    assert ghost.placeholder is not None and ghost.placeholder["what"] == "cumsum"
+    assert ghost.placeholder is not None and ghost.placeholder["what"].endswith("Gate")
     assert len(again.edges) == len(graph.edges) and len(again.nodes) == len(graph.nodes)
 
 
