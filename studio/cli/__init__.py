@@ -14,11 +14,20 @@ import os
 import sys
 import traceback
 
-from studio.cli.output import CliError, error, say, silence_stdout
+from studio.cli import output
+from studio.cli.output import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_PIPE,
+    EXIT_USAGE,
+    CliError,
+    error,
+    say,
+    silence_stdout,
+)
 
 __all__ = ["CliError", "main", "say"]
-
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 70, 130, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; every outcome is an exit code, whatever the command raises."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list or bool(os.environ.get("NNSTUDIO_DEBUG"))
+    output.reset()
     try:
         return _dispatch(args_list)
     except CliError as exc:

@@ -18,6 +18,7 @@ import sys
 from typing import TextIO
 
 MAX_LINE = 400  # characters of one error line; the rest is summarised as "…"
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 1, 2, 70, 130, 141
 
 _closed = {"stdout": False}
 
@@ -28,6 +29,11 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
+
+
+def reset() -> None:
+    """Forget a closed pipe (each :func:`studio.cli.main` call starts afresh; tests run several)."""
+    _closed["stdout"] = False
 
 
 def pipe_closed() -> bool:

@@ -30,8 +30,10 @@ def describe_mismatch(expected: dict[str, tuple[int, ...]], found: dict[str, Any
     return "; ".join(parts) or None
 
 
-def check_checkpoint_fits(project: Any, registry: Any, path: str | os.PathLike) -> dict[str, Any]:
-    """Load ``path`` and raise :class:`CheckpointError` (one line) unless every graph in it fits the project.
+def check_checkpoint_fits(project: Any, registry: Any, path: str | os.PathLike,
+                          settings: Any = None) -> dict[str, Any]:
+    """Load ``path`` and raise :class:`CheckpointError` (one line) unless every graph in it fits the project
+    (and, given ``settings``, unless its optimizer state is for the same optimizer).
 
     Returns the loaded checkpoint. Graphs that cannot be built here are left to the run to report.
     """
@@ -39,6 +41,13 @@ def check_checkpoint_fits(project: Any, registry: Any, path: str | os.PathLike) 
     models = state.get("models")
     if not isinstance(models, dict):
         raise CheckpointError(f"{path} holds no model weights")
+    saved = state.get("settings") if isinstance(state.get("settings"), dict) else {}
+    was = saved.get("optimizer", {}).get("name") if isinstance(saved.get("optimizer"), dict) else None
+    now = getattr(getattr(settings, "optimizer", None), "name", None)
+    if was and now and was != now and state.get("optimizers"):
+        raise CheckpointError(f"checkpoint {path} holds {was} optimizer state but the project now trains with "
+                              f"{now}; resume with optimizer {was}, or start a new run from these weights "
+                              "(training setting init.checkpoint)")
     by_name = {g.name: g for g in project.graphs}
     for name, weights in models.items():
         if name not in by_name:

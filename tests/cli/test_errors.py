@@ -186,3 +186,27 @@ def test_a_missing_project_is_one_line(command, tmp_path, capsys):
     extra = ["-o", str(tmp_path / "o")] if command == "export" else []
     assert main([command, str(tmp_path / "missing.nnsp"), *extra]) == 2
     one_error(capsys)
+
+
+def test_resuming_with_another_optimizer_is_refused_before_the_run(registry, tmp_path, capsys):
+    adam = save(registry, tmp_path, "adam.nnsp")
+    assert main(["train", str(adam), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    capsys.readouterr()
+    sgd = save(registry, tmp_path, "sgd.nnsp", training=dict(TRAINING, optimizer={"name": "sgd", "lr": 0.1}))
+    assert main(["train", str(sgd), "--resume", str(tmp_path / "a" / "last.pt"), "--out", str(tmp_path / "b")]) == 2
+    assert "adam" in one_error(capsys) and not (tmp_path / "b").exists()
+
+
+def test_a_bug_inside_the_training_loop_exits_70_in_one_line(registry, tmp_path, monkeypatch, capsys):
+    import studio.train.engine as engine
+
+    def broken(ctx):
+        raise ZeroDivisionError("deep inside")
+
+    monkeypatch.setattr(engine, "make_recipe", broken)
+    path = save(registry, tmp_path)
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ZeroDivisionError" in err and "--debug" in err
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--debug"]) == 70
+    assert "Traceback" in capsys.readouterr().err

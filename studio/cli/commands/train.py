@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.common import Progress, clock, fail_on_invalid, fmt, load
-from studio.cli.output import CliError, say, warn
+from studio.cli.output import EXIT_INTERNAL, CliError, say, warn
 from studio.cli.registry import Command
 
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(args.resume).is_file():
             raise CliError(f"--resume: checkpoint {args.resume} does not exist", 2)
         try:
-            check_checkpoint_fits(project, registry, args.resume)
+            check_checkpoint_fits(project, registry, args.resume, settings)
         except CheckpointError as exc:
             raise CliError(f"--resume: {exc}", 2) from exc
     try:
@@ -93,9 +93,13 @@ def _train(project: Any, registry: Any, settings: Any, out: Path, args: argparse
         raise CliError("the training loop ended without a result")
     _write_metrics(out, final, info)
     if final.kind == "error":
-        if getattr(args, "debug", False) and final.info.get("traceback"):
+        debug = getattr(args, "debug", False)
+        if debug and final.info.get("traceback"):
             sys.stderr.write(str(final.info["traceback"]))
         where = f" [node {final.node}]" if final.node else f" [setting {final.setting}]" if final.setting else ""
+        if final.message.startswith("internal error"):  # a bug, not the user's input: say how to see more
+            raise CliError(final.message + where + ("" if debug else "; run again with --debug for the details"),
+                           EXIT_INTERNAL)
         raise CliError(final.message + where, 130 if final.message == "interrupted" else 1)
     _save_weights(project, out)
     say(f"{final.message}: {final.step} steps in {clock(final.elapsed_s)}; metrics and checkpoints in {out}")
