@@ -34,6 +34,7 @@ from studio.core.model import Edge, Graph, Project
 from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
 from studio.core.registry import Registry
 from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
+from templates.rl_templates import RL_BUILDERS
 
 HERE = Path(__file__).resolve().parent
 # spacing as in the editor's auto-layout (studio/ui/arrange.py): room for a B×C×H×W label between nodes
@@ -554,6 +555,7 @@ BUILDERS: dict[str, Callable[[Registry], Project]] = {
     "attention_reverse": attention_reverse,
     "gridworld_q": gridworld_q,
 }
+BUILDERS.update(RL_BUILDERS)
 
 
 def build(key: str, registry: Registry | None = None) -> Project:
