@@ -84,6 +84,8 @@ class ImportReport:
     origin: dict[str, str] = field(default_factory=dict)
     #: node ids whose parameters were all frozen (requires_grad=False) in the original
     frozen: list[str] = field(default_factory=list)
+    #: where the app saved the imported weights (set by the import dialog; None until saved)
+    weights_file: str | None = None
 
     @property
     def complete(self) -> bool:

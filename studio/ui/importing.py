@@ -11,6 +11,7 @@ import ast
 import html
 import re
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,8 +185,12 @@ def report_html(report: Any, graph: Any) -> str:
         parts.append("<p><b>Notes</b></p><ul>")
         parts.extend(f"<li>{esc(note)}</li>" for note in report.notes)
         parts.append("</ul>")
-    parts.append("<p><small>The model's weights are not brought along (torchvision models come without "
-                 "pretrained weights); training starts from a fresh initialisation.</small></p>")
+    if report.weights:
+        where = getattr(report, "weights_file", None)
+        saved = f"saved beside the project in <b>{esc(Path(where).name)}</b>" if where else \
+            "kept, and saved beside the project when it is saved"
+        parts.append(f"<p><small>The model's weights came along: {saved}. torchvision models are built "
+                     "without pretrained weights (random initialisation).</small></p>")
     return "".join(parts)
 
 
@@ -512,8 +517,10 @@ class ImportModelDialog(QDialog):
 
 
 def add_imported_graph(window: Any, graph: Any, report: Any) -> str:
-    """Add ``graph`` as a new tab in one undo step, laid out for the window, shown and fitted; returns its id."""
-    from studio.core.ops import AddGraph
+    """Add ``graph`` as a new tab in one undo step (with freeze settings for frozen parameters), laid out,
+    shown and fitted; the imported weights go beside the project. Returns the graph id."""
+    from studio.compile.import_weights import freeze_settings
+    from studio.core.ops import AddGraph, Batch, SetTraining
     from studio.ui.arrange import wrapped_layout
 
     document = window.document
@@ -526,7 +533,13 @@ def add_imported_graph(window: Any, graph: Any, report: Any) -> str:
     viewport = (float(max(600, tabs.width())), float(max(400, tabs.height()))) if tabs is not None else (1000.0, 700.0)
     for node_id, pos in wrapped_layout(graph, viewport=viewport).items():
         graph.nodes[node_id].position = pos
-    document.push(AddGraph(graph, label=f"Import {report.source}"))
+    label = f"Import {report.source}"
+    table = freeze_settings(document.project, graph, report)
+    if table is None:
+        document.push(AddGraph(graph, label=label))
+    else:
+        document.push(Batch([AddGraph(graph, label=label), SetTraining("nodes", table)], label=label))
+    keep_imported_weights(window, graph, report)
     document.set_current_graph(graph.id)
     view = window.view_for(graph.id) if hasattr(window, "view_for") else None
     if view is not None:
@@ -542,6 +555,44 @@ def add_imported_graph(window: Any, graph: Any, report: Any) -> str:
     return graph.id
 
 
+#: documents -> {graph id: (graph, report)} imported before the project had a file
+_PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def keep_imported_weights(window: Any, graph: Any, report: Any) -> None:
+    """Write the imported weights beside the project now, or when the project is first saved."""
+    if not report.weights:
+        return
+    document = window.document
+    if document.path is not None:
+        _write_weights(window, document, graph, report)
+        return
+    pending = _PENDING.get(document)
+    if pending is None:
+        pending = _PENDING[document] = {}
+        document.path_changed.connect(lambda _path, doc=document: _flush_pending(window, doc))
+    pending[graph.id] = (graph, report)
+
+
+def _flush_pending(window: Any, document: Any) -> None:
+    pending = _PENDING.get(document) or {}
+    live = {g.id for g in document.project.graphs}
+    for graph_id, (graph, report) in list(pending.items()):
+        if document.path is not None and graph_id in live:
+            _write_weights(window, document, graph, report)
+            del pending[graph_id]
+
+
+def _write_weights(window: Any, document: Any, graph: Any, report: Any) -> None:
+    from studio.compile.import_weights import store_imported_weights
+
+    try:
+        report.weights_file = str(store_imported_weights(document.project, graph, document.registry, report,
+                                                         document.path))
+    except Exception as exc:  # a full disk or an unwritable folder must not lose the import itself
+        window.show_message(f"The imported weights could not be saved: {exc}")
+
+
 def import_model_dialog(window: Any) -> ImportModelDialog:
     """Open the import dialog over ``window`` (window-modal, returns at once; the dialog deletes itself)."""
     dialog = ImportModelDialog(window)
@@ -551,4 +602,4 @@ def import_model_dialog(window: Any) -> ImportModelDialog:
 
 
 __all__ = ["ImportModelDialog", "ImportWorker", "ShapeError", "add_imported_graph", "classes_in_file",
-           "import_model_dialog", "parse_shapes", "report_html"]
+           "import_model_dialog", "keep_imported_weights", "parse_shapes", "report_html"]

@@ -21,15 +21,23 @@ TINY = textwrap.dedent('''
         """Not a module: listed after the modules."""
 
 
+    class Gate(nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:  # decided by the values: no graph can hold it
+                return x * 2
+            return x
+
+
     class Tiny(nn.Module):
         def __init__(self):
             super().__init__()
             self.fc1 = nn.Linear(8, 16)
             self.act = nn.ReLU()
             self.fc2 = nn.Linear(16, 4)
+            self.gate = Gate()
 
         def forward(self, x):
-            return torch.cumsum(self.fc2(self.act(self.fc1(x))), 1)
+            return self.gate(torch.cumsum(self.fc2(self.act(self.fc1(x))), 1))
 ''')
 
 
@@ -96,10 +104,11 @@ def test_torchvision_resnet18_imports_as_undoable_tab(editor, qtbot):
 def test_class_from_file_imports_and_reports_opaque_ops_by_name(editor, qtbot, tmp_path):
     path = tmp_path / "tiny_model.py"
     path.write_text(TINY, encoding="utf-8")
-    assert classes_in_file(path) == ["Tiny", "Helper"]
+    assert classes_in_file(path) == ["Gate", "Tiny", "Helper"]
     dialog = _open(editor)
     assert "runs this file's code" in dialog.file_warning.text()
     dialog.set_file(path)
+    dialog.class_combo.setCurrentText("Tiny")
     assert dialog.from_file.isChecked() and dialog.class_combo.currentText() == "Tiny"
     dialog.shape_edit.setText("8")
     graph_id = _run(qtbot, dialog)
@@ -109,10 +118,10 @@ def test_class_from_file_imports_and_reports_opaque_ops_by_name(editor, qtbot, t
     assert linears == [4, 16]
     assert any(n.type_id == "nn.relu" for n in graph.nodes.values())
     opaque = dialog.last_report.opaque
-    assert [o.what for o in opaque] == ["cumsum"]
+    assert [o.name for o in opaque] == ["gate"]
     report = dialog.report_text()
     assert "1 operation could not be represented" in report
-    assert "cumsum" in report and opaque[0].name in report  # by name, not dropped
+    assert "branches on tensor values at tiny_model.py:" in report and opaque[0].name in report  # by name
     dialog.close()
 
 
@@ -179,6 +188,7 @@ def test_cancel_while_busy_drops_the_late_result(editor, qtbot, tmp_path):
     graphs = len(doc.project.graphs)
     dialog = _open(editor)
     dialog.set_file(path)
+    dialog.class_combo.setCurrentText("Tiny")
     dialog.shape_edit.setText("8")
     dialog.import_button.click()
     worker = dialog.worker
@@ -189,3 +199,74 @@ def test_cancel_while_busy_drops_the_late_result(editor, qtbot, tmp_path):
     qtbot.wait(20)  # the queued result would have arrived by now: it is ignored
     assert len(doc.project.graphs) == graphs
     assert "cancelled" in editor.window.status_message.text()
+
+
+WEIGHTED = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Weighted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(5)
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+            self.bn = nn.BatchNorm2d(6)
+            self.head = nn.Linear(6 * 8 * 8, 4)
+            self.scale = nn.Parameter(torch.rand(4) + 0.5)
+            for p in self.conv.parameters():
+                p.requires_grad = False  # a frozen backbone
+
+        def forward(self, x):
+            y = torch.relu(self.bn(self.conv(x)))
+            return self.head(y.flatten(1)) * self.scale
+''')
+
+
+def test_imported_weights_are_saved_beside_the_project_and_give_the_same_outputs(editor, qtbot, tmp_path):
+    import importlib.util
+
+    import torch
+
+    from studio.compile.compiler import compile_graph
+    from studio.compile.weights import load_weights, weights_path
+
+    path = tmp_path / "weighted.py"
+    path.write_text(WEIGHTED, encoding="utf-8")
+    doc = editor.document
+    steps = doc.undo_stack.count()
+    dialog = _open(editor)
+    dialog.set_file(path)
+    dialog.class_combo.setCurrentText("Weighted")
+    dialog.shape_edit.setText("3, 8, 8")
+    graph_id = _run(qtbot, dialog)
+    assert doc.undo_stack.count() == steps + 1  # graph and freeze settings: one step
+    graph = doc.project.graph(graph_id)
+    conv = next(n for n in graph.nodes.values() if n.type_id == "nn.conv2d")
+    assert doc.project.training["nodes"][conv.name]["freeze"] is True
+    assert "kept, and saved beside the project when it is saved" in dialog.report_text()
+    assert "set to freeze in training" in dialog.report_text()
+
+    project_file = tmp_path / "imported.nnstudio"
+    doc.mark_saved(project_file)  # the first save writes the weights that were waiting
+    stored = weights_path(project_file)
+    assert stored.is_file()
+    state = load_weights(doc.project, stored)[graph.name]
+    compiled = compile_graph(graph, doc.registry)
+    compiled.load_state_dict(state)
+
+    spec = importlib.util.spec_from_file_location("weighted_original", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    original = module.Weighted()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        for mode in (False, True):
+            original.train(mode)
+            compiled.train(mode)
+            assert torch.equal(compiled(x), original(x))
+
+    doc.undo_stack.undo()
+    assert graph_id not in {g.id for g in doc.project.graphs}
+    assert conv.name not in (doc.project.training.get("nodes") or {})
+    dialog.close()
