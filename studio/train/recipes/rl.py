@@ -176,6 +176,9 @@ class _GridRecipe(Recipe):
         agent = self.last_path[-1] if self.last_path else None
         return {
             "gridworld": {"cells": self.env.cells.copy(), "values": values, "actions": actions, "path": path,
+                          "q": q.reshape(self.env.height, self.env.width, 4).astype(np.float32),
+                          "teleports": [(*divmod(src, self.env.width), *divmod(dst, self.env.width), reward)
+                                        for src, (dst, reward) in self.env.teleports.items()],
                           "image": self.env.render(agent=agent, path=self.last_path)},
             "returns": {"episodes": np.arange(1, len(self.returns) + 1), "returns": np.asarray(self.returns, np.float32),
                         "lengths": np.asarray(self.lengths, np.int64)},

@@ -1,5 +1,6 @@
-"""The gridworld live view: walls, pits and goal; each free cell coloured by its value (max Q), the greedy
-action as an arrow, and the agent replaying its last episode at a speed the user picks."""
+"""The gridworld live view: walls, pits, cliffs and goals; each free cell coloured by its value with the
+number written in it (or the four action values), every tied greedy action as an arrow, teleports as
+curved arrows, and the agent replaying its last episode with its trail, at a speed the user picks."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
+
+TIE = 1e-9
+DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # up, right, down, left as (dx, dy)
 
 
 def heat(v: float) -> QColor:
@@ -23,6 +27,18 @@ def heat(v: float) -> QColor:
     return QColor(*stops[-1][1])
 
 
+def ink_on(colour: QColor) -> QColor:
+    """Black or white, whichever reads better on ``colour`` (numbers on light yellow cells stay legible)."""
+    luma = 0.299 * colour.red() + 0.587 * colour.green() + 0.114 * colour.blue()
+    return QColor(20, 20, 20) if luma > 150 else QColor(250, 250, 250)
+
+
+def number(v: float) -> str:
+    if not np.isfinite(v):
+        return ""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
 class GridworldView(QWidget):
     """The gridworld: walls, pits, goal; each cell coloured by its value; greedy arrows; the agent walking."""
 
@@ -33,8 +49,12 @@ class GridworldView(QWidget):
         self.cells: np.ndarray | None = None
         self.values: np.ndarray | None = None
         self.actions: np.ndarray | None = None
+        self.q: np.ndarray | None = None
+        self.teleports: list[tuple[int, int, int, int, float]] = []
         self.path: list[tuple[int, int]] = []
         self.agent = 0
+        self.show_numbers = True
+        self.show_q = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._step_agent)
         self.timer.setInterval(150)
@@ -43,10 +63,21 @@ class GridworldView(QWidget):
     def set_speed(self, per_second: int) -> None:
         self.timer.setInterval(max(10, int(1000 / max(1, per_second))))
 
+    def set_numbers(self, on: bool) -> None:
+        self.show_numbers = bool(on)
+        self.update()
+
+    def set_q_values(self, on: bool) -> None:
+        """Four action values per cell (at its edges) instead of the cell's value."""
+        self.show_q = bool(on)
+        self.update()
+
     def set_world(self, payload: dict[str, Any]) -> None:
         self.cells = np.asarray(payload["cells"])
         self.values = np.asarray(payload["values"], dtype=np.float64)
         self.actions = np.asarray(payload["actions"])
+        self.q = np.asarray(payload["q"], dtype=np.float64) if payload.get("q") is not None else None
+        self.teleports = [tuple(t) for t in payload.get("teleports", [])]
         path = [tuple(int(v) for v in rc) for rc in payload.get("path", [])]
         if path != self.path:
             self.path, self.agent = path, 0
@@ -54,10 +85,23 @@ class GridworldView(QWidget):
             self.timer.start()
         self.update()
 
+    def best_actions(self, r: int, c: int) -> list[int]:
+        """Every greedy action of a cell (ties shown), from Q when the view has it."""
+        if self.q is not None:
+            row = self.q[r, c]
+            return [int(a) for a in np.flatnonzero(row >= row.max() - TIE)]
+        a = int(self.actions[r, c]) if self.actions is not None else -1
+        return [a] if a >= 0 else []
+
     def _step_agent(self) -> None:
         if self.path:
             self.agent = (self.agent + 1) % (len(self.path) + 3)  # linger a moment at the end
             self.update()
+
+    def geometry_of_grid(self) -> tuple[float, float, float]:
+        h, w = self.cells.shape
+        side = min((self.width() - 64) / w, (self.height() - 8) / h)
+        return 4.0, 4.0, max(4.0, side)
 
     def paintEvent(self, _e) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
@@ -67,59 +111,104 @@ class GridworldView(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "waiting for the first episode")
             return
         h, w = self.cells.shape
-        side = min((self.width() - 60) / w, (self.height() - 8) / h)
-        x0, y0 = 4.0, 4.0
+        x0, y0, side = self.geometry_of_grid()
         free = (self.cells == 0) | (self.cells == 5)
         vals = self.values[free] if self.values is not None and free.any() else np.zeros(1)
-        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        vals = vals[np.isfinite(vals)] if np.isfinite(vals).any() else np.zeros(1)
+        lo, hi = float(vals.min()), float(vals.max())
         span = hi - lo or 1.0
+        font = QFont(self.font())
+        font.setPixelSize(max(7, min(16, int(side / (5.5 if self.show_q else 3.6)))))
         for r in range(h):
             for c in range(w):
                 rect = QRectF(x0 + c * side, y0 + r * side, side, side)
                 code = int(self.cells[r, c])
-                if code in self.COLORS:
-                    p.fillRect(rect, self.COLORS[code])
-                else:
-                    p.fillRect(rect, heat((self.values[r, c] - lo) / span))
+                fill = self.COLORS.get(code) or heat((self.values[r, c] - lo) / span)
+                p.fillRect(rect, fill)
                 p.setPen(QPen(QColor(0, 0, 0, 60), 1))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(rect)
                 label = {2: "G", 3: "X", 4: "C", 5: "S"}.get(code)
                 if label:
-                    p.setPen(QColor("white"))
-                    f = QFont(self.font())
+                    f = QFont(font)
                     f.setBold(True)
                     p.setFont(f)
-                    p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, " " + label)
-                a = int(self.actions[r, c]) if self.actions is not None else -1
-                if a >= 0 and code in (0, 5):
-                    self._arrow(p, rect, a)
-        # colour bar
-        bx = x0 + w * side + 10
-        for i in range(50):
-            p.fillRect(QRectF(bx, y0 + (h * side) * (1 - (i + 1) / 50), 12, h * side / 50 + 1), heat(i / 49))
-        p.setPen(self.palette().windowText().color())
-        p.drawText(QRectF(bx + 14, y0 - 2, 40, 16), Qt.AlignmentFlag.AlignLeft, f"{hi:.2f}")
-        p.drawText(QRectF(bx + 14, y0 + h * side - 14, 40, 16), Qt.AlignmentFlag.AlignLeft, f"{lo:.2f}")
-        if self.path:
-            k = min(self.agent, len(self.path) - 1)
-            r, c = self.path[k]
-            center = QPointF(x0 + (c + 0.5) * side, y0 + (r + 0.5) * side)
-            p.setBrush(QColor(255, 255, 255))
-            p.setPen(QPen(QColor(20, 20, 20), 2))
-            p.drawEllipse(center, side * 0.28, side * 0.28)
+                    p.setPen(QColor("white") if code != 5 else ink_on(fill))
+                    p.drawText(rect.adjusted(2, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label)
+                if code in (0, 5):
+                    for a in self.best_actions(r, c):
+                        self._arrow(p, rect, a, ink_on(fill))
+                    if self.show_numbers and side >= 26:
+                        self._numbers(p, rect, r, c, font, ink_on(fill))
+        self._draw_teleports(p, x0, y0, side, font)
+        self._draw_trail(p, x0, y0, side)
+        self._colour_bar(p, x0 + w * side + 10, y0, h * side, lo, hi)
         p.end()
 
+    def _numbers(self, p: QPainter, rect: QRectF, r: int, c: int, font: QFont, ink: QColor) -> None:
+        p.setFont(font)
+        p.setPen(ink)
+        if self.show_q and self.q is not None:
+            inset = rect.adjusted(2, 1, -2, -1)
+            spots = (Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            for a, align in enumerate(spots):
+                p.drawText(inset, align, number(float(self.q[r, c, a])))
+        elif self.values is not None:
+            low = rect.adjusted(0, rect.height() * 0.55, 0, 0)
+            p.drawText(low, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, number(float(self.values[r, c])))
+
+    def _draw_teleports(self, p: QPainter, x0: float, y0: float, side: float, font: QFont) -> None:
+        for r, c, tr, tc, reward in self.teleports:
+            a = QPointF(x0 + (c + 0.5) * side, y0 + (r + 0.5) * side)
+            b = QPointF(x0 + (tc + 0.5) * side, y0 + (tr + 0.5) * side)
+            bend = QPointF((a.x() + b.x()) / 2 + side * 0.6, (a.y() + b.y()) / 2)
+            path = QPainterPath(a)
+            path.quadTo(bend, b)
+            p.setPen(QPen(QColor(255, 140, 0, 230), max(1.5, side / 14)))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+            p.setBrush(QColor(255, 140, 0, 230))
+            p.drawEllipse(b, side * 0.08, side * 0.08)
+            p.setFont(font)
+            p.drawText(QRectF(bend.x() - side / 2, bend.y() - side / 4, side, side / 2),
+                       Qt.AlignmentFlag.AlignCenter, f"{reward:+g}")
+
+    def _draw_trail(self, p: QPainter, x0: float, y0: float, side: float) -> None:
+        if not self.path:
+            return
+        k = min(self.agent, len(self.path) - 1)
+        points = [QPointF(x0 + (c + 0.5) * side, y0 + (r + 0.5) * side) for r, c in self.path[:k + 1]]
+        if len(points) > 1:
+            p.setPen(QPen(QColor(255, 255, 255, 150), max(1.0, side / 10), Qt.PenStyle.SolidLine,
+                          Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolyline(QPolygonF(points))
+        p.setBrush(QColor(255, 255, 255))
+        p.setPen(QPen(QColor(20, 20, 20), 2))
+        p.drawEllipse(points[-1], side * 0.26, side * 0.26)
+
+    def _colour_bar(self, p: QPainter, bx: float, y0: float, height: float, lo: float, hi: float) -> None:
+        for i in range(50):
+            p.fillRect(QRectF(bx, y0 + height * (1 - (i + 1) / 50), 12, height / 50 + 1), heat(i / 49))
+        p.setPen(self.palette().windowText().color())
+        p.setFont(self.font())
+        p.drawText(QRectF(bx + 14, y0 - 2, 48, 16), Qt.AlignmentFlag.AlignLeft, number(hi))
+        p.drawText(QRectF(bx + 14, y0 + height - 14, 48, 16), Qt.AlignmentFlag.AlignLeft, number(lo))
+
     @staticmethod
-    def _arrow(p: QPainter, rect: QRectF, action: int) -> None:
-        c = rect.center()
-        s = rect.width() * 0.3
-        dx, dy = [(0, -1), (1, 0), (0, 1), (-1, 0)][action % 4]
+    def _arrow(p: QPainter, rect: QRectF, action: int, ink: QColor) -> None:
+        c = QPointF(rect.center().x(), rect.top() + rect.height() * 0.38)
+        s = rect.width() * 0.24
+        dx, dy = DIRECTIONS[action % 4]
         tip = QPointF(c.x() + dx * s, c.y() + dy * s)
-        tail = QPointF(c.x() - dx * s * 0.6, c.y() - dy * s * 0.6)
-        p.setPen(QPen(QColor(255, 255, 255, 220), max(1.0, rect.width() / 18)))
-        p.drawLine(tail, tip)
+        colour = QColor(ink)
+        colour.setAlpha(200)
+        p.setPen(QPen(colour, max(1.0, rect.width() / 22)))
+        p.drawLine(c, tip)
         ox, oy = -dy * s * 0.35, dx * s * 0.35
         back = QPointF(tip.x() - dx * s * 0.45, tip.y() - dy * s * 0.45)
-        p.setBrush(QColor(255, 255, 255, 220))
+        p.setBrush(colour)
         p.drawPolygon(QPolygonF([tip, QPointF(back.x() + ox, back.y() + oy), QPointF(back.x() - ox, back.y() - oy)]))

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
 
 from studio.ui.training.gridworld import GridworldView, heat
 from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, tile_for
@@ -502,8 +502,18 @@ class LiveViews(QTabWidget):
         row = QHBoxLayout()
         row.addWidget(speed_label)
         row.addWidget(speed, 1)
-        caption = QLabel("Cell colour = value (max Q) · arrows = greedy action · S start · G goal · X pit")
+        caption = QLabel("Cell colour and number = value (max Q) · arrows = greedy actions (all ties) · "
+                         "S start · G goal · X pit · C cliff · orange = teleport")
         caption.setWordWrap(True)
+        numbers = QCheckBox("Numbers")
+        numbers.setChecked(True)
+        numbers.setToolTip("Write each cell's value (or its four action values) in the cell")
+        numbers.toggled.connect(world.set_numbers)
+        q_values = QCheckBox("Q values")
+        q_values.setToolTip("Show the four action values at the cell's edges instead of its value")
+        q_values.toggled.connect(world.set_q_values)
+        row.addWidget(numbers)
+        row.addWidget(q_values)
         left.addWidget(world, 1)
         left.addWidget(caption)
         left.addLayout(row)
