@@ -25,6 +25,7 @@ import inspect
 import math
 import os
 import resource
+import threading
 import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,8 +189,9 @@ def _key(est: MemoryEstimate, host: int) -> str:
 
 
 def _message(est: MemoryEstimate, need: int, cap: int, source: str) -> str:
+    key = _key(est, need)
     advice = {"batch_size": "lower batch_size", "memory_limit_mb": "use a smaller model"}.get(
-        _key(est, need), f"lower {_key(est, need)}")
+        key, f"lower {key}" if key.startswith("dataset.params.") else "use a smaller dataset")
     return (f"this run needs about {human(need)} of memory ({est.summary()}) but the limit is {human(cap)} "
             f"({source}); {advice} or raise memory_limit_mb")
 
@@ -310,8 +312,16 @@ def _synthetic(name: str, params: dict[str, Any], input_shape: tuple[int, ...] |
     return total, [f"{n:,} samples × {human(per_sample)} while generating"], "dataset.params.n"
 
 
+_PROBE_LOCK = threading.Lock()  # tracemalloc is process-wide: one probe at a time
+
+
 def _probe(fn: Any, params: dict[str, Any], seed: int, n: int) -> int:
     """Peak bytes (numpy allocations, traced) of generating ``n`` samples."""
+    with _PROBE_LOCK:
+        return _traced_peak(fn, params, seed, n)
+
+
+def _traced_peak(fn: Any, params: dict[str, Any], seed: int, n: int) -> int:
     was = tracemalloc.is_tracing()
     if not was:
         tracemalloc.start()
