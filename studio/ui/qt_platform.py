@@ -98,6 +98,9 @@ def platform_problem(env: Mapping[str, str] | None = None, folder: Path | None =
     if "libxcb-cursor.so.0" not in missing and ctypes.util.find_library("xcb-cursor") is None:
         missing.append("libxcb-cursor.so.0")
     if not missing:
+        if not env.get("DISPLAY"):
+            return ("error: NN Studio cannot open a window: there is no display (DISPLAY is not set). Start it "
+                    "from a desktop session or over ssh -X; QT_QPA_PLATFORM=offscreen renders without one.")
         return None
     packages = list(dict.fromkeys(package_for(s) for s in missing))
     return (f"error: NN Studio cannot open a window: Qt's xcb platform plugin needs system libraries that are "

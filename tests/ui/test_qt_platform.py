@@ -44,6 +44,15 @@ def test_the_problem_names_the_missing_libraries_and_the_command(tmp_path):
     assert platform_problem({"QT_QPA_PLATFORM": "xcb"}, ldd=str(ldd)) is not None
 
 
+def test_no_display_is_said_instead_of_aborting(tmp_path, monkeypatch):
+    import studio.ui.qt_platform as qp
+
+    monkeypatch.setattr(qp.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    ldd = fake_ldd(tmp_path, [])
+    assert platform_problem({"DISPLAY": ":0"}, ldd=str(ldd)) is None
+    assert "no display" in platform_problem({}, ldd=str(ldd))
+
+
 def test_the_app_prints_the_install_command_instead_of_aborting(tmp_path):
     assert plugin_dir() is not None and (plugin_dir() / "libqxcb.so").exists()
     fake_ldd(tmp_path, ["libxcb-cursor.so.0", "libxcb-icccm.so.4"])
