@@ -55,9 +55,11 @@ def compile_plan(plan: Plan) -> torch.fx.GraphModule:
         ports = list(step.out_vars)
         name = step.out_vars[ports[0]] if len(ports) == 1 else step.attr or step.out_vars[ports[0]]
         if step.kind == "module":
-            if step.group_attr is not None and not hasattr(root, step.group_attr):
-                root.add_module(step.group_attr, nn.Module())
-            parent = getattr(root, step.group_attr) if step.group_attr is not None else root
+            parent = root
+            for part in step.path[:-1]:  # containers along an imported path (layer1 -> 0 -> conv1)
+                if part not in parent._modules:
+                    parent.add_module(part, nn.Module())
+                parent = parent._modules[part]
             parent.add_module(step.attr, build_step_module(step))
             result = fx.create_node("call_module", step.target, args, {}, name=name)
         else:

@@ -22,9 +22,10 @@ from studio.core.model import identifier, numbered
 
 __all__ = ["EXPORT_FILE_STEMS", "is_reserved_stem", "unique_stems", "graph_stems", "importable_modules"]
 
-#: stems of files an export folder holds besides the model files (train.py, data.py, weights, ONNX helpers)
-EXPORT_FILE_STEMS = frozenset({"train", "data", "weights", "model_onnx", "requirements", "readme", "setup",
-                               "conftest", "main", "init", "sitecustomize", "usercustomize"})
+#: stems of files and folders an export holds besides the model files (train.py and its support files:
+#: data.py, gridworld.py, the nnloop package; weights); a writer of a new support file adds its stem here
+EXPORT_FILE_STEMS = frozenset({"train", "data", "gridworld", "nnloop", "weights", "requirements", "readme",
+                               "setup", "conftest", "main", "sitecustomize", "usercustomize"})
 
 #: Windows reserved device names (any case, any extension)
 _DEVICES = frozenset({"con", "prn", "aux", "nul", "conin", "conout", "clock"}

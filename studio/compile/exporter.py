@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import keyword
 import math
 import re
 import sys
@@ -21,7 +20,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from studio.compile.plan import CompileError, Plan, Step, build_plan
+from studio.compile.plan import FORWARD_RESERVED, CompileError, Plan, ValueRef, build_plan
 from studio.core.model import Graph, Project, identifier
 from studio.core.registry import Registry
 from studio.core.shapes import SHAPE_BATCH, GraphShapes
@@ -179,30 +178,35 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 _SAFE_TITLE = re.compile(r"[^0-9A-Za-z _()+\-/]")
 
 
-def _doc_table(plan: Plan, shapes: GraphShapes | None) -> list[str]:
+def _doc_table(table: list[tuple[str, Any, list[ValueRef]]], shapes: GraphShapes | None) -> list[str]:
+    """One row per statement of the model's forward: a layer, a block, or a function."""
+    from studio.compile.export_blocks import Box
+
     rows = [("Layer", "Type", "Output shape", "Params")]
     total = trainable = 0
-    for step in plan.steps:
-        info = shapes.nodes.get(step.node_id) if shapes else None
-        outs = ", ".join(_shape_text(t.shape) for t in (info.outputs.values() if info else ()))
-        count = info.params if info else 0
-        total += count
-        trainable += info.trainable if info else 0
-        name = step.target or step.out_vars[next(iter(step.out_vars))]
-        rows.append((name, _SAFE_TITLE.sub("", step.spec.title), outs or "?", f"{count:,}"))
+    for callee, item, refs in table:
+        steps = item.steps if isinstance(item, Box) else [item]
+        infos = [shapes.nodes.get(s.node_id) for s in steps] if shapes else []
+        total += sum(i.params for i in infos if i is not None)
+        trainable += sum(i.trainable for i in infos if i is not None)
+        count = sum(i.params for i in infos if i is not None)
+        outs = []
+        for ref in refs:
+            info = shapes.nodes.get(ref.node_id) if shapes else None
+            tensor = info.outputs.get(ref.port) if info is not None else None
+            outs.append(_shape_text(tensor.shape) if tensor is not None else "?")
+        if isinstance(item, Box):
+            kind = item.cls.name if item.cls is not None else "Sequential"
+        else:
+            kind = _SAFE_TITLE.sub("", item.spec.title)
+        name = callee.removeprefix("self.") if callee.startswith("self") else next(iter(item.out_vars.values()))
+        rows.append((name, kind, ", ".join(outs) or "?", f"{count:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
     lines.append(f"Parameters: {total:,} ({trainable:,} trainable).")
     return lines
-
-
-def _call(prefix: str, callee: str, args: list[str], indent: str) -> list[str]:
-    one = f"{indent}{prefix}{callee}({', '.join(args)})"
-    if len(one) <= LINE or not args:
-        return [one]
-    return [f"{indent}{prefix}{callee}(", *[f"{indent}    {a}," for a in args], f"{indent})"]
 
 
 # ----------------------------------------------------------------------------------- export
@@ -228,7 +232,7 @@ def export_graph(graph: Graph, registry: Registry, shapes: GraphShapes | None = 
     reserved = spec_names | helper_names | set(_STD_IMPORTS) | {"load_weights", "example_inputs", "annotations"}
     plan = build_plan(graph, registry, shapes, reserved_globals=reserved)
     prefix = identifier(weights_prefix or graph.name, "model")
-    body = _class_source(plan, prefix)
+    body = _class_source(plan, prefix, reserved)
     tail = _module_tail(plan)
     used_helpers: list[Any] = []
     for step in plan.steps:  # copy only what the compiled part uses, in first-use order
@@ -267,44 +271,38 @@ def export_graph_code(graph: Graph, registry: Registry, shapes: GraphShapes | No
     return export_graph(graph, registry, shapes, weights_prefix).code
 
 
-def _class_source(plan: Plan, prefix: str) -> str:
+def _class_source(plan: Plan, prefix: str, reserved: set[str]) -> str:
+    """The block classes (each repeated block written once) and the model class, in dependency order."""
+    from studio.compile.export_blocks import analyse
+    from studio.compile.export_render import Context, block_class_source, forward_lines, root_init_lines
+
+    structure = analyse(plan, set(reserved) | {plan.class_name})
+    names = {c.name for c in structure.classes}
+    ctx = Context(plan, structure, lambda step: _qualname(step.spec)[0], literal,
+                  set(FORWARD_RESERVED) | set(reserved) | names | {plan.class_name})
+    sources = [block_class_source(ctx, cls) for cls in structure.classes]
     ind, ind2 = "    ", "        "
+    values = {ValueRef(s.node_id, port): var for s in plan.steps for port, var in s.out_vars.items()}
+    body, results, table = forward_lines(ctx, structure.root, [], values, ind2)
     lines = [f"class {plan.class_name}(nn.Module):"]
     args_doc = ", ".join(f"{a} {_shape_text((SHAPE_BATCH, *plan.input_info[a][0]))} {plan.input_info[a][1]}"
                          if a in plan.input_info else a for _, a in plan.inputs)
-    outs_doc = ", ".join(plan.var(ref) for _, _, ref in plan.outputs)
+    outs_doc = ", ".join(results)
     doc = ["Neural network exported from NN Studio.", "",
            f"forward({', '.join(a for _, a in plan.inputs)}) takes {args_doc} (B = batch size)",
-           f"and returns {outs_doc}.", "", *_doc_table(plan, plan.shapes)]
+           f"and returns {outs_doc}.", "", *_doc_table(table, plan.shapes)]
     lines.append(f'{ind}"""{doc[0]}')
     lines.extend((f"{ind}{d}" if d else "") for d in doc[1:])
     lines.append(f'{ind}"""')
     lines.append("")
     lines.append(f"{ind}def __init__(self) -> None:")
     lines.append(f"{ind2}super().__init__()")
-    made_groups: set[str] = set()
-    for step in plan.steps:
-        if step.kind != "module":
-            continue
-        if step.group_attr is not None and step.group_attr not in made_groups:
-            made_groups.add(step.group_attr)
-            lines.append(f"{ind2}self.{step.group_attr} = nn.Module()")
-        qual, _, _ = _qualname(step.spec)
-        lines.extend(_call(f"self.{step.target} = ", qual, _kwargs_text(step), ind2))
+    lines.extend(root_init_lines(ctx))
     params = ", ".join(f"{a}: torch.Tensor" for _, a in plan.inputs)
     ret = "torch.Tensor" if len(plan.outputs) == 1 else "tuple[torch.Tensor, ...]"
     lines.append("")
     lines.append(f"{ind}def forward(self, {params}) -> {ret}:")
-    for step in plan.steps:
-        args = [plan.var(a) if a is not None else "None" for a in step.args]
-        outs = list(step.out_vars.values())
-        target = ", ".join(outs) + " = "
-        if step.kind == "module":
-            lines.extend(_call(target, f"self.{step.target}", args, ind2))
-        else:
-            qual, _, _ = _qualname(step.spec)
-            lines.extend(_call(target, qual, args + _kwargs_text(step), ind2))
-    results = [plan.var(ref) for _, _, ref in plan.outputs]
+    lines.extend(body)
     lines.append(f"{ind2}return {', '.join(results)}")
     lines.append("")
     lines.append(f"{ind}def load_weights(self, path: str, prefix: str = {literal(prefix)}) -> None:")
@@ -315,19 +313,7 @@ def _class_source(plan: Plan, prefix: str) -> str:
     lines.append(f'{ind2}start = prefix + "."')
     lines.append(f"{ind2}own = {{key[len(start):]: value for key, value in state.items() if key.startswith(start)}}")
     lines.append(f"{ind2}self.load_state_dict(own or state)")
-    return "\n".join(lines)
-
-
-def _kwargs_text(step: Step) -> list[str]:
-    out = []
-    for key, value in step.kwargs.items():
-        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
-            raise ExportError(f"{step.node_name}: {step.spec.title} has an invalid argument name", step.node_id)
-        try:
-            out.append(f"{key}={literal(value)}")
-        except TypeError as exc:
-            raise ExportError(f"{step.node_name}: parameter {key!r}: {exc}", step.node_id) from exc
-    return out
+    return "\n\n\n".join([*sources, "\n".join(lines)])
 
 
 def _module_tail(plan: Plan) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core.graph_order import find_cycle, topological_order
-from studio.core.model import Graph, identifier
+from studio.core.model import Graph, Group, identifier
 from studio.core.registry import Registry
 from studio.core.shapes import GraphShapes, ShapeInferencer
 from studio.core.spec import NodeSpec
@@ -38,6 +39,7 @@ _MODULE_ATTRS: frozenset[str] | None = None
 #: names forward() must not shadow: builtins and the names generated code refers to
 _FORWARD_RESERVED = frozenset(dir(builtins)) | {"self", "torch", "nn", "F", "math", "operator", "load_weights",
                                                  "example_inputs"}
+FORWARD_RESERVED = _FORWARD_RESERVED
 
 
 def module_attr_reserved() -> frozenset[str]:
@@ -105,10 +107,14 @@ class Step:
     args: list[ValueRef | None]
     #: variable name per output port (every port, in port order)
     out_vars: dict[str, str]
-    #: dotted submodule path (``group.attr`` or ``attr``); '' for functions
+    #: dotted submodule path (``group.attr``, ``attr`` or an imported ``layer1.0.conv1``); '' for functions
     target: str = ""
     group_attr: str | None = None
     attr: str = ""
+    #: ``target`` split at the dots (empty for functions)
+    path: tuple[str, ...] = ()
+    #: the container the step belongs to: its module's parent path, or its group's path for a function
+    scope: tuple[str, ...] = ()
 
 
 @dataclass
@@ -118,7 +124,7 @@ class Plan:
     inputs: list[tuple[str, str]]  # (node_id, argument name)
     outputs: list[tuple[str, str, ValueRef]]  # (node_id, output node name, value)
     steps: list[Step]
-    groups: dict[str, str] = field(default_factory=dict)  # group attr -> group display name
+    groups: dict[str, str] = field(default_factory=dict)  # group path (dotted) -> group display name
     shapes: GraphShapes | None = None
     input_info: dict[str, tuple[tuple[int, ...], str]] = field(default_factory=dict)  # arg -> (shape, dtype)
 
@@ -130,6 +136,80 @@ class Plan:
             if step.node_id == ref.node_id:
                 return step.out_vars[ref.port]
         raise KeyError(ref)  # pragma: no cover - plans reference only planned nodes
+
+
+_DIGITS = re.compile(r"0|[1-9][0-9]*")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def path_parts(text: str) -> tuple[str, ...] | None:
+    """``"layer1.0.conv1"`` -> ``("layer1", "0", "conv1")`` when every part can be a submodule name, else None.
+
+    A part is an ASCII identifier (not a keyword, not an ``nn.Module`` attribute) or a whole
+    number without leading zeros (a Sequential / ModuleList index); the first part is a name.
+    """
+    parts = tuple(text.split("."))
+    for i, part in enumerate(parts):
+        if _DIGITS.fullmatch(part) and i > 0:
+            continue
+        if not _NAME.fullmatch(part) or keyword.iskeyword(part) or part in module_attr_reserved():
+            return None
+    return parts
+
+
+class _Paths:
+    """Hands out submodule paths: a module is never placed at or under another module's path."""
+
+    def __init__(self) -> None:
+        self.leaves: set[tuple[str, ...]] = set()
+        self.containers: set[tuple[str, ...]] = {()}
+        self.children: dict[tuple[str, ...], set[str]] = {}
+        self.group_paths: dict[str, tuple[str, ...]] = {}
+
+    def _free(self, path: tuple[str, ...], leaf: bool) -> bool:
+        if path in self.leaves or (leaf and path in self.containers):
+            return False
+        return not any(path[:i] in self.leaves for i in range(1, len(path)))
+
+    def _claim(self, path: tuple[str, ...], leaf: bool) -> tuple[str, ...]:
+        for i in range(1, len(path) + 1):
+            self.children.setdefault(path[:i - 1], set()).add(path[i - 1])
+            if i < len(path) or not leaf:
+                self.containers.add(path[:i])
+        if leaf:
+            self.leaves.add(path)
+        return path
+
+    def _fresh(self, scope: tuple[str, ...], text: str, fallback: str) -> str:
+        namer = Namer(module_attr_reserved())
+        namer.taken = set(self.children.get(scope, ()))
+        return namer.take(text, fallback)
+
+    def group_scope(self, group: Group) -> tuple[str, ...]:
+        """A group's container: its name when that is a free dotted path, else a fresh top-level name."""
+        path = self.group_paths.get(group.id)
+        if path is None:
+            parts = path_parts(group.name.strip())
+            if parts is None or not self._free(parts, leaf=False):
+                parts = (self._fresh((), group.name, "block"),)
+            path = self.group_paths[group.id] = self._claim(parts, leaf=False)
+        return path
+
+    def module_path(self, name: str, base: str, scope: tuple[str, ...]) -> tuple[str, ...]:
+        """A node's submodule path: its own dotted name, else its group's path plus its (short) name.
+
+        Inside group ``layer1.0`` a node named ``layer1_0_conv1`` (an imported name made safe) or
+        ``conv1`` sits at ``layer1.0.conv1``; inside group ``block1`` node ``block1_conv`` at ``block1.conv``.
+        """
+        parts = path_parts(name.strip()) if "." in name else None
+        if parts is not None and self._free(parts, leaf=True):
+            return self._claim(parts, leaf=True)
+        prefix = "_".join(scope) + "_"
+        short = base[len(prefix):] if scope and base.startswith(prefix) and len(base) > len(prefix) else base
+        candidate = (*scope, short)
+        if path_parts(".".join(candidate)) is None or not self._free(candidate, leaf=True):
+            candidate = (*scope, self._fresh(scope, short, "layer"))
+        return self._claim(candidate, leaf=True)
 
 
 def _live_nodes(graph: Graph, outputs: list[str]) -> set[str]:
@@ -203,9 +283,7 @@ def build_plan(graph: Graph, registry: Registry, shapes: GraphShapes | None = No
         incoming.setdefault(edge.dst, {})[edge.dst_port] = ValueRef(edge.src, edge.src_port)
 
     var_names = Namer(_FORWARD_RESERVED | set(reserved_globals))
-    top_attrs = Namer(module_attr_reserved())
-    group_scopes: dict[str, Namer] = {}
-    group_attr_of: dict[str, str] = {}
+    paths = _Paths()
     plan = Plan(graph_name=gname, class_name=class_name_for(gname, reserved_globals), inputs=[], outputs=[],
                 steps=[], shapes=shapes)
 
@@ -247,23 +325,17 @@ def build_plan(graph: Graph, registry: Registry, shapes: GraphShapes | None = No
                     dict(info.resolved), kwargs, args, out_vars)
         if spec.module is None and spec.function is None:
             raise fail(f"{node.name}: {spec.title} has neither a module nor a function", nid)
+        group = graph.groups.get(node.group) if node.group else None
+        scope = paths.group_scope(group) if group is not None else ()
+        if group is not None:
+            plan.groups[".".join(scope)] = group.name
+        step.scope = scope
         if step.kind == "module":
-            group = graph.groups.get(node.group) if node.group else None
-            if group is not None:
-                gattr = group_attr_of.get(group.id)
-                if gattr is None:
-                    gattr = top_attrs.take(group.name, "block")
-                    group_attr_of[group.id] = gattr
-                    group_scopes[group.id] = Namer(module_attr_reserved())
-                    plan.groups[gattr] = group.name
-                step.group_attr = gattr
-                # inside group "block1" a node "block1_conv" is reached as block1.conv, not block1.block1_conv
-                short = base[len(gattr) + 1:] if base.startswith(gattr + "_") and len(base) > len(gattr) + 1 else base
-                step.attr = group_scopes[group.id].take(short)
-                step.target = f"{gattr}.{step.attr}"
-            else:
-                step.attr = top_attrs.take(base)
-                step.target = step.attr
+            step.path = paths.module_path(node.name, base, scope)
+            step.target = ".".join(step.path)
+            step.group_attr = step.path[0] if len(step.path) > 1 else None
+            step.attr = step.path[-1]
+            step.scope = step.path[:-1]
         plan.steps.append(step)
 
     for nid in output_ids:

@@ -48,7 +48,10 @@ def test_group_becomes_named_submodule(registry, tmp_path):
     assert set(gm.state_dict()) == {"feature_extractor.hidden.weight", "feature_extractor.hidden.bias",
                                     "classifier.weight", "classifier.bias"}
     _, model, exported = check_parity(b.graph, registry, tmp_path)
-    assert "self.feature_extractor = nn.Module()" in exported.code
+    # a group whose layers run in one stretch is a class, called as one step
+    assert "class FeatureExtractor(nn.Module):" in exported.code
+    assert "self.feature_extractor = FeatureExtractor()" in exported.code
+    assert "= self.feature_extractor(flatten)" in exported.code
     assert isinstance(model.feature_extractor.hidden, torch.nn.Linear)
 
 

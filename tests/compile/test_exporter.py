@@ -30,13 +30,14 @@ def cnn(registry, name="small cnn"):
     return b
 
 
-def test_export_is_readable_and_explicit(registry, tmp_path):
+def test_export_reads_like_hand_written_code(registry, tmp_path):
     b = cnn(registry)
     code = export_graph_code(b.graph, registry)
     assert "class SmallCnn(nn.Module):" in code
-    assert ("        self.conv1 = nn.Conv2d(\n            in_channels=1,\n            out_channels=4,\n"
-            "            kernel_size=3,\n") in code  # long calls get one argument per line
-    assert "self.fc = nn.Linear(in_features=6, out_features=5, bias=True)" in code
+    # required arguments by position, defaults left out, (1, 1)-style tuples as one number
+    assert "        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)\n" in code
+    assert "        self.conv2 = nn.Conv2d(4, 6, 3)\n" in code
+    assert "self.fc = nn.Linear(6, 5)" in code and "self.pool = nn.MaxPool2d(2)" in code
     assert "def forward(self, image: torch.Tensor) -> torch.Tensor:" in code
     assert "conv1 = self.conv1(image)" in code and "return fc" in code
     doc = ast.get_docstring(next(n for n in ast.parse(code).body if isinstance(n, ast.ClassDef)))
@@ -207,7 +208,7 @@ def test_weights_follow_a_renamed_graph_and_bad_files_are_refused(registry, tmp_
 
 
 HOSTILE_GRAPH_NAMES = ["data", "train", "typing_extensions", "CON", "nul", "torch", "my model", "my-model",
-                       "Model", "model", "com1", "Lpt9", "weights", "numpy"]
+                       "Model", "model", "com1", "Lpt9", "weights", "numpy", "nnloop", "gridworld"]
 
 
 def test_export_file_names_never_collide_or_shadow(registry, tmp_path):
@@ -226,11 +227,14 @@ def test_export_file_names_never_collide_or_shadow(registry, tmp_path):
                                    "dataset": {"name": "spirals", "params": {"n": 64}}, "epochs": 1})
     out = tmp_path / "export"
     files = export_project(p, registry, out)
+    models = len(files)
+    assert models == len(HOSTILE_GRAPH_NAMES)
     files += export_train_script(p, registry, out)
+    assert {"train.py", "data.py"} <= {f.name for f in files[models:]}
     names = [f.name for f in files]
-    assert len({n.lower() for n in names}) == len(names) == len(HOSTILE_GRAPH_NAMES) + 2
-    assert sorted(n.name for n in out.iterdir()) == sorted(names)  # nothing overwritten
-    stems = [f.stem for f in files[:-2]]
+    assert len({n.lower() for n in names}) == len(names)
+    assert sorted(out.rglob("*.py")) == sorted(files)  # nothing overwritten
+    stems = [f.stem for f in files[:models]]
     for stem in stems:
         assert stem.isidentifier() and stem.isascii()
         assert not is_reserved_stem(stem)

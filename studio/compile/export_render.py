@@ -1,0 +1,334 @@
+"""Source text of an export's classes, written the way a person writes PyTorch.
+
+Constructor arguments equal to the class default are left out and uniform tuples become one
+number (``padding=(1, 1)`` -> ``padding=1``) only when building both on the meta device gives
+modules with identical attributes; leading required arguments are positional
+(``nn.Conv2d(64, 128, 3, stride=2, padding=1, bias=False)``). Values still come only from
+:func:`literal`, names only from the plan or the registry, so the safety rules of
+:mod:`studio.compile.exporter` hold unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.compile.export_blocks import Box, ClassDef, Structure, statements, value_key
+from studio.compile.plan import CompileError, Namer, Plan, Step, ValueRef
+
+LINE = 100
+_MISSING = inspect.Parameter.empty
+
+
+class RenderError(CompileError):
+    """A value or argument name that cannot be written as code; names the node."""
+
+
+@dataclass
+class Call:
+    """``callee(args)``: args are source texts or nested calls (laid out one per line when long)."""
+
+    callee: str
+    args: list[Any] = field(default_factory=list)
+    open: str = "("
+    close: str = ")"
+
+    def flat(self) -> str:
+        inner = ", ".join(a.flat() if isinstance(a, Call) else a for a in self.args)
+        return f"{self.callee}{self.open}{inner}{self.close}"
+
+
+def render(call: Call | str, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
+    text = call.flat() if isinstance(call, Call) else call
+    if isinstance(call, str) or len(indent) + len(prefix) + len(text) + len(suffix) <= LINE or not call.args:
+        return [f"{indent}{prefix}{text}{suffix}"]
+    lines = [f"{indent}{prefix}{call.callee}{call.open}"]
+    for arg in call.args:
+        lines.extend(render(arg, indent + "    ", "", ","))
+    lines.append(f"{indent}{call.close}{suffix}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def _same(a: Any, b: Any) -> bool:
+    return value_key(a) == value_key(b)
+
+
+_FINGERPRINTS: dict[tuple, str | None] = {}
+
+
+def _fingerprint(cls: type, kwargs: dict[str, Any]) -> str | None:
+    """What a module built with ``kwargs`` is (repr, public attributes, state shapes); None if it fails."""
+    key = (cls, value_key(sorted(kwargs.items())))
+    if key in _FINGERPRINTS:
+        return _FINGERPRINTS[key]
+    import torch
+
+    from studio.core.buildctx import building_for_shapes
+
+    try:
+        with building_for_shapes(), torch.device("meta"):
+            module = cls(**kwargs)
+        public = sorted((k, repr(v)) for k, v in vars(module).items() if not k.startswith("_"))
+        shapes = sorted((k, tuple(v.shape)) for k, v in module.state_dict().items())
+        result: str | None = repr((repr(module), public, shapes))
+    except Exception:  # a variant the class refuses is simply not equivalent
+        result = None
+    if len(_FINGERPRINTS) > 4096:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[key] = result
+    return result
+
+
+def _signature(target: Any, qual: str) -> inspect.Signature | None:
+    """The signature behind ``qual`` when ``qual`` names ``target`` itself (no wrapper in between)."""
+    name = getattr(target, "__name__", None)
+    if not name or qual.rsplit(".", 1)[-1] != name:
+        return None
+    try:
+        return inspect.signature(target)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Arg:
+    name: str
+    text: str | None = None  # a parameter name or a literal: written as is
+    value: Any = None  # a constant (simplified before writing)
+    constant: bool = True
+
+
+def arguments(step: Step, qual: str, args: list[Arg], variants: list[dict[str, Any]],
+              literal: Callable[[Any], str]) -> list[str]:
+    """Argument texts for a constructor or function call, defaults left out (see module docstring)."""
+    target = step.spec.module if step.kind == "module" else step.spec.function
+    sig = _signature(target, qual)
+    params = dict(sig.parameters) if sig is not None else {}
+    is_class = isinstance(target, type)
+    texts: dict[str, str] = {}
+    for arg in args:
+        if not isinstance(arg.name, str) or not arg.name.isidentifier() or keyword.iskeyword(arg.name):
+            raise RenderError(f"{step.node_name}: {step.spec.title} has an invalid argument name", step.node_id)
+        if not arg.constant:
+            texts[arg.name] = arg.text or ""
+            continue
+        value = arg.value
+        default = params[arg.name].default if arg.name in params else _MISSING
+        if default is not _MISSING and _same(value, default):
+            continue
+        if is_class and isinstance(value, tuple | list) and len(value) > 1 and type(value[0]) is int \
+                and all(_same(v, value[0]) for v in value):
+            scalar = value[0]
+            if all(_fingerprint(target, v) is not None
+                   and _fingerprint(target, v) == _fingerprint(target, {**v, arg.name: scalar}) for v in variants):
+                if default is not _MISSING and _same(scalar, default):
+                    continue
+                value = scalar
+        try:
+            texts[arg.name] = literal(value)
+        except TypeError as exc:
+            raise RenderError(f"{step.node_name}: parameter {arg.name!r}: {exc}", step.node_id) from exc
+    out: list[str] = []
+    for name, p in params.items():  # leading required arguments go by position, as people write them
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or p.default is not _MISSING or name not in texts:
+            break
+        out.append(texts.pop(name))
+    return out + [f"{k}={v}" for k, v in texts.items()]
+
+
+# ----------------------------------------------------------------------------- classes
+
+
+@dataclass
+class Context:
+    """What rendering needs from the exporter: names of layers, literals, shapes."""
+
+    plan: Plan
+    structure: Structure
+    qualname: Callable[[Step], str]
+    literal: Callable[[Any], str]
+    reserved: set[str]
+
+
+def _digits(name: str) -> bool:
+    return name.isascii() and name.isdigit()
+
+
+def access(ctx: Context, base: tuple[str, ...], path: tuple[str, ...]) -> str:
+    """``self.layer1[0].conv1``-style expression for a submodule below ``base``."""
+    expr, cur = "self", base
+    for part in path[len(base):]:
+        if _digits(part):
+            parent = ctx.structure.boxes[cur]
+            expr = f"{expr}[{part}]" if parent.kind in ("list", "seq") else f"getattr({expr}, {ctx.literal(part)})"
+        else:
+            expr = f"{expr}.{part}"
+        cur = (*cur, part)
+    return expr
+
+
+class _Slots:
+    """Walks a template box's slots in :func:`describe` order, giving each its text."""
+
+    def __init__(self, ctx: Context, box: Box, cls: ClassDef | None) -> None:
+        self.ctx, self.box, self.cls, self.next = ctx, box, cls, 0
+        self.instances = cls.instances if cls is not None else [box]
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+    def is_param(self, j: int) -> bool:
+        return self.cls is not None and self.cls.slot_param[j] is not None
+
+    def text(self, j: int) -> str:
+        if self.is_param(j):
+            assert self.cls is not None
+            return self.cls.param_names[self.cls.slot_param[j]]  # type: ignore[index]
+        return self.ctx.literal(self.box.values[j])
+
+    def ctor(self, child: Box | Step) -> Call:
+        ctx = self.ctx
+        if isinstance(child, Step):
+            qual = ctx.qualname(child)
+            slots = [(k, self.take()) for k in child.kwargs]
+            args = [Arg(k, self.text(j) if self.is_param(j) else None, self.box.values[j], not self.is_param(j))
+                    for k, j in slots]
+            variants = []
+            for inst in self.instances[:8]:
+                variant = {k: inst.values[j] for k, j in slots}
+                if all(not _same(variant, v) for v in variants):
+                    variants.append(variant)
+            return Call(qual, arguments(child, qual, args, variants, ctx.literal))
+        if child.kind == "block":
+            assert child.cls is not None
+            offset = self.next
+            self.next += len(child.values)
+            return Call(child.cls.name, [self.text(offset + s) for s in child.cls.param_slots])
+        items = [self.ctor(c) for c in child.children]
+        if child.kind == "seq":
+            return Call("nn.Sequential", items)
+        return Call("nn.ModuleList", [Call("", items, "[", "]")])
+
+
+def _init_lines(slots: _Slots, owner: str, children: list[Box | Step], indent: str) -> list[str]:
+    lines: list[str] = []
+    for child in children:
+        name = child.path[-1]
+        prefix, suffix = (f"{owner}.add_module({slots.ctx.literal(name)}, ", ")") if _digits(name) \
+            else (f"{owner}.{name} = ", "")
+        if isinstance(child, Box) and child.kind == "holder":
+            lines.extend(render("nn.Module()", indent, prefix, suffix))
+            inner = f"getattr({owner}, {slots.ctx.literal(name)})" if _digits(name) else f"{owner}.{name}"
+            lines.extend(_init_lines(slots, inner, child.children, indent))
+        else:
+            lines.extend(render(slots.ctor(child), indent, prefix, suffix))
+    return lines
+
+
+def _last_uses(items: list[tuple[str, Any]], outputs: list[ValueRef]) -> dict[ValueRef, int]:
+    last: dict[ValueRef, int] = {}
+    for i, (kind, item) in enumerate(items):
+        for ref in (item.inputs if kind == "unit" else item.args):
+            if ref is not None:
+                last[ref] = i
+    for ref in outputs:
+        last[ref] = len(items)
+    return last
+
+
+def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[ValueRef, str] | None,
+                  indent: str) -> tuple[list[str], list[str], list[tuple[str, Any, list[ValueRef]]]]:
+    """Forward body lines, the returned names, and (callee text, item, output refs) per statement.
+
+    ``names`` given (the root): values keep the plan's names (one per node, as on the canvas);
+    otherwise a value takes over the name of the argument it replaces when that dies here
+    (``x = self.conv1(x)``), else a fresh ``out``.
+    """
+    plan = ctx.plan
+    items = list(statements(ctx.structure, box))
+    namer = Namer(ctx.reserved)
+    local: dict[ValueRef, str] = {}
+    for ref, name in zip(box.inputs, input_names, strict=True):
+        local[ref] = name
+        namer.taken.add(name)
+    if names is not None:
+        namer.taken |= set(names.values())
+    last = _last_uses(items, box.outputs)
+    lines: list[str] = []
+    table: list[tuple[str, Any, list[ValueRef]]] = []
+    if names is not None:  # the root: graph inputs are read by node
+        for ref in {r for _, it in items for r in (it.inputs if isinstance(it, Box) else it.args) if r is not None}:
+            if ref not in names and ref not in local:
+                local[ref] = plan.var(ref)
+        for _, _, ref in plan.outputs:
+            local.setdefault(ref, names.get(ref) or plan.var(ref))
+    for i, (kind, item) in enumerate(items):
+        if kind == "unit":
+            refs, arg_refs = list(item.outputs), list(item.inputs)
+            callee = access(ctx, box.path, item.path)
+            call_args = [local[r] for r in arg_refs]
+            base = item.path[-1] if not _digits(item.path[-1]) else "_".join(item.path[-2:])
+        else:
+            step: Step = item
+            refs = [ValueRef(step.node_id, p) for p in step.out_vars]
+            arg_refs = [r for r in step.args if r is not None]
+            call_args = [local[r] if r is not None else "None" for r in step.args]
+            base = "out"
+            if step.kind == "module":
+                callee = access(ctx, box.path, step.path)
+            else:
+                callee = ctx.qualname(step)
+                call_args += arguments(step, callee, [Arg(k, None, v) for k, v in step.kwargs.items()],
+                                       [dict(step.kwargs)], ctx.literal)
+        outs = []
+        for port_index, ref in enumerate(refs):
+            if names is not None and ref in names and kind != "unit":
+                outs.append(names[ref])
+            elif names is not None:
+                outs.append(namer.take(base if len(refs) == 1 else f"{base}_{port_index}"))
+            else:
+                first = arg_refs[0] if arg_refs else None
+                if len(refs) == 1 and first is not None and last.get(first) == i:
+                    outs.append(local[first])
+                else:
+                    outs.append(namer.take("out" if len(refs) == 1 else f"out_{port_index}"))
+            local[ref] = outs[-1]
+        lines.extend(render(Call(callee, call_args), indent, ", ".join(outs) + " = "))
+        table.append((callee, item, refs))
+    results = [local[r] for r in box.outputs]
+    if names is None:
+        lines.append(f"{indent}return {', '.join(results)}")
+    return lines, results, table
+
+
+def block_class_source(ctx: Context, cls: ClassDef) -> str:
+    """``class Name(nn.Module)`` for a repeated (or single) block, from its first instance."""
+    box = cls.instances[0]
+    ind, ind2 = "    ", "        "
+    where = [".".join(b.path) for b in cls.instances]
+    shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+    lines = [f"class {cls.name}(nn.Module):", f'{ind}"""The block at {shown}."""', ""]
+    params = "".join(f", {p}" for p in cls.param_names)
+    lines.append(f"{ind}def __init__(self{params}) -> None:")
+    lines.append(f"{ind2}super().__init__()")
+    lines.extend(_init_lines(_Slots(ctx, box, cls), "self", box.children, ind2))
+    inputs = Namer(ctx.reserved)
+    arg_names = [inputs.take("x") for _ in box.inputs]
+    ret = "torch.Tensor" if len(box.outputs) == 1 else "tuple[torch.Tensor, ...]"
+    lines.append("")
+    lines.append(f"{ind}def forward(self{''.join(f', {a}: torch.Tensor' for a in arg_names)}) -> {ret}:")
+    body, _, _ = forward_lines(ctx, box, arg_names, None, ind2)
+    lines.extend(body)
+    return "\n".join(lines)
+
+
+def root_init_lines(ctx: Context) -> list[str]:
+    root = ctx.structure.root
+    return _init_lines(_Slots(ctx, root, None), "self", root.children, "        ")
