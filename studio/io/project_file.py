@@ -164,8 +164,9 @@ def project_from_dict(data: Any, registry: Registry, source: str | None = None) 
     reader = _Reader(source, registry)
     name = reader.text(data.get("name", "Untitled"), "name")
     meta = reader.json_object(data.get("meta", {}), "meta")
+    # bounded like every value here; the settings schema (studio.train, a layer above) checks the
+    # rest where training settings are used: the editor on open, ``nnstudio check`` and ``train``
     training = reader.json_object(data.get("training", {}), "training")
-    _check_training(training, source)
     graphs_raw = reader.list(data.get("graphs"), "graphs")
     if not graphs_raw:
         raise ProjectFileError(source, "graphs", "a project needs at least one graph")
@@ -174,25 +175,6 @@ def project_from_dict(data: Any, registry: Registry, source: str | None = None) 
     if len(set(ids)) != len(ids):
         raise ProjectFileError(source, "graphs", "two graphs share an id")
     return Project(name=name, graphs=graphs, training=training, meta=meta)
-
-
-def _check_training(training: dict, source: str | None) -> None:
-    """Hold the training settings to their one schema (owned by the recipes), so a setting of the
-    wrong kind or out of range is refused here, naming its key, not met later as a traceback."""
-    try:
-        from studio.train.settings import SettingsError, TrainingSettings
-    except ImportError:  # a build without training still opens projects
-        return
-    try:
-        TrainingSettings.from_dict(training)
-    except SettingsError as exc:
-        key = getattr(exc, "key", "")
-        text = " ".join(str(exc).split())
-        prefix = f"training setting '{key}': "
-        raise ProjectFileError(source, f"training.{key}" if key else "training",
-                               text.removeprefix(prefix)) from None
-    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
-        raise ProjectFileError(source, "training", " ".join(str(exc).split())[:300]) from None
 
 
 def _kind(value: Any) -> str:

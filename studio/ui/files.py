@@ -42,6 +42,24 @@ def settings() -> QSettings:
     return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
+def training_settings_problem(training: dict) -> tuple[str, str] | None:
+    """(dotted key, message) when the settings schema refuses a file's training settings, else None.
+
+    The editor's panels are generated from the schema, so a file it refuses is refused on open
+    (with the key named), not met later as an error inside a panel.
+    """
+    from studio.train.settings import SettingsError, TrainingSettings
+
+    try:
+        TrainingSettings.from_dict(training)
+    except SettingsError as exc:
+        key = str(getattr(exc, "key", "") or "")
+        return key, " ".join(str(exc).split()).removeprefix(f"training setting '{key}': ")
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        return "", " ".join(str(exc).split())[:300]
+    return None
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -132,7 +150,11 @@ class FileController(QObject):
     def _load(self, path: Path, title: str):
         """Load ``path`` or show why not in a dialog (None): no error of any kind escapes into Qt."""
         try:
-            return load_project(path, self.document.registry)
+            project = load_project(path, self.document.registry)
+            problem = training_settings_problem(project.training)
+            if problem is not None:
+                raise ProjectFileError(path, f"training.{problem[0]}" if problem[0] else "training", problem[1])
+            return project
         except ProjectFileError as exc:
             self.warn(title, str(exc))
         except Exception as exc:  # noqa: BLE001 - the loader promises ProjectFileError; never crash on a file

@@ -3,6 +3,7 @@ step, and undoing everything gives back the starting file byte for byte."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -55,6 +56,23 @@ def test_a_failing_edit_is_refused_with_a_reason_and_no_undo_step(qtbot, registr
         assert doc.undo_stack.count() == 1 and dumps(doc.project, registry) == before
     finally:
         close_editor(editor)
+
+
+@pytest.mark.parametrize(("training", "position", "field"), [
+    ({"optimizer": 5}, [0, 0], "training.optimizer"),
+    ({"optimizer": {"lr": -1.0}}, [0, 0], "training.optimizer.lr"),
+    ({}, [10 ** 400, 0], "position[0]"),
+])
+def test_a_file_that_fails_to_open_shows_a_dialog(editor, registry, tmp_path, training, position, field):
+    data = json.loads(dumps(small_project(registry), registry))
+    data["training"] = training
+    data["graphs"][0]["nodes"][0]["position"] = position
+    path = tmp_path / "bad.nnstudio"
+    path.write_text(json.dumps(data))
+    before = dumps(editor.document.project, registry)
+    assert editor.window.files.open(path) is False
+    assert len(editor.warnings) == 1 and field in editor.warnings[0] and str(path) in editor.warnings[0]
+    assert dumps(editor.document.project, registry) == before
 
 
 class _Treacherous(Operation):
