@@ -19,7 +19,6 @@ import contextlib
 import math
 import os
 import random
-import threading
 import time
 import traceback
 from collections import deque
@@ -35,6 +34,7 @@ from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train.build import ModelError
 from studio.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from studio.train.control import RunControl, apply_live
 from studio.train.data import DataError
 from studio.train.memory_budget import check_before_allocation
 from studio.train.metrics import higher_is_better, model_size
@@ -45,37 +45,6 @@ from studio.train.recipes.base import Context, NonFiniteLoss, Recipe, _is_oom
 from studio.train.settings import SettingsError, TrainingSettings
 
 FINAL_KINDS = ("done", "cancelled", "error")
-
-
-class RunControl:
-    """Thread-safe cancel / pause switches checked by the loop before every step."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()  # wake a paused loop so it can stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self, poll: float = 0.1) -> None:
-        while not self._running.wait(poll):
-            pass
 
 
 @dataclass
@@ -272,8 +241,10 @@ class _Loop:
             return
         for event in trainer.run():
             if event[0] == "step":
+                watching = control.watching  # read first: the step that ends a budget is still shown
+                control.after_step()
                 now = time.perf_counter()
-                if now - last_emit >= throttle:
+                if watching or now - last_emit >= throttle:
                     last_emit = now
                     points = trainer.take_points()
                     self.global_step = trainer.global_step
@@ -281,7 +252,7 @@ class _Loop:
                     counted = trainer.flushed_samples
                     yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
                                      samples_per_s=rate)
-                if now - last_view >= view_every and trainer.next_index < steps:
+                if (watching or now - last_view >= view_every) and trainer.next_index < steps:
                     with _kept_rng(r.device):
                         views = r.views(quick=True)
                     last_view = time.perf_counter()
@@ -291,6 +262,7 @@ class _Loop:
                     yield self._base("views", views=views)
                     meter.pause()
             elif event[0] == "epoch":
+                control.after_epoch()
                 summary, improved = event[1], event[2]
                 points = trainer.take_points()
                 self.global_step, self.epoch, self.history = trainer.global_step, trainer.epoch, trainer.history
@@ -319,7 +291,11 @@ class _Loop:
         yield from self._finish("done", "finished", self.epochs, 0, save=False, views=full_views)
 
     def _control_point(self) -> Iterator[Update]:
-        """Between two steps: wait here while paused (the plots get every step so far first)."""
+        """Between two steps: apply live setting changes; wait here while paused (the plots get every step
+        so far first)."""
+        live = self.control.take_live()
+        if live and self.recipe is not None:
+            apply_live(self.recipe.settings, live)
         if not self.control.paused:
             return
         points = self.trainer.take_points() if self.trainer is not None else []
