@@ -296,7 +296,7 @@ class Converter:
         report.mapped += 1
         shared = target in report.origin.values()
         report.origin[node_id] = target
-        report.weights[node_id] = {prefix + k: v.detach().clone() for k, v in sub.state_dict().items()}
+        report.weights[node_id] = {prefix + k: v.detach() for k, v in sub.state_dict().items()}
         params = list(sub.parameters())
         if params and not any(p.requires_grad for p in params):
             report.frozen.append(node_id)
@@ -335,7 +335,7 @@ class Converter:
                                                         "dtype": dtype}, group_of(target))
         self.b.report.mapped += 1
         self.b.report.origin[node.id] = target
-        self.b.report.weights[node.id] = {"value": value.detach().clone()}
+        self.b.report.weights[node.id] = {"value": value.detach()}
         if trainable and not value.requires_grad:
             self.b.report.frozen.append(node.id)
         self.params[target] = (node.id, "out")

@@ -335,14 +335,15 @@ def _finish(b: _Builder, known_shapes: bool) -> None:
                 if p.inferable and node.params.get(p.name) is not None:
                     explicit.setdefault(node.id, {})[p.name] = node.params[p.name]
                     node.params[p.name] = None
-        shapes = ShapeInferencer(registry).infer(graph)
+        inferencer = ShapeInferencer(registry)  # one instance: the second pass reuses what the first ran
+        shapes = inferencer.infer(graph)
         for node_id, values in explicit.items():
             info = shapes.nodes.get(node_id)
             for pname, value in values.items():
                 got = info.resolved.get(pname) if info is not None and not info.error else None
                 if got is None or _norm(got) != _norm(value):
                     graph.nodes[node_id].params[pname] = value
-        shapes = ShapeInferencer(registry).infer(graph)
+        shapes = inferencer.infer(graph)
         for node_id, info in shapes.nodes.items():
             if info.error:
                 b.report.notes.append(f"{graph.nodes[node_id].name}: {info.error}")

@@ -123,6 +123,7 @@ class LeafMapper:
         self._by_class: dict[type, list[NodeSpec]] = {}
         self._by_name: dict[str, list[type]] = {}
         self._canon: dict[type, type] = {}
+        self._memo: dict[tuple, Any] = {}
         for spec in registry:
             if spec.module is None or spec.role != "layer":
                 continue
@@ -170,7 +171,16 @@ class LeafMapper:
         return self.canon(type(module)) in self._by_class
 
     def map(self, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
-        """(spec, params, key prefix of the original inside the new module), or a reason string."""
+        """(spec, params, key prefix of the original inside the new module), or a reason string.
+
+        Memoised by class, settings and state shapes: a model repeats a few layer configurations."""
+        key = (type(module), _structure(module), tuple((k, tuple(v.shape)) for k, v in module.state_dict().items()))
+        memo = self._memo.get(key)
+        if memo is None:
+            memo = self._memo[key] = self._map(module)
+        return (memo[0], dict(memo[1]), memo[2]) if isinstance(memo, tuple) else memo
+
+    def _map(self, module: nn.Module) -> tuple[NodeSpec, dict[str, Any], str] | str:
         candidates = self._by_class.get(self.canon(type(module)), [])
         if not candidates:
             return f"no node for {type(module).__name__}"

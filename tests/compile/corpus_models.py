@@ -259,3 +259,34 @@ EXAMPLES: list[tuple[str, Callable[[], nn.Module], list[tuple[int, ...]], str]] 
     ("super_resolution", SuperResolutionNet, [(2, 1, 12, 12)], "float"),
     ("fast_neural_style", TransformerNet, [(2, 3, 16, 16)], "float"),
 ]
+
+
+#: torchvision classification models checked in the test suite: the smallest of each architecture
+#: (the benchmark, bench/import_corpus.py, runs every model torchvision lists)
+TORCHVISION_TESTED = (
+    "alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_v2_s", "googlenet", "inception_v3",
+    "maxvit_t", "mnasnet0_5", "mobilenet_v2", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf", "resnet18",
+    "resnext50_32x4d", "shufflenet_v2_x0_5", "squeezenet1_0", "swin_t", "swin_v2_t", "vgg11", "vit_b_16",
+    "wide_resnet50_2",
+)
+SEGMENTATION_TESTED = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+
+
+def torchvision_case(name: str) -> tuple[nn.Module, tuple[int, ...]]:
+    """(model with random weights, input shape): small inputs, each the smallest the model accepts."""
+    from torchvision import models
+
+    segmentation = name in models.list_models(module=models.segmentation)
+    kwargs: dict = {"weights": None}
+    size = 64
+    if segmentation:
+        kwargs.update(weights_backbone=None, num_classes=3, aux_loss=False)
+    elif name.startswith("vit"):
+        kwargs["image_size"] = 28 if "h_14" in name else 32
+        size = kwargs["image_size"]
+    elif name.startswith(("swin", "maxvit")):
+        size = 224 if name.startswith("maxvit") else 64
+    elif name.startswith("inception"):
+        size = 128
+    model = models.get_model(name, **kwargs)
+    return model, (2, 3, size, size)
