@@ -210,3 +210,20 @@ def test_a_bug_inside_the_training_loop_exits_70_in_one_line(registry, tmp_path,
     assert err.count("\n") == 1 and "ZeroDivisionError" in err and "--debug" in err
     assert main(["train", str(path), "--out", str(tmp_path / "run"), "--debug"]) == 70
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_export_refuses_weights_that_are_not_this_projects_safetensors(registry, tmp_path, capsys):
+    path = save(registry, tmp_path)
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": argparse.Namespace(a=1)}, evil)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\xff" * 100)
+    for weights in (evil, junk):
+        assert main(["export", str(path), "-o", str(tmp_path / "out"), "--weights", str(weights)]) == 2
+        assert "--weights" in one_error(capsys)
+        assert not (tmp_path / "out" / "weights.safetensors").exists()
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    trained = tmp_path / "run" / "weights.safetensors"
+    assert main(["export", str(path), "-o", str(tmp_path / "out"), "--weights", str(trained)]) == 0
+    assert (tmp_path / "out" / "weights.safetensors").read_bytes() == trained.read_bytes()

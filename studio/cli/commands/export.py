@@ -38,14 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     project, registry = load(args.project)
     out = writable_folder(Path(args.out))
-    weights = args.weights
-    if weights is None:
-        from studio.compile.weights import weights_path
-
-        candidate = weights_path(args.project)
-        weights = str(candidate) if candidate.exists() else None
-    elif not os.path.isfile(weights):
-        raise CliError(f"weights file {weights} does not exist", 2)
+    weights = _weights(project, args)
     try:
         from studio.compile.exporter import export_project
 
@@ -59,6 +52,26 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         say(str(path))
     return 0
+
+
+def _weights(project, args: argparse.Namespace) -> str | None:
+    """The weights to ship: ``--weights`` checked to be a safetensors file that holds this project's
+    graphs (a copied file is never opened by NN Studio again), else the project's own file, if any."""
+    from studio.compile.weights import WeightsError, find_weights, load_weights
+
+    if args.weights is None:
+        found = find_weights(args.project, project)
+        return str(found) if found is not None else None
+    if not os.path.isfile(args.weights):
+        raise CliError(f"weights file {args.weights} does not exist", 2)
+    try:
+        held = load_weights(project, args.weights)
+    except WeightsError as exc:
+        raise CliError(f"--weights: {exc}", 2) from exc
+    if not held:
+        names = ", ".join(g.name for g in project.graphs)
+        raise CliError(f"--weights: {args.weights} holds no weights for this project's graphs ({names})", 2)
+    return args.weights
 
 
 COMMAND = Command("export", "write standalone PyTorch code for every graph (optionally train.py)", arguments, run,

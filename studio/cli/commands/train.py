@@ -84,7 +84,7 @@ def _train(project: Any, registry: Any, settings: Any, out: Path, args: argparse
             bar.show(u)
         elif u.kind == "epoch":
             bar.clear()
-            shown = "  ".join(f"{k} {fmt(v)}" for k, v in u.metrics.items() if k not in ("lr",))
+            shown = "  ".join(f"{k} {fmt(v)}" for k, v in u.metrics.items() if k not in ("lr", "epoch"))
             say(f"epoch {u.epoch}/{u.epochs}  {shown}")
         elif u.final:
             bar.clear()
