@@ -3,8 +3,10 @@
 
 Promises every command keeps, enforced here once: results on stdout; a failure is one
 ``error: ...`` line on stderr and a non-zero exit (1: the project or run failed, 2: bad arguments
-or an unreadable file, 70: an internal error, 130: interrupted, 141: the output pipe closed);
-never a traceback (``--debug`` shows it for internal errors). No Qt is imported.
+or an unreadable file, 70: an internal error, 130: interrupted); never a traceback (``--debug``
+shows it for internal errors). When the reader of stdout goes away (``| head``), output stops
+quietly and the command still finishes its work (a run still saves its results); 141 only if the
+pipe breaks outside :func:`studio.cli.output.say`. No Qt is imported.
 """
 
 from __future__ import annotations
