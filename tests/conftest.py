@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NNSTUDIO_CONFIG_DIR", os.path.join(os.path.dirname(__file__), ".." , ".pytest_cache", "nnstudio-config"))
 
+import threading  # noqa: E402
+import traceback  # noqa: E402
+import weakref  # noqa: E402
+
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
@@ -23,6 +27,51 @@ def _torch_threads():
         return
     torch.set_num_threads(1)
     yield
+
+
+#: a thread that is ending anyway (it emitted its last signal) gets this long before it counts as left behind
+THREAD_GRACE_S = 1.0
+
+
+def _started_where() -> str:
+    frames = [f for f in traceback.extract_stack()[:-2] if "site-packages" not in f.filename]
+    return "".join(traceback.format_list(frames[-3:])).rstrip()
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_threads(monkeypatch):
+    """Fail a test that leaves a Python thread or a QThread running (as napari's ``dangling_qthreads``).
+
+    Every ``QThread.start`` is recorded with where it was called; after the test each recorded thread
+    and every Python thread the test started must have ended (within a short grace for threads that
+    are in their last instructions). Threads that library pools keep for reuse are not the test's.
+    """
+    from PySide6.QtCore import QThread
+
+    started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    original_start = QThread.start
+
+    def start(self, *args, **kwargs):
+        started[self] = _started_where()
+        return original_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", start)
+    before = set(threading.enumerate())
+    yield
+    left: list[str] = []
+    for thread, where in list(started.items()):
+        try:
+            if thread.isRunning() and not thread.wait(int(THREAD_GRACE_S * 1000)):
+                left.append(f"QThread {thread.objectName() or type(thread).__name__!r} started at\n{where}")
+        except RuntimeError:  # its C++ side is gone: it cannot be running
+            continue
+    for thread in set(threading.enumerate()) - before:
+        if isinstance(thread, threading._DummyThread):  # a QThread seen from Python: checked above
+            continue
+        thread.join(THREAD_GRACE_S)
+        if thread.is_alive():
+            left.append(f"Python thread {thread.name!r} ({type(thread).__name__})")
+    assert not left, "threads left running by this test:\n" + "\n".join(left)
 
 
 @pytest.fixture(scope="session")

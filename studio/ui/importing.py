@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.panels._common import dim_color, error_color, warning_color
+from studio.ui.tasks import Task, TaskContext, shared_runner
 
 #: torchvision models whose every layer maps to an editable node (checked with the importer)
 TORCHVISION_FULL = (
@@ -120,38 +120,23 @@ def classes_in_file(path: str | Path) -> list[str]:
 # ------------------------------------------------------------------------------ the worker
 
 
-class ImportWorker(QThread):
-    """Runs one import job off the GUI thread and reports back with a signal (queued to the GUI thread)."""
+def import_job(job: Callable[[], tuple[Any, Any]]) -> Callable[[TaskContext], tuple[Any, Any]]:
+    """``job`` as a task whose failure is one readable line (a ModelImportError says it plainly)."""
 
-    succeeded = Signal(object, object)  # Graph, ImportReport
-    failed = Signal(str)
+    def run(_ctx: TaskContext) -> tuple[Any, Any]:
+        from studio.compile.importer import ModelImportError
 
-    def __init__(self, job: Callable[[], tuple[Any, Any]]) -> None:
-        super().__init__()
-        self.job = job
-
-    def run(self) -> None:
         try:
-            graph, report = self.job()
-        except SystemExit:  # a user file that calls exit() must not end the thread without a word
-            self.failed.emit("the file called exit() while it was loading")
-            return
-        except Exception as exc:  # ModelImportError says it plainly; anything else gets one readable line
-            from studio.compile.importer import ModelImportError
+            return job()
+        except ModelImportError:
+            raise
+        except SystemExit as exc:  # a user file that calls exit() must not end the thread without a word
+            raise ModelImportError("the file called exit() while it was loading") from exc
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ModelImportError(f"{type(exc).__name__}: {first}" if first else type(exc).__name__) from exc
 
-            if isinstance(exc, ModelImportError):
-                self.failed.emit(str(exc))
-            else:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                self.failed.emit(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-            return
-        self.succeeded.emit(graph, report)
-
-
-def _keep_until_finished(worker: ImportWorker) -> None:
-    """The application owns the worker, so closing the dialog mid-import cannot destroy a running thread."""
-    worker.setParent(QApplication.instance())
-    worker.finished.connect(worker.deleteLater)  # queued to the GUI thread, after the result signals
+    return run
 
 
 # ------------------------------------------------------------------------------ the report
@@ -209,7 +194,8 @@ class ImportModelDialog(QDialog):
         super().__init__(parent if parent is not None else window)
         self.window_ = window
         self.document = window.document
-        self.worker: ImportWorker | None = None
+        #: the running import (a task on the application's runner: closing the dialog cannot end it)
+        self.worker: Task | None = None
         self.last_report = None
         self.graph_id: str | None = None
         self.setWindowTitle("Import PyTorch model")
@@ -449,12 +435,8 @@ class ImportModelDialog(QDialog):
         job, text = self.job()
         self._set_error("")
         self._set_busy(text)
-        worker = ImportWorker(job)
-        worker.succeeded.connect(self._succeeded)
-        worker.failed.connect(self._failed)
-        _keep_until_finished(worker)
-        self.worker = worker
-        worker.start()
+        self.worker = shared_runner().start(import_job(job), name="nnstudio-import",
+                                            on_result=self._succeeded, on_error=self._failed)
 
     def _set_busy(self, text: str) -> None:
         busy = bool(text)
@@ -481,9 +463,10 @@ class ImportModelDialog(QDialog):
         self._set_error(f"Import failed: {message}")
         self.import_failed.emit(message)
 
-    def _succeeded(self, graph: Any, report: Any) -> None:
+    def _succeeded(self, result: tuple[Any, Any]) -> None:
         if not self._finished_worker():
             return
+        graph, report = result
         graph_id = add_imported_graph(self.window_, graph, report)
         self.graph_id = graph_id
         self.last_report = report
@@ -509,9 +492,7 @@ class ImportModelDialog(QDialog):
     def reject(self) -> None:
         """Cancel while busy abandons the running import: its result is ignored when it arrives."""
         if self.worker is not None:
-            self.worker.succeeded.disconnect(self._succeeded)
-            self.worker.failed.disconnect(self._failed)
-            self.worker = None
+            self.worker = None  # its result, when it comes, finds no worker and is dropped
             self.window_.show_message("Import cancelled")
         super().reject()
 
@@ -601,5 +582,5 @@ def import_model_dialog(window: Any) -> ImportModelDialog:
     return dialog
 
 
-__all__ = ["ImportModelDialog", "ImportWorker", "ShapeError", "add_imported_graph", "classes_in_file",
+__all__ = ["ImportModelDialog", "ShapeError", "add_imported_graph", "classes_in_file",
            "import_model_dialog", "keep_imported_weights", "parse_shapes", "report_html"]

@@ -6,7 +6,6 @@ The window can exist before the heavy part of the app (torch, the node registry)
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -27,26 +26,21 @@ from studio.ui import theme
 
 APP_NAME = "NN Studio"
 
-PANELS = (  # (attribute, class name, module, dock title, area)
-    ("palette", "PalettePanel", "palette", "Layers", Qt.DockWidgetArea.LeftDockWidgetArea),
-    ("inspector", "InspectorPanel", "inspector", "Inspector", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("summary", "SummaryPanel", "summary", "Summary", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("code", "CodePanel", "code_view", "Code", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("problems", "ProblemsPanel", "problems", "Problems", Qt.DockWidgetArea.BottomDockWidgetArea),
-)
 
 
-def panel_class(class_name: str, module: str):
-    """A panel class from studio.ui.panels, or None while it is not written yet (the window still works)."""
-    for name in (f"studio.ui.panels.{module}", "studio.ui.panels"):
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        cls = getattr(mod, class_name, None)
-        if cls is not None:
-            return cls
-    return None
+def _panels() -> tuple:
+    """(attribute, panel class, dock title, area) of the docked panels; imported on attach, after torch."""
+    from studio.ui.panels.code_view import CodePanel
+    from studio.ui.panels.inspector import InspectorPanel
+    from studio.ui.panels.palette import PalettePanel
+    from studio.ui.panels.problems import ProblemsPanel
+    from studio.ui.panels.summary import SummaryPanel
+
+    return (("palette", PalettePanel, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("inspector", InspectorPanel, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea),
+            ("summary", SummaryPanel, "Summary", Qt.DockWidgetArea.RightDockWidgetArea),
+            ("code", CodePanel, "Code", Qt.DockWidgetArea.RightDockWidgetArea),
+            ("problems", ProblemsPanel, "Problems", Qt.DockWidgetArea.BottomDockWidgetArea))
 
 
 def lay_out_if_stacked(graph, viewport: tuple[float, float] = (1000.0, 700.0)) -> bool:
@@ -91,6 +85,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_message, 1)
         self.statusBar().addPermanentWidget(self.size_label)
         self.statusBar().addPermanentWidget(self.device_label)
+        self._size_timer = QTimer(self)  # the status bar's size readout, after shapes settle
+        self._size_timer.setSingleShot(True)
+        self._size_timer.setInterval(50)
+        self._size_timer.timeout.connect(self._update_size)
         if document is not None:
             self.attach(document)
 
@@ -122,7 +120,6 @@ class MainWindow(QMainWindow):
         self.edit.actions["snap"].toggled.connect(self._set_snap)
         self.files = FileController(document, self)
         self.files.message.connect(self.show_message)
-        self.files.recent_changed.connect(lambda _items: self._fill_recent())
         self._loading.hide()
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -134,29 +131,22 @@ class MainWindow(QMainWindow):
         self.tabs.setCornerWidget(plus, Qt.Corner.TopRightCorner)
         self._build_panels()
         self._build_menus()
+        self.files.recent_changed.connect(lambda _items: self._fill_recent())
         document.changed.connect(self._on_event)
         document.project_replaced.connect(self._rebuild_tabs)
         document.current_graph_changed.connect(self._show_graph)
         document.shapes_changed.connect(self._schedule_size)
         document.dirty_changed.connect(lambda _d: self._update_title())
         document.path_changed.connect(lambda _p: self._update_title())
-        self._size_timer = QTimer(self)
-        self._size_timer.setSingleShot(True)
-        self._size_timer.setInterval(50)
-        self._size_timer.timeout.connect(self._update_size)
         self._rebuild_tabs()
         self._update_device()
-        if self.with_training:
-            try:  # the training dock and Train menu (studio/ui/training); the editor works without them
-                from studio.ui.training import install_training
-                self.training_panel = install_training(self)
-            except ImportError as exc:
-                self.show_message(f"Training panel unavailable: {exc}")
-        try:  # the template explanation dock (studio/ui/panels/explanation.py), raised when a template opens
-            from studio.ui.panels.explanation import install_explanation
-            install_explanation(self)
-        except ImportError as exc:
-            self.show_message(f"Explanation panel unavailable: {exc}")
+        if self.with_training:  # the training dock and Train menu
+            from studio.ui.training import install_training
+
+            self.training_panel = install_training(self)
+        from studio.ui.panels.explanation import install_explanation
+
+        install_explanation(self)  # the template explanation dock, raised when a template opens
         self.default_dock_sizes()
         if self.restore_state:
             self._restore_window_state()
@@ -164,41 +154,24 @@ class MainWindow(QMainWindow):
     def _build_panels(self) -> None:
         # (no setCorner: with two tabified groups Qt 6 keeps a stale second tab bar, which a
         # corner change moves into view as a ghost copy of the bottom tabs)
-        for attr, class_name, module, title, area in PANELS:
-            cls = panel_class(class_name, module)
-            if cls is None:
-                continue
-            try:
-                panel = cls(self.document)
-            except Exception as exc:  # a panel bug must not take the editor down
-                self.show_message(f"{title} panel failed to load: {exc}")
-                continue
-            self.add_panel_dock(attr, title, panel, area)
-        right = [self.docks[k] for k in ("inspector", "summary", "code") if k in self.docks]
+        for attr, cls, title, area in _panels():
+            self.add_panel_dock(attr, title, cls(self.document), area)
+        right = [self.docks[k] for k in ("inspector", "summary", "code")]
         for dock in right[1:]:
             self.tabifyDockWidget(right[0], dock)
-        if right:
-            right[0].raise_()
-        palette = self.panels.get("palette")
-        if palette is not None and hasattr(palette, "add_requested"):
-            palette.add_requested.connect(self._add_from_palette)
-        if palette is not None and hasattr(palette, "block_requested"):  # saved blocks listed in the palette
-            palette.block_requested.connect(lambda path: self.edit.insert_block(path))
-            self.edit.blocks_changed.connect(palette.reload_blocks)
-        problems = self.panels.get("problems")
-        if problems is not None and hasattr(problems, "node_activated"):
-            problems.node_activated.connect(self.reveal_node)
+        right[0].raise_()
+        palette = self.panels["palette"]
+        palette.add_requested.connect(self._add_from_palette)
+        palette.block_requested.connect(lambda path: self.edit.insert_block(path))  # saved blocks
+        self.edit.blocks_changed.connect(palette.reload_blocks)
+        self.panels["problems"].node_activated.connect(self.reveal_node)
 
     def default_dock_sizes(self) -> None:
         """Palette narrow, inspector readable, the bottom strip short: the canvas gets the room."""
-        if "palette" in self.docks:
-            self.resizeDocks([self.docks["palette"]], [220], Qt.Orientation.Horizontal)
-        right = next((self.docks[k] for k in ("inspector", "summary", "code") if k in self.docks), None)
-        if right is not None:
-            self.resizeDocks([right], [330], Qt.Orientation.Horizontal)
-        if "problems" in self.docks:
-            self.docks["problems"].raise_()
-            self.resizeDocks([self.docks["problems"]], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["palette"]], [220], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["inspector"]], [330], Qt.Orientation.Horizontal)
+        self.docks["problems"].raise_()
+        self.resizeDocks([self.docks["problems"]], [150], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         a = self.edit.actions
@@ -309,13 +282,13 @@ class MainWindow(QMainWindow):
 
         scene = GraphScene(self.document, graph_id)
         scene.snap_to_grid = self.edit.actions["snap"].isChecked()
-        quick = panel_class("QuickAddPopup", "quick_add")
+        from studio.ui.panels.quick_add import QuickAddPopup
+
         registry = self.document.registry
-        view = GraphView(scene, (lambda parent: quick(registry, parent)) if quick else None)
+        view = GraphView(scene, lambda parent: QuickAddPopup(registry, parent))
         view.message.connect(self.show_message)
         scene.message.connect(self.show_message)
-        if hasattr(view, "block_dropped"):  # a saved block dragged from the palette
-            view.block_dropped.connect(lambda path, at: self.edit.insert_block(path, at))
+        view.block_dropped.connect(lambda path, at: self.edit.insert_block(path, at))  # a saved block dropped
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(lambda pos, v=view: self._canvas_menu(v, pos))
         return view
@@ -463,8 +436,7 @@ class MainWindow(QMainWindow):
         self.status_message.setToolTip(text)
 
     def _schedule_size(self, *_args) -> None:
-        if hasattr(self, "_size_timer"):
-            self._size_timer.start()
+        self._size_timer.start()
 
     def _update_size(self) -> None:
         from studio.ui.canvas.items import format_count
@@ -515,8 +487,6 @@ class MainWindow(QMainWindow):
         self.blocks_menu.setEnabled(bool(paths))
 
     def _fill_recent(self) -> None:
-        if not hasattr(self, "recent_menu"):
-            return
         self.recent_menu.clear()
         items = self.files.recent()
         for path in items:

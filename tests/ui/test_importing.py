@@ -192,9 +192,9 @@ def test_cancel_while_busy_drops_the_late_result(editor, qtbot, tmp_path):
     dialog.shape_edit.setText("8")
     dialog.import_button.click()
     worker = dialog.worker
-    assert worker is not None and worker.isRunning()
+    assert worker is not None and worker.running
     dialog.reject()
-    # the application keeps the thread until it ends; then the worker deletes itself
+    # the application's task runner keeps the thread until it ends; then the task handle is deleted
     qtbot.waitUntil(lambda: not shiboken6.isValid(worker), timeout=TIMEOUT_MS)
     qtbot.wait(20)  # the queued result would have arrived by now: it is ignored
     assert len(doc.project.graphs) == graphs

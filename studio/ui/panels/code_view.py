@@ -1,19 +1,17 @@
 """Live view of the PyTorch code the current graph exports to.
 
 Regenerated ~300 ms after the last change (and only while visible), read-only, highlighted,
-with a copy button. When the exporter is missing or refuses the graph, the reason is shown in
-place of the code; the panel never raises.
+with a copy button. When the exporter refuses the graph, the reason is shown in place of the
+code; the panel never raises. Big graphs export on a snapshot, as a task of the panel's runner.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
-import threading
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.compile.exporter import export_graph_code
 from studio.core.events import Event
 from studio.core.model import Graph
 from studio.core.registry import Registry
@@ -32,6 +31,7 @@ from studio.core.shapes import GraphShapes
 from studio.ui.document import Document
 from studio.ui.panels._common import debouncer, dim_color, error_color, is_dark
 from studio.ui.panels.highlight import PythonHighlighter, Spans, lex_python
+from studio.ui.tasks import TaskRunner
 
 REFRESH_DELAY_MS = 300
 #: bigger graphs export in a worker thread (a 1,000-node export takes about a second)
@@ -44,14 +44,7 @@ _QUIET_EVENTS = {"node_moved", "training_changed"}
 def generate_code(graph: Graph, registry: Registry, shapes: GraphShapes | None = None) -> tuple[str, str | None]:
     """(code, None) or ("", why not) for one graph; never raises. No Qt: runs in a worker too."""
     try:
-        from studio.compile.exporter import export_graph_code
-    except ImportError as exc:
-        return "", f"code export is not available in this build ({exc})"
-    try:
-        kwargs = {}
-        if shapes is not None and "shapes" in inspect.signature(export_graph_code).parameters:
-            kwargs["shapes"] = shapes
-        return export_graph_code(graph, registry, **kwargs), None
+        return export_graph_code(graph, registry, shapes), None
     except Exception as exc:  # the exporter names the node; any failure becomes text
         return "", str(exc).strip() or type(exc).__name__
 
@@ -73,12 +66,6 @@ def _job(generation: int, graph: Graph, registry: Registry, shapes: GraphShapes 
     return _Result(generation, graph.id, code, error, spans, (time.perf_counter() - started) * 1000)
 
 
-class _Relay(QObject):
-    """Carries a worker's result back to the GUI thread (queued signal)."""
-
-    done = Signal(object)
-
-
 class CodePanel(QWidget):
     """Read-only, highlighted, live PyTorch code of the current graph."""
 
@@ -93,11 +80,9 @@ class CodePanel(QWidget):
         self.code = ""
         self._generation = 0
         self._pending = False
-        self._worker: threading.Thread | None = None
-        #: graphs with more nodes than this are exported on a snapshot in a worker thread
+        #: graphs with more nodes than this are exported on a snapshot, as a background task
         self.async_threshold = ASYNC_NODES
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._worker_done)
+        self.tasks = TaskRunner(self, name="nnstudio-code-view")
 
         self.title = QLabel(self)
         self.status = QLabel(self)
@@ -175,25 +160,16 @@ class CodePanel(QWidget):
         if len(graph.nodes) <= self.async_threshold:
             self._apply(_job(self._generation, graph, self.document.registry, shapes))
             return
-        if self._worker is not None and self._worker.is_alive():
+        if self.tasks.busy:
             self._pending = True  # one job at a time; the newest state is generated next
             return
         snapshot = copy.deepcopy(graph)  # edits during the export cannot race it
         self.status.setText("generating…")
-        relay, registry, generation = self._relay, self.document.registry, self._generation
-
-        def work() -> None:
-            result = _job(generation, snapshot, registry, shapes)
-            try:
-                relay.done.emit(result)
-            except RuntimeError:  # the panel was closed meanwhile
-                pass
-
-        self._worker = threading.Thread(target=work, name="code-view-export", daemon=True)
-        self._worker.start()
+        registry, generation = self.document.registry, self._generation
+        self.tasks.submit(lambda: _job(generation, snapshot, registry, shapes), self._worker_done,
+                          self._worker_failed)
 
     def _worker_done(self, result: _Result) -> None:
-        self._worker = None
         self._apply(result)  # dropped when a newer state was asked for meanwhile
         if self._pending:
             self._pending = False
@@ -231,11 +207,12 @@ class CodePanel(QWidget):
         hbar.setValue(min(keep[1], hbar.maximum()))
         self.regenerated.emit(result.graph_id, result.error is None)
 
-    def wait_idle(self, timeout: float = 30.0) -> None:
-        """Block until a running background export finished (tests, closing)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
+    def _worker_failed(self, message: str) -> None:  # _job never raises; this is a bug's last word
+        self._apply(_Result(self._generation, self.document.current_graph_id, "", message, None, 0.0))
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until a background export finished and its result was shown (tests, closing)."""
+        return self.tasks.wait(int(timeout * 1000))
 
     def text(self) -> str:
         """What the view shows (code or the explanation of why there is none)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
@@ -17,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import Event
+from studio.core.validation import Issue, validate
 from studio.ui.document import Document
 from studio.ui.panels._common import debouncer, error_color, warning_color
 
@@ -25,26 +24,14 @@ _NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 _ORDER = {"error": 0, "warning": 1}
 
 
-class _FallbackIssue:
-    """Shape errors as issues, for when studio.core.validation is not importable."""
-
-    def __init__(self, severity: str, message: str, node_id: str | None) -> None:
-        self.severity, self.message, self.node_id = severity, message, node_id
-        self.port = self.param = None
-
-
-def collect_issues(document: Document, graph_id: str) -> list[Any]:
-    """validate(graph, registry, shapes); never raises (a failure is itself reported)."""
+def collect_issues(document: Document, graph_id: str) -> list[Issue]:
+    """validate(graph, registry, shapes); never raises (a failure is itself reported as a problem)."""
     graph = document.graph(graph_id)
     shapes = document.shapes(graph_id)
     try:
-        from studio.core.validation import validate
-    except ImportError:
-        return [_FallbackIssue("error", info.error, nid) for nid, info in shapes.nodes.items() if info.error]
-    try:
         return list(validate(graph, document.registry, shapes))
-    except Exception as exc:  # a validator bug must not take the panel down
-        return [_FallbackIssue("error", f"validation failed: {exc}", None)]
+    except Exception as exc:  # a validator bug must not take the panel down (nor reach Qt from a slot)
+        return [Issue("error", f"validation failed: {type(exc).__name__}: {exc}")]
 
 
 def severity_icon(severity: str, color: QColor, size: int = 16) -> QIcon:
@@ -85,7 +72,7 @@ class ProblemsPanel(QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.issues: list[Any] = []
+        self.issues: list[Issue] = []
         self.summary = QLabel(self)
         self.summary.setIndent(4)
         self.list = QTreeWidget(self)

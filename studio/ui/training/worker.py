@@ -1,8 +1,8 @@
 """The training worker: runs the engine's loop in a ``QThread`` and hands updates to the GUI in batches.
 
-The GUI thread never trains. :class:`TrainingSession` (GUI side) owns one thread and one
-:class:`TrainingWorker` (moved to that thread). The worker iterates
-:func:`studio.train.engine.run` over a frozen snapshot of the project and emits what arrived at
+The GUI thread never trains. :class:`TrainingSession` (GUI side) runs one :class:`TrainingLoop`
+as a task of the editor's task runner (:mod:`studio.ui.tasks`). The loop iterates
+:func:`studio.train.engine.run` over a frozen snapshot of the project and reports what arrived at
 most ~25 times a second as one ``list[Update]`` (``updates``), so a fast loop cannot flood the
 event queue. Every way a run can end — done, stopped, a fault in a layer, a bug — arrives as one
 final ``Update`` on ``finished``; faults additionally emit ``failed(str)``. Stopping asks the
@@ -19,7 +19,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
+
+from studio.ui.tasks import Task, TaskContext, TaskRunner
 
 EMIT_INTERVAL_S = 0.04  # ~25 batches a second at most
 IMMEDIATE = ("started", "epoch", "paused", "done", "cancelled", "error")
@@ -54,26 +56,18 @@ def error_update(message: str, **kw: Any):
     return Update(kind="error", message=message, **kw)
 
 
-class TrainingWorker(QObject):
-    """Lives in the training thread; ``run`` is its only slot."""
-
-    #: list[Update] — everything since the previous batch, in order
-    updates = Signal(object)
-    #: the final Update (done / cancelled / error)
-    finished = Signal(object)
-    #: a readable message when the run ended in a fault
-    failed = Signal(str)
+class TrainingLoop:
+    """The body of a training task (no Qt): iterates the engine and reports updates in batches."""
 
     def __init__(self, project, registry, settings: dict | None, control, checkpoint_dir: Path | None,
                  resume_from: str | None = None, view_interval_s: float = 1.0) -> None:
-        super().__init__()
         self.project, self.registry, self.settings = project, registry, settings
         self.control, self.checkpoint_dir, self.resume_from = control, checkpoint_dir, resume_from
         self.view_interval_s = view_interval_s
         self.batches = 0
 
-    @Slot()
-    def run(self) -> None:
+    def __call__(self, ctx: TaskContext):
+        """Run to the end; every way a run ends comes back as the final Update (never raises)."""
         final = None
         pending: list = []
         last = 0.0
@@ -89,36 +83,36 @@ class TrainingWorker(QObject):
                 pending.append(update)
                 now = time.perf_counter()
                 if update.kind in IMMEDIATE or now - last >= EMIT_INTERVAL_S:
-                    self.updates.emit(pending)
+                    ctx.report(pending)
                     self.batches += 1
                     pending, last = [], now
-        except BaseException as exc:  # noqa: BLE001 - a worker must end with a message, never die silently
+        except BaseException as exc:  # noqa: BLE001 - a run must end with a message, never die silently
             final = error_update(f"internal error: {type(exc).__name__}: {exc}",
                                  info={"traceback": traceback.format_exc()})
         if pending:
-            self.updates.emit(pending)
+            ctx.report(pending)
         if final is None:
             final = error_update("the training loop ended without a final report")
-        self.updates.emit([final])
-        if final.kind == "error":
-            self.failed.emit(final.message)
-        self.finished.emit(final)
-        # quit from here (thread-safe): a GUI thread blocked in wait() could not run a queued quit()
-        thread = self.thread()
-        if thread is not None:
-            thread.quit()
+        return final
 
 
 class TrainingSession(QObject):
-    """GUI-side handle of one run: start, pause/resume, stop, wait. One session per run."""
+    """GUI-side handle of one run: start, pause/resume, stop, wait. One session per run.
 
+    The run is one task on a :class:`~studio.ui.tasks.TaskRunner` (its own unless one is given);
+    stopping cancels the engine's :class:`RunControl`, which saves a checkpoint and returns.
+    """
+
+    #: list[Update] — everything since the previous batch, in order; the final Update comes last
     updates = Signal(object)
+    #: the final Update (done / cancelled / error)
     finished = Signal(object)
+    #: a readable message when the run ended in a fault
     failed = Signal(str)
 
     def __init__(self, project, registry, settings: dict | None = None, checkpoint_dir: Path | None = None,
                  resume_from: str | None = None, parent: QObject | None = None,
-                 view_interval_s: float = 1.0) -> None:
+                 view_interval_s: float = 1.0, runner: TaskRunner | None = None) -> None:
         super().__init__(parent)
         from studio.train.engine import RunControl
 
@@ -126,24 +120,24 @@ class TrainingSession(QObject):
         self.project = project
         self.checkpoint_dir = checkpoint_dir
         self.final = None
-        self.thread = QThread()
-        self.thread.setObjectName("nnstudio-training")
-        self.worker = TrainingWorker(project, registry, settings, self.control, checkpoint_dir, resume_from,
-                                     view_interval_s)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.updates.connect(self.updates)
-        self.worker.failed.connect(self.failed)
-        self.worker.finished.connect(self._on_finished)
-        self._started = False
+        self.loop = TrainingLoop(project, registry, settings, self.control, checkpoint_dir, resume_from,
+                                 view_interval_s)
+        self.runner = runner if runner is not None else TaskRunner(self, name="nnstudio-training")
+        self.task: Task | None = None
 
     def start(self) -> None:
-        self._started = True
-        self.thread.start()
+        self.task = self.runner.start(self.loop, name="nnstudio-training", on_progress=self.updates.emit,
+                                      on_result=self._on_finished, on_cancel=self.control.cancel)
+
+    @property
+    def thread(self):
+        """The run's thread (None before :meth:`start`)."""
+        return None if self.task is None else self.task.thread
 
     @property
     def running(self) -> bool:
-        return self._started and not self.thread.isFinished()
+        thread = self.thread
+        return thread is not None and not thread.isFinished()
 
     @property
     def paused(self) -> bool:
@@ -161,11 +155,7 @@ class TrainingSession(QObject):
 
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the thread has ended (``None`` = as long as it takes); never terminates it."""
-        if not self._started:
-            return True
-        if timeout_ms is None:
-            return self.thread.wait()
-        return self.thread.wait(timeout_ms)
+        return True if self.task is None else self.task.wait(timeout_ms)
 
     def stop_and_wait(self) -> bool:
         self.stop()
@@ -173,4 +163,7 @@ class TrainingSession(QObject):
 
     def _on_finished(self, final) -> None:
         self.final = final
+        self.updates.emit([final])
+        if final.kind == "error":
+            self.failed.emit(final.message)
         self.finished.emit(final)
