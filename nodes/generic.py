@@ -88,8 +88,8 @@ def resolve_class(path: str) -> type:
         cls = getattr(importlib.import_module(root), name)
     except (ImportError, AttributeError):
         raise ArgsError(f"{path} does not exist") from None
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)) or name.startswith("_"):
-        raise ArgsError(f"{path} is not an nn.Module class")
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)) or name.startswith("_") or cls is nn.Module:
+        raise ArgsError(f"{path} is not an nn.Module layer class")
     return cls
 
 
