@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
 
 _T0 = time.perf_counter()
@@ -36,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from studio.ui import theme
@@ -68,60 +66,32 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         print(f"shown {time.perf_counter() - _T0:.3f}", flush=True)
         return 0
-    loader = _Loader()
-    loader.start()
-    poll = QTimer(window)
-    poll.setInterval(25)
+    from studio.ui.tasks import shared_runner
 
-    def check() -> None:
-        if loader.is_alive():
-            return
-        poll.stop()
-        if loader.error is not None:
-            from PySide6.QtWidgets import QMessageBox
+    def failed(message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
 
-            QMessageBox.critical(window, "NN Studio cannot start", f"Loading the layer library failed:\n{loader.error}")
-            window.close()
-            return
-        _finish_startup(window, args, probe, loader.registry)
+        QMessageBox.critical(window, "NN Studio cannot start", f"Loading the layer library failed:\n{message}")
+        window.close()
 
-    poll.timeout.connect(check)
-    poll.start()
+    shared_runner().submit(load_library, lambda registry: _finish_startup(window, args, probe, registry), failed,
+                           name="nnstudio-loader")
     return app.exec()
 
 
-class _Loader(threading.Thread):
-    """Imports torch and the node library off the GUI thread, so the window paints and stays responsive.
+def load_library():
+    """Import torch and the node library (a start-up task, off the GUI thread, so the window paints).
 
     It also runs one tiny shape inference: torch loads its meta-tensor decompositions lazily on the
     first run (seconds), which would otherwise freeze the first canvas refresh.
     """
+    from studio.catalog import default_registry
+    from studio.core.factory import chain_graph
+    from studio.core.shapes import ShapeInferencer
 
-    def __init__(self) -> None:
-        super().__init__(name="nnstudio-loader", daemon=True)
-        self.registry = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            from studio.catalog import default_registry
-            from studio.core.factory import make_node
-            from studio.core.model import Edge, new_project
-            from studio.core.shapes import ShapeInferencer
-
-            registry = default_registry()
-            graph = new_project().main_graph
-            a = make_node(registry.get("io.input"), graph, shape=[4])
-            graph.nodes[a.id] = a
-            if "nn.linear" in registry:
-                b = make_node(registry.get("nn.linear"), graph, out_features=2)
-                graph.nodes[b.id] = b
-                edge = Edge(a.id, "out", b.id, "in")
-                graph.edges[edge.id] = edge
-            ShapeInferencer(registry).infer(graph)
-            self.registry = registry
-        except BaseException as exc:  # reported in a message box by the GUI thread
-            self.error = exc
+    registry = default_registry()
+    ShapeInferencer(registry).infer(chain_graph(registry, "warm-up", [4], [("nn.linear", {"out_features": 2})]))
+    return registry
 
 
 def _finish_startup(window, args: argparse.Namespace, probe: str | None, registry) -> None:
