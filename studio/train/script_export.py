@@ -1,11 +1,20 @@
-"""Export ``train.py`` + ``data.py`` beside the exported model code: training without NN Studio.
+"""Export ``train.py`` beside the exported model code: training without NN Studio, with NN Studio's loop.
 
-``data.py`` is :mod:`studio.train.synthetic` copied verbatim (numpy only) plus loaders for the
-disk datasets; ``train.py`` is a fixed template (supervised recipes, or a GAN) whose settings
-are ``repr()`` literals, so a project can change numbers and names in the script but never add
-code to it. The script runs as ``python train.py`` and under ``torchrun --nproc_per_node=N``
-(DistributedDataParallel; a GAN averages gradients by hand so its gradient penalties work).
-Reinforcement-learning recipes are refused with a message: they run in NN Studio or the CLI.
+The export folder gets
+
+- ``nnloop/``: :mod:`studio.train.nnloop` copied verbatim — the loop the app itself trains with;
+- ``data.py``: :mod:`studio.train.synthetic` verbatim plus loaders for the disk datasets
+  (paradigms that read a dataset);
+- ``gridworld.py``: :mod:`studio.train.gridworld` verbatim, and ``tabular.py`` (its solver, which
+  judges policies) with its one import made local (tabular Q-learning);
+- ``train.py``: a small template that configures the loop. Its settings are ``repr()`` literals of
+  only the settings the paradigm reads, so a project can change numbers and names in the script
+  but never add code to it.
+
+The script runs as ``python train.py`` and under ``torchrun --nproc_per_node=N`` and writes
+``metrics.csv`` with the columns ``nnstudio train`` writes. Which paradigms export is read from the
+recipe registry (``RecipeSpec.export``): ``True`` for the built-in writers below, or a callable
+``export(project, registry, settings) -> str`` that returns the text of ``train.py``.
 """
 
 from __future__ import annotations
@@ -14,30 +23,30 @@ import ast
 import inspect
 import pprint
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from studio.core.model import Project
 from studio.core.registry import Registry
-from studio.train import synthetic
-from studio.train.build import TAP_WORDS
-from studio.train.script_template import DATA_FILES, TRAIN
-from studio.train.script_template_gan import TRAIN_GAN
+from studio.train import gridworld, synthetic
+from studio.train.metrics import higher_is_better
+from studio.train.nnloop import parts as nnloop_parts
+from studio.train.script_template import DATA_FILES, TRAIN_GAN, TRAIN_SUPERVISED, TRAIN_TABULAR_Q
 from studio.train.settings import SettingsError, TrainingSettings
 
-SUPPORTED = ("classification", "regression", "sequence", "reconstruction")
+LOOP_DIR = Path(__file__).resolve().parent / "nnloop"
+# names the export folder's support files take: a graph exported under one of them would shadow it
+SUPPORT_NAMES = ("train", "data", "nnloop", "gridworld", "tabular")
 
 
 class ScriptExportError(ValueError):
     pass
 
 
-def _task(settings: TrainingSettings) -> str:
-    if settings.recipe == "sequence":
-        gen = synthetic.GENERATORS.get(settings.dataset.name)
-        if gen is synthetic.make_waves:
-            return "regression"
-        return "classification"
-    return settings.recipe
+def loop_sources() -> dict[str, str]:
+    """``nnloop/<file>`` -> text, verbatim."""
+    return {f"nnloop/{p.name}": p.read_text(encoding="utf-8") for p in sorted(LOOP_DIR.glob("*.py"))}
 
 
 def data_source() -> str:
@@ -45,21 +54,7 @@ def data_source() -> str:
     return inspect.getsource(synthetic).rstrip() + "\n" + DATA_FILES.rstrip() + "\n"
 
 
-def _node_tables(settings: TrainingSettings, targets: dict[str, str], where: str) -> tuple[list[str], dict[str, float]]:
-    frozen, mult = [], {}
-    for name, ns in settings.node_settings().items():
-        if name not in targets:
-            if where:
-                continue  # a GAN's node table spans both graphs
-            raise ScriptExportError(f"training setting 'nodes.{name}': no layer with that name")
-        if ns.freeze:
-            frozen.append(targets[name])
-        if ns.lr_mult != 1.0:
-            mult[targets[name]] = ns.lr_mult
-    return sorted(frozen), dict(sorted(mult.items()))
-
-
-def _lit(value) -> str:
+def _lit(value: Any) -> str:
     """A literal that stays within the line length (pprint wraps long tables)."""
     return pprint.pformat(value, width=100, sort_dicts=True)
 
@@ -74,72 +69,228 @@ def _fill(template: str, values: dict[str, str]) -> str:
     return text
 
 
+# -- which settings a paradigm carries ---------------------------------------------------------------
+def _pick(d: dict, *keys: str) -> dict:
+    return {k: d[k] for k in keys if k in d}
+
+
+def _optimizer(opt: dict) -> dict:
+    return _pick(opt, "name", "lr", "weight_decay", "l1", *nnloop_parts.OPTIMIZER_KEYS.get(opt["name"], ()))
+
+
+def _schedule(s: dict) -> dict:
+    return _pick(s, "name", *nnloop_parts.SCHEDULE_KEYS.get(s["name"], ()))
+
+
+def _dataset(ds: dict) -> dict:
+    keep = ["name", "params", "val_fraction", "limit", "augment"]
+    if ds["name"] not in synthetic.GENERATORS:
+        keep += ["path", "target", "download"]
+    return _pick(ds, *keep)
+
+
+def _early(es: dict) -> dict:
+    return dict(es) if es.get("enabled") else {"enabled": False}
+
+
+def _common(d: dict) -> dict:
+    return {"recipe": d["recipe"], "epochs": d["epochs"], "seed": d["seed"], "device": d["device"],
+            "threads": d["threads"], "early_stopping": _early(d["early_stopping"])}
+
+
+def _gradient(d: dict) -> dict:
+    return {"dataset": _dataset(d["dataset"]), "batch_size": d["batch_size"], "steps_per_epoch": d["steps_per_epoch"],
+            "optimizer": _optimizer(d["optimizer"]), "schedule": _schedule(d["schedule"]), "grad_clip": d["grad_clip"],
+            "init": _pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"]}
+
+
+def _better(metrics: list[str]) -> dict[str, bool]:
+    from studio.train.recipes.registry import metric_spec
+
+    out = {}
+    for m in metrics:
+        spec = metric_spec(m)
+        out[m] = spec.higher_is_better if spec is not None else higher_is_better(m)
+    return out
+
+
+# -- the writers ------------------------------------------------------------------------------------
 def _graph(project: Project, name: str, key: str):
+    if not project.graphs:
+        raise ScriptExportError("the project has no graphs")
     try:
         return project.graph_by_name(name) if name else project.graphs[0]
     except KeyError:
         raise ScriptExportError(f"training setting '{key}': no graph named '{name}'") from None
 
 
-def train_source(project: Project, registry: Registry) -> str:
-    """The text of ``train.py`` for the project's training settings (supervised recipes and GANs)."""
+def _graph_parts(project: Project, registry: Registry, graph, settings: TrainingSettings, role: str = "") -> dict:
+    """Module name, class, weights prefix, input shape, prediction index and node tables of one graph."""
     from studio.compile.exporter import export_graph, module_names
     from studio.compile.plan import build_plan
 
+    module = module_names(project)[graph.id]
+    if module in SUPPORT_NAMES:
+        raise ScriptExportError(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs for "
+                                f"itself; rename the graph")
+    exported = export_graph(graph, registry, weights_prefix=module)
+    plan = build_plan(graph, registry)
+    what = f"the {role} '{graph.name}'" if role else f"'{graph.name}'"
+    if len(plan.inputs) != 1:
+        raise ScriptExportError(f"train.py needs one Input in {what}; it has {len(plan.inputs)}")
+    targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
+    roles = [str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs]
+    frozen, mult = [], {}
+    for name, ns in settings.node_settings().items():
+        if name not in targets:
+            if role:
+                continue  # a GAN's node table spans both graphs
+            raise ScriptExportError(f"training setting 'nodes.{name}': no layer with that name")
+        if ns.freeze:
+            frozen.append(targets[name])
+        if ns.lr_mult != 1.0:
+            mult[targets[name]] = ns.lr_mult
+    return {"module": module, "class": exported.class_name, "prefix": exported.weights_prefix, "graph": graph.name,
+            "shape": list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0]),
+            "prediction": roles.index("prediction") if "prediction" in roles else 0,
+            "frozen": sorted(frozen), "lr_mult": dict(sorted(mult.items()))}
+
+
+def _head(project: Project, settings: dict, options: str, monitor: str) -> dict[str, str]:
+    metric = settings["early_stopping"].get("metric", "val_loss")
+    return {"__PROJECT__": repr(project.name), "__SETTINGS__": _lit(settings), "__OPTIONS__": options,
+            "__BETTER__": _lit(_better(sorted({metric, monitor})))}
+
+
+GRADIENT_OPTIONS = "--epochs N, --batch-size N (per process), --lr X, --max-steps N (per epoch)"
+
+
+def supervised_script(project: Project, registry: Registry, settings: TrainingSettings, task: str) -> str:
+    d = settings.to_dict()
+    carried = {**_common(d), **_gradient(d)}
+    loss = {"name": d["loss"]["name"]}
+    if task in ("classification", "sequence"):
+        loss["label_smoothing"] = d["loss"]["label_smoothing"]
+    if task == "reconstruction":
+        loss["noise"] = d["loss"]["noise"]
+    carried["loss"] = loss
+    g = _graph_parts(project, registry, _graph(project, settings.graph, "graph"), settings)
+    values = _head(project, carried, GRADIENT_OPTIONS, "val_loss")
+    values.update({"__MODULE__": g["module"], "__CLASS__": g["class"], "__TASK__": repr(task),
+                   "__PREDICTION__": repr(g["prediction"]), "__INPUT_SHAPE__": repr(g["shape"]),
+                   "__FROZEN__": _lit(g["frozen"]), "__LR_MULT__": _lit(g["lr_mult"]),
+                   "__PREFIX__": repr(g["prefix"]), "__GRAPH__": repr(g["graph"])})
+    return _fill(TRAIN_SUPERVISED, values)
+
+
+def gan_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
+    d = settings.to_dict()
+    gan = d["gan"]
+    keep = ["d_steps", "d_output", "samples", "loss"] + (["gp"] if gan["loss"] == "wgan_gp" else ["r1"])
+    carried = {**_common(d), **_gradient(d), "loss": {"label_smoothing": d["loss"]["label_smoothing"]},
+               "gan": _pick(gan, *keep)}
+    parts = {role: _graph_parts(project, registry, _graph(project, gan[role], f"gan.{role}"), settings, role)
+             for role in ("generator", "discriminator")}
+    values = _head(project, carried, GRADIENT_OPTIONS, "val_high_quality")
+    values.update({"__MODELS__": _lit({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
+                   "__LATENT_SHAPE__": repr(parts["generator"]["shape"]),
+                   "__INPUT_SHAPE__": repr(parts["discriminator"]["shape"]),
+                   "__FROZEN__": _lit({r: p["frozen"] for r, p in parts.items()}),
+                   "__LR_MULT__": _lit({r: p["lr_mult"] for r, p in parts.items()})})
+    return _fill(TRAIN_GAN, values)
+
+
+def tabular_q_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
+    d = settings.to_dict()
+    rl = _pick(d["rl"], "gamma", "lr", "epsilon_start", "epsilon_end", "epsilon_decay", "episodes", "random_start",
+               "learning", "grid")
+    values = _head(project, {**_common(d), "rl": rl}, "--epochs N", "val_optimal_paths")
+    return _fill(TRAIN_TABULAR_Q, values)
+
+
+BUILTIN_WRITERS: dict[str, Callable[[Project, Registry, TrainingSettings], str]] = {
+    "classification": lambda p, r, s: supervised_script(p, r, s, "classification"),
+    "regression": lambda p, r, s: supervised_script(p, r, s, "regression"),
+    "sequence": lambda p, r, s: supervised_script(p, r, s, "sequence"),
+    "reconstruction": lambda p, r, s: supervised_script(p, r, s, "reconstruction"),
+    "adversarial": gan_script,
+    "q_learning_tabular": tabular_q_script,
+}
+# support files each built-in writer's script imports (besides nnloop/)
+_SUPPORT = {"q_learning_tabular": ("gridworld", "tabular")}
+
+
+def _settings(project: Project) -> TrainingSettings:
     try:
-        settings = TrainingSettings.from_dict(project.training)
+        return TrainingSettings.from_dict(project.training)
     except SettingsError as exc:
         raise ScriptExportError(str(exc)) from exc
-    if settings.recipe not in SUPPORTED + ("adversarial",):
-        raise ScriptExportError(f"train.py export covers supervised recipes ({', '.join(SUPPORTED)}) and GANs; "
-                                f"'{settings.recipe}' runs inside NN Studio or with `nnstudio train`")
-    if not project.graphs:
-        raise ScriptExportError("the project has no graphs")
-    names = module_names(project)
-    common = {"__PROJECT__": repr(project.name),
-              "__SETTINGS__": pprint.pformat(settings.to_dict(), width=100, sort_dicts=True)}
-    if settings.recipe == "adversarial":
-        parts = {}
-        for role, key in (("generator", "gan.generator"), ("discriminator", "gan.discriminator")):
-            graph = _graph(project, getattr(settings.gan, role), key)
-            exported = export_graph(graph, registry, weights_prefix=names[graph.id])
-            plan = build_plan(graph, registry)
-            if len(plan.inputs) != 1:
-                raise ScriptExportError(f"the {role} '{graph.name}' needs one Input; it has {len(plan.inputs)}")
-            targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
-            shape = list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0])
-            parts[role] = (names[graph.id], exported, _node_tables(settings, targets, role), shape)
-        g, d = parts["generator"], parts["discriminator"]
-        values = dict(common, __MODELS__=_lit({r: (parts[r][0], parts[r][1].class_name) for r in parts}),
-                      __LATENT_SHAPE__=repr(g[3]), __INPUT_SHAPE__=repr(d[3]),
-                      __FROZEN__=_lit({r: parts[r][2][0] for r in parts}),
-                      __LR_MULT__=_lit({r: parts[r][2][1] for r in parts}),
-                      __PREFIXES__=_lit({r: parts[r][1].weights_prefix for r in parts}))
-        return _fill(TRAIN_GAN, values)
-    graph = _graph(project, settings.graph, "graph")
-    exported = export_graph(graph, registry, weights_prefix=names[graph.id])
-    plan = build_plan(graph, registry)
-    if len(plan.inputs) != 1:
-        raise ScriptExportError(f"train.py needs a model with one Input; '{graph.name}' has {len(plan.inputs)}")
-    targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
-    frozen, mult = _node_tables(settings, targets, "")
-    outputs = [name for _, name, _ in plan.outputs]
-    prediction = next((i for i, n in enumerate(outputs) if not any(w in n.lower() for w in TAP_WORDS)), 0)
-    shape = list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0])
-    values = dict(common, __MODULE__=names[graph.id], __CLASS__=exported.class_name, __TASK__=repr(_task(settings)),
-                  __PREDICTION__=repr(prediction), __INPUT_SHAPE__=repr(shape), __FROZEN__=_lit(frozen),
-                  __LR_MULT__=_lit(mult), __PREFIX__=repr(exported.weights_prefix))
-    return _fill(TRAIN, values)
+
+
+def _writer(settings: TrainingSettings) -> Callable[[Project, Registry, TrainingSettings], str]:
+    from studio.train.recipes.registry import recipe_spec
+
+    spec = recipe_spec(settings.recipe)
+    if callable(spec.export):
+        return spec.export
+    if spec.export and spec.name in BUILTIN_WRITERS:
+        return BUILTIN_WRITERS[spec.name]
+    exporting = ", ".join(r for r in BUILTIN_WRITERS)
+    raise ScriptExportError(f"train.py export covers {exporting}; '{settings.recipe}' runs inside NN Studio or "
+                            f"with `nnstudio train`")
+
+
+def train_source(project: Project, registry: Registry) -> str:
+    """The text of ``train.py`` for the project's training settings."""
+    settings = _settings(project)
+    return _writer(settings)(project, registry, settings)
+
+
+def support_sources(project: Project) -> dict[str, str]:
+    """Every file ``train.py`` imports besides the model files: relative path -> text."""
+    settings = _settings(project)
+    files = loop_sources()
+    if "gridworld" in _SUPPORT.get(settings.recipe, ()):
+        files["gridworld.py"] = inspect.getsource(gridworld)
+        files["tabular.py"] = _tabular_source()
+    else:
+        files["data.py"] = data_source()
+    return files
+
+
+def _check_names(project: Project, stems: set[str]) -> None:
+    """No graph's file may take the name of a file ``train.py`` needs."""
+    from studio.compile.exporter import module_names
+
+    for graph in project.graphs:
+        module = module_names(project)[graph.id]
+        if module in stems:
+            raise ScriptExportError(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs "
+                                    f"for itself; rename the graph")
+
+
+def _tabular_source() -> str:
+    """:mod:`studio.train.tabular` (numpy only) with its one import of the gridworld made local."""
+    from studio.train import tabular
+
+    text = inspect.getsource(tabular)
+    line = "from studio.train.gridworld import"
+    if text.count(line) != 1 or "studio" in text.replace(line, ""):
+        raise ScriptExportError("studio.train.tabular must import only the gridworld from NN Studio to be exported")
+    return text.replace(line, "from gridworld import")
 
 
 def export_train_script(project: Project, registry: Registry, out_dir: str | Path) -> list[Path]:
-    """Write ``train.py`` and ``data.py`` into ``out_dir`` (model files come from ``export_project``)."""
+    """Write ``train.py`` and its support files into ``out_dir`` (model files come from ``export_project``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train = train_source(project, registry)
-    data = data_source()
-    ast.parse(data)
-    paths = [out / "train.py", out / "data.py"]
-    paths[0].write_text(train, encoding="utf-8")
-    paths[1].write_text(data, encoding="utf-8")
+    files = {"train.py": train_source(project, registry), **support_sources(project)}
+    _check_names(project, {rel.split("/")[0].removesuffix(".py") for rel in files})
+    paths = []
+    for rel, text in files.items():
+        ast.parse(text)
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
     return paths

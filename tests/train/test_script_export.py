@@ -33,20 +33,40 @@ def _export(registry, tmp_path, training=TRAINING):
     return p
 
 
+def _imports(text):
+    tree = ast.parse(text)
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
 def test_train_script_runs_plainly_without_nnstudio(registry, tmp_path):
     _export(registry, tmp_path)
-    for name in ("train.py", "data.py"):
-        tree = ast.parse((tmp_path / name).read_text())
-        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert not imported & {"studio", "nodes"}, imported
+    files = ["train.py", "data.py", *(f"nnloop/{p.name}" for p in (tmp_path / "nnloop").glob("*.py"))]
+    assert len(files) > 4
+    for name in files:
+        assert not _imports((tmp_path / name).read_text()) & {"studio", "nodes"}, name
     r = subprocess.run([sys.executable, "train.py", "--out", "w"], cwd=tmp_path, capture_output=True, text=True,
                        timeout=120, env=_env(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "epoch 1/1" in r.stdout and "val_accuracy" in r.stdout
     assert (tmp_path / "w" / "weights.safetensors").exists()
+    header = (tmp_path / "w" / "metrics.csv").read_text().splitlines()[0]
+    assert header.startswith("epoch,loss,accuracy,val_loss,val_accuracy") and header.endswith("lr")
 
 
+def test_the_loop_is_copied_verbatim_and_imports_no_studio(registry, tmp_path):
+    from studio.train import nnloop
+
+    _export(registry, tmp_path)
+    package = Path(nnloop.__file__).parent
+    sources = sorted(package.glob("*.py"))
+    assert {p.name for p in sources} == {p.name for p in (tmp_path / "nnloop").glob("*.py")}
+    for path in sources:
+        assert (tmp_path / "nnloop" / path.name).read_bytes() == path.read_bytes()
+        assert not _imports(path.read_text()) & {"studio", "nodes"}, path.name
+
+
+@pytest.mark.slow
 def test_train_script_under_torchrun_with_two_cpu_processes(registry, tmp_path):
     _export(registry, tmp_path)
     with socket.socket() as s:
@@ -78,16 +98,59 @@ def test_exported_data_matches_the_engine(registry, tmp_path):
     assert np.array_equal(np.load(tmp_path / "xv.npy"), bundle.val_x.numpy())
 
 
+class _Strings(ast.NodeTransformer):
+    def visit_Constant(self, node):
+        return ast.copy_location(ast.Constant(value="S"), node) if isinstance(node.value, str) else node
+
+
+def _shape_of(text):
+    return ast.dump(_Strings().visit(ast.parse(text)))
+
+
 def test_hostile_names_cannot_inject_code(registry):
     p = project(mlp(registry, "model", 2, 8, 3), training=TRAINING)
+    p.training = dict(TRAINING, dataset={"name": "csv", "path": "data.csv", "target": "y"})
+    plain = _shape_of(train_source(p, registry))
     p.name = '__SETTINGS__"""\nimport os; os.system("echo pwned")\n"""'
-    p.training = dict(TRAINING, dataset={"name": "csv", "path": "x'''\nimport os\n'''", "target": "__CLASS__"})
+    p.training = dict(TRAINING, dataset={"name": "csv", "path": "x\'\'\'\nimport os\n\'\'\'", "target": "__CLASS__"})
     text = train_source(p, registry)
     tree = ast.parse(text)
-    imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert all(getattr(n, "module", None) != "os" or isinstance(n, ast.Import) for n in imports)
-    assert sum(isinstance(n, ast.Import) and any(a.name == "os" for a in n.names) for n in ast.walk(tree)) == 1
+    assert not _imports(text) & {"os", "subprocess"}
     assert not any(isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "system" for n in ast.walk(tree))
+    assert _shape_of(text) == plain  # the hostile text only ever lands inside string literals
+
+
+def test_graph_named_like_a_support_file_never_shadows_it(registry, tmp_path):
+    p = project(mlp(registry, "nnloop", 2, 8, 3), training=TRAINING)
+    model_import = [n.module for n in ast.walk(ast.parse(train_source(p, registry)))
+                    if isinstance(n, ast.ImportFrom) and n.module not in ("__future__", "nnloop")]
+    assert model_import and "nnloop" not in model_import  # exported under another name
+    q = project(mlp(registry, "tabular", 2, 8, 4), training={"recipe": "q_learning_tabular"})
+    export_project(q, registry, tmp_path)
+    with pytest.raises(ScriptExportError, match="tabular.py"):
+        export_train_script(q, registry, tmp_path)
+
+
+def test_each_paradigm_carries_only_its_settings(registry):
+    cls = train_source(project(mlp(registry, "model", 2, 8, 3), training=TRAINING), registry)
+    settings = ast.literal_eval(_constant(cls, "SETTINGS"))
+    assert "gan" not in settings and "rl" not in settings and "noise" not in settings["loss"]
+    assert set(settings["schedule"]) == {"name", "min_lr"} and "betas" not in settings["optimizer"]  # cosine, sgd
+    gan = train_source(project(mlp(registry, "generator", 4, 8, 2), mlp(registry, "discriminator", 2, 8, 1),
+                               training={"recipe": "adversarial", "dataset": {"name": "ring"}}), registry)
+    settings = ast.literal_eval(_constant(gan, "SETTINGS"))
+    assert "rl" not in settings and "gp" not in settings["gan"] and "r1" in settings["gan"]
+    q = train_source(project(mlp(registry, "model", 2, 8, 4), training={"recipe": "q_learning_tabular"}), registry)
+    settings = ast.literal_eval(_constant(q, "SETTINGS"))
+    assert "rl" in settings and not {"dataset", "optimizer", "gan", "batch_size"} & set(settings)
+    assert "replay_size" not in settings["rl"]  # a DQN setting
+
+
+def _constant(text, name):
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == name:
+            return ast.unparse(node.value)
+    raise AssertionError(name)
 
 
 def test_rl_recipes_are_refused_clearly(registry):
@@ -102,11 +165,13 @@ def test_export_is_deterministic_and_ruff_clean(registry, tmp_path):
     export_project(p, registry, tmp_path)
     export_train_script(p, registry, tmp_path)
     r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E,F,W,I,B,UP",
-                        "--line-length", "120", "train.py", "data.py"], cwd=tmp_path, capture_output=True, text=True)
+                        "--line-length", "120", "train.py", "data.py", "nnloop"], cwd=tmp_path, capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stdout
     assert "LR_MULT = {'linear': 0.5}" in (tmp_path / "train.py").read_text()
 
 
+@pytest.mark.slow
 def test_gan_train_script_runs_plainly_and_under_torchrun(registry, tmp_path):
     g = mlp(registry, "generator", 4, 16, 2)
     d = mlp(registry, "discriminator", 2, 16, 1, act="nn.leaky_relu")

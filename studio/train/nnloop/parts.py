@@ -215,15 +215,21 @@ def make_optimizer(opt: dict, modules: Sequence[nn.Module], multipliers: dict[in
     if not groups:
         raise ValueError("every layer is frozen (or the model has no weights): nothing to train")
     params = [{"params": ps, "lr": base * m, "lr_mult": m} for m, ps in groups.items()]
-    betas = tuple(float(b) for b in opt["betas"])
-    if opt["name"] == "sgd":
+    name, decay = opt["name"], opt["weight_decay"]
+    if name == "sgd":
         return torch.optim.SGD(params, lr=base, momentum=opt["momentum"],
-                               nesterov=opt["nesterov"] and opt["momentum"] > 0, weight_decay=opt["weight_decay"])
-    if opt["name"] == "adam":
-        return torch.optim.Adam(params, lr=base, betas=betas, weight_decay=opt["weight_decay"])
-    if opt["name"] == "adamw":
-        return torch.optim.AdamW(params, lr=base, betas=betas, weight_decay=opt["weight_decay"])
-    return torch.optim.RMSprop(params, lr=base, momentum=opt["momentum"], weight_decay=opt["weight_decay"])
+                               nesterov=opt["nesterov"] and opt["momentum"] > 0, weight_decay=decay)
+    if name in ("adam", "adamw"):
+        betas = tuple(float(b) for b in opt["betas"])
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return cls(params, lr=base, betas=betas, weight_decay=decay)
+    return torch.optim.RMSprop(params, lr=base, momentum=opt["momentum"], weight_decay=decay)
+
+
+# which settings each choice reads (an export carries only these)
+OPTIMIZER_KEYS = {"sgd": ("momentum", "nesterov"), "adam": ("betas",), "adamw": ("betas",), "rmsprop": ("momentum",)}
+SCHEDULE_KEYS = {"none": (), "step": ("step_size", "gamma"), "cosine": ("min_lr",), "one_cycle": ("max_lr",),
+                 "plateau": ("factor", "patience")}
 
 
 class Schedule:

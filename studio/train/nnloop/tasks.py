@@ -40,7 +40,8 @@ def _stack_list(values: list) -> list[float]:
     if not values:
         return []
     if isinstance(values[0], torch.Tensor):
-        return torch.stack(values).float().tolist() if values[0].dtype != torch.float32 else torch.stack(values).tolist()
+        stacked = torch.stack(values)
+        return (stacked if stacked.dtype == torch.float32 else stacked.float()).tolist()
     return [float(v) for v in values]
 
 
@@ -71,7 +72,8 @@ class SupervisedTask:
         self.what = "input" if self.reconstruct else "target"
         self.eval_task = "regression" if self.reconstruct else task
         loss = cfg["loss"]
-        self.loss_name, self.smoothing = loss["name"], loss["label_smoothing"]
+        self.loss_name = loss["name"]
+        self.smoothing = loss["label_smoothing"] if task == "classification" else 0.0
         self.noise = loss["noise"] if self.reconstruct else 0.0
         self.bce = task == "classification" and self.loss_name == "bce"
         self.l1, self.grad_clip = cfg["optimizer"]["l1"], cfg["grad_clip"]
@@ -268,6 +270,7 @@ class GanTask:
         self.after_backward = after_backward
         self.wgan = self.gan["loss"] == "wgan_gp"
         self.r1 = 0.0 if self.wgan else self.gan["r1"]
+        self.gp = self.gan["gp"] if self.wgan else 0.0
         self.raw = self.gan["d_output"] == "probability" or self.wgan
         self.batches = Batches(train_x, torch.zeros(len(train_x)), cfg["batch_size"], True, cfg["seed"],
                                cfg["dataset"]["augment"], drop_last=True, rank=rank, world=world)
@@ -301,7 +304,7 @@ class GanTask:
         return next(self._iter)[0].to(self.device)
 
     def _d_loss(self, score: torch.Tensor, real: bool) -> torch.Tensor:
-        smooth = self.cfg["loss"]["label_smoothing"]
+        smooth = self.cfg["loss"].get("label_smoothing", 0.0)
         target = torch.full_like(score, (1.0 - smooth) if real else 0.0)
         if self.gan["d_output"] == "probability":
             return F.binary_cross_entropy(score.clamp(1e-6, 1 - 1e-6), target)
@@ -334,7 +337,7 @@ class GanTask:
             s_real = self._fwd(self.forward_d, real).float().reshape(-1)
             s_fake = self._fwd(self.forward_d, fake).float().reshape(-1)
             if self.wgan:
-                loss_d = s_fake.mean() - s_real.mean() + gan["gp"] * self._gradient_penalty(real.detach(), fake)
+                loss_d = s_fake.mean() - s_real.mean() + self.gp * self._gradient_penalty(real.detach(), fake)
             else:
                 loss_d = self._d_loss(s_real, True) + self._d_loss(s_fake, False)
             if self.r1 > 0:
@@ -421,13 +424,14 @@ class TabularQTask:
     """Q(s, a) += α · (r + γ · max Q(s', ·) − Q(s, a)) on a gridworld, ε-greedy with linear decay.
 
     One step is one episode; ``loss`` is the episode's mean absolute TD error. ``env`` is a
-    gridworld (reset / step / terminal / policy_quality / greedy_path, ``starts``, ``start``)."""
+    gridworld (reset / step / terminal / policy_quality / greedy_path, ``starts``, ``start``);
+    ``judge(q)`` may score the greedy policy (greedy_return, optimal_action_share, v_error)."""
 
     unit = "episodes"
     monitor = "val_optimal_paths"
 
-    def __init__(self, cfg: dict, env: Any) -> None:
-        self.cfg, self.rl, self.env = cfg, cfg["rl"], env
+    def __init__(self, cfg: dict, env: Any, judge: Callable[[np.ndarray], dict[str, float]] | None = None) -> None:
+        self.cfg, self.rl, self.env, self.judge = cfg, cfg["rl"], env, judge
         self.rng = np.random.default_rng(cfg["seed"])
         self.q = np.zeros((env.n_states, 4), dtype=np.float64)
         self.episode = 0
@@ -459,7 +463,7 @@ class TabularQTask:
         return self.greedy(state)
 
     def step(self, epoch: int, index: int) -> None:
-        gamma, alpha = self.rl["gamma"], self.rl["lr"]
+        gamma, alpha, learning = self.rl["gamma"], self.rl["lr"], self.rl.get("learning", True)
         env, q = self.env, self.q
         s = env.reset(self.start_state())
         eps = self.epsilon()
@@ -469,7 +473,8 @@ class TabularQTask:
             s2, r, done = env.step(a)
             target = r if env.terminal(s2) else r + gamma * q[s2].max()
             td = target - q[s, a]
-            q[s, a] += alpha * td
+            if learning:
+                q[s, a] += alpha * td
             td_sum += abs(td)
             ret += r
             n += 1
@@ -490,9 +495,14 @@ class TabularQTask:
         quality = self.env.policy_quality(self.q)
         path = self.env.greedy_path(self.q.argmax(1))
         recent = self.returns[-50:]
-        return {"val_optimal_actions": quality["optimal_actions"], "val_optimal_paths": quality["optimal_paths"],
-                "val_success": float(self.env.cells.flat[path[-1]] == 2), "val_path_length": float(len(path) - 1),
-                "val_return_mean50": float(np.mean(recent)) if recent else 0.0}
+        m = {"val_optimal_actions": quality["optimal_actions"], "val_optimal_paths": quality["optimal_paths"],
+             "val_success": float(self.env.cells.flat[path[-1]] == 2), "val_path_length": float(len(path) - 1),
+             "val_return_mean50": float(np.mean(recent)) if recent else 0.0}
+        if self.judge is not None:  # the greedy policy judged against the solved grid
+            judged = self.judge(self.q)
+            m.update(val_greedy_return=judged["greedy_return"],
+                     val_optimal_action_share=judged["optimal_action_share"], val_v_error=judged["v_error"])
+        return m
 
     def lr(self) -> float:
         return float(self.rl["lr"])
