@@ -27,6 +27,9 @@ MAX_TEXT_CHARS = 5_000_000
 MAX_IDX_BYTES = 1 << 30
 #: values a CSV table may hold (float32: 1 GB)
 MAX_CSV_VALUES = 1 << 28
+#: characters of one CSV line: csv splits a whole line into strings (~60 bytes per field) before
+#: a row can be checked, so one endless line must be refused before it is split
+MAX_CSV_LINE = 4_000_000
 #: pixels of one image in an image folder (a 48-megapixel photo still loads)
 MAX_IMAGE_PIXELS = 50_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
@@ -256,7 +259,7 @@ def _read_table(file: Path, target: str, features: list[str], encoding: str,
     values = array.array("f")
     labels: list[str] = []
     with open(file, newline="", encoding=encoding) as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(_lines(fh, file))
         try:
             header: list[str] | None = None
             use: list[int] = []
@@ -295,6 +298,19 @@ def _read_table(file: Path, target: str, features: list[str], encoding: str,
         raise DataError(f"{file} needs a header row and at least two data rows")
     x = np.frombuffer(values, dtype=np.float32).reshape(len(labels), len(use)).copy()
     return [header[j] for j in use] + [header[ti]], x, labels
+
+
+def _lines(fh: Any, file: Path):
+    """The file's lines, each read with a length cap (an endless line is refused, never split)."""
+    number = 0
+    while True:
+        line = fh.readline(MAX_CSV_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_CSV_LINE:
+            raise DataError(f"{file} line {number} is longer than {MAX_CSV_LINE:,} characters; is this a CSV table?")
+        yield line
 
 
 def _columns(header: list[str]) -> str:

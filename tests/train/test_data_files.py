@@ -133,3 +133,11 @@ def test_an_image_past_the_pixel_cap_is_refused_before_decoding(tmp_path):
     assert isinstance(error, DataError) and "huge.png" in str(error) and "pixels" in str(error)
     assert "\n" not in str(error)
     assert peak < 32 * MB, peak
+
+
+def test_an_endless_csv_line_is_refused_before_it_is_split(tmp_path):
+    endless = tmp_path / "endless.csv"
+    endless.write_text("a,b\n1,0\n" + "1," * 3_000_000 + "0\n2,1\n")
+    error, peak = traced_peak(load_csv, str(endless), "")
+    assert isinstance(error, DataError) and "line 3 is longer than" in str(error)
+    assert peak < 40 * MB, peak  # splitting it would hold 3 million strings (~180 MB)
