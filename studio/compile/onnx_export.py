@@ -211,17 +211,34 @@ def _check(model: Any, path: Path, plan: Any, inputs: list[str], graph_name: str
 
 
 def export_project_onnx(project: Project, registry: Registry, out_dir: str | Path,
-                        modules: Mapping[str, Any] | None = None,
-                        graphs: Iterable[str] | None = None) -> list[OnnxResult]:
-    """``<stem>.onnx`` per graph (stems from :mod:`export_names`), each checked; ``modules``: trained weights."""
+                        modules: Mapping[str, Any] | None = None, graphs: Iterable[str] | None = None,
+                        weights: str | os.PathLike | None = None) -> list[OnnxResult]:
+    """``<stem>.onnx`` per graph (stems from :mod:`export_names`), each checked by onnxruntime.
+
+    Trained weights come from ``modules`` ({graph name: module}) or a ``weights`` file
+    (safetensors, as saved beside the project); without either the file has random weights.
+    """
+    from studio.compile.compiler import compile_graph
     from studio.compile.export_names import graph_stems
 
     stems = graph_stems(project)
+    states = {}
+    if weights is not None:
+        from studio.compile.weights import load_weights
+
+        states = load_weights(project, weights)
     wanted = set(graphs) if graphs is not None else None
     results = []
     for graph in project.graphs:
         if wanted is not None and graph.name not in wanted and graph.id not in wanted:
             continue
         module = (modules or {}).get(graph.name)
+        if module is None and graph.name in states:
+            module = compile_graph(graph, registry)
+            try:
+                module.load_state_dict(states[graph.name], strict=True)
+            except RuntimeError as exc:
+                raise OnnxExportError(f"{graph.name}: the weights file does not fit the graph "
+                                      f"({_first_line(exc)})", None, graph.name) from exc
         results.append(export_onnx(graph, registry, Path(out_dir) / f"{stems[graph.id]}.onnx", module))
     return results

@@ -88,3 +88,47 @@ def test_an_operation_onnx_cannot_express_is_one_clear_line(registry, tmp_path):
     assert "eigh" in message or "eigvalsh" in message
     assert not (tmp_path / "spectral.onnx").exists()
     assert not list(tmp_path.glob("*.tmp"))  # no half-written file left behind
+
+
+def test_cli_export_onnx_prints_the_check(registry, tmp_path, capsys):
+    from studio.cli import main
+    from studio.compile.compiler import compile_project
+    from studio.compile.weights import save_weights
+    from studio.io.project_file import save_project
+
+    b = Builder(registry, "data")  # a graph named like a support file still gets its own files
+    x = b.node("io.input", "x", shape=[4])
+    b.chain(x, b.node("nn.linear", "fc", out_features=2), b.node("io.output", "y"))
+    path = tmp_path / "tiny.nnstudio"
+    save_project(b.project, path)
+    modules = compile_project(b.project, registry)
+    weights = tmp_path / "trained.safetensors"
+    save_weights(b.project, modules, weights)
+    out = tmp_path / "out"
+    assert main(["export", str(path), "--onnx", "--weights", str(weights), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "data_model.onnx: data -> ONNX" in printed and "max |diff|" in printed
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(out / "data_model.onnx"), providers=["CPUExecutionProvider"])
+    sample = torch.randn(5, 4)
+    got = session.run(None, {"x": sample.numpy()})[0]
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(got), modules["data"](sample), atol=1e-5)  # the trained weights
+
+
+def test_cli_onnx_failure_is_one_line(registry, tmp_path, capsys, monkeypatch):
+    from studio.cli import main
+    from studio.io.project_file import save_project
+
+    reg = _spectral_registry(registry)
+    b = Builder(reg, "spectral")
+    b.chain(b.node("io.input", "x", shape=[3, 3]), b.node("test.eigvalsh", "eig"), b.node("io.output", "y"))
+    path = tmp_path / "spectral.nnstudio"
+    save_project(b.project, path)
+    import studio.catalog
+
+    monkeypatch.setattr(studio.catalog, "default_registry", lambda: reg)
+    code = main(["export", str(path), "--onnx", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "ONNX cannot express" in err[0]

@@ -18,6 +18,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-script", action="store_true",
                         help="also write train.py (+ data.py) to reproduce training")
     parser.add_argument("--weights", default=None, help="weights file to copy beside the code (default: the project's)")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also write <graph>.onnx (dynamic batch), checked against PyTorch by onnxruntime")
 
 
 def writable_folder(path: Path, option: str = "--out") -> Path:
@@ -47,10 +49,17 @@ def run(args: argparse.Namespace) -> int:
             from studio.train.script_export import export_train_script
 
             written += export_train_script(project, registry, out)
+        checked = []
+        if args.onnx:
+            from studio.compile.onnx_export import export_project_onnx
+
+            checked = export_project_onnx(project, registry, out, weights=weights)
     except (CompileError, OSError, ValueError) as exc:
         raise CliError(f"cannot export: {exc}") from exc
     for path in written:
         say(str(path))
+    for result in checked:
+        say(result.summary())
     return 0
 
 
