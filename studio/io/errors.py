@@ -15,5 +15,6 @@ class ProjectFileError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f" at {self.field}" if self.field else ""
+        field = self.field if len(self.field) <= 120 else f"{self.field[:70]}…{self.field[-40:]}"
+        where = f" at {field}" if field else ""
         return f"{self.source}{where}: {self.message}"

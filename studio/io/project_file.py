@@ -138,8 +138,11 @@ def _loads(raw: bytes | str, registry: Registry, source: str | None) -> Project:
         hint = " (the file looks cut off)" if exc.pos >= len(raw.rstrip()) else ""
         raise ProjectFileError(source, f"line {exc.lineno}, column {exc.colno}",
                                f"not valid JSON: {exc.msg}{hint}") from None
-    except (RecursionError, ValueError) as exc:
-        raise ProjectFileError(source, "", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProjectFileError(source, "", "not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        text = str(exc).split(";")[0] if "digits" in str(exc) else str(exc)  # no advice to raise Python's limit
+        raise ProjectFileError(source, "", f"not valid JSON: {' '.join(text.split())}") from None
     return project_from_dict(data, registry, source)
 
 
@@ -154,6 +157,9 @@ def project_from_dict(data: Any, registry: Registry, source: str | None = None) 
     if data.get("format") != FORMAT:
         raise ProjectFileError(source, "format", f"not an NN Studio project (format is {data.get('format')!r}, "
                                                  f"expected {FORMAT!r})")
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and not 0 <= version <= 1_000_000:
+        raise ProjectFileError(source, "version", f"unknown format version ({len(str(abs(version)))} digits)")
     try:
         data = migrate(dict(data), source)
     except ProjectFileError:
