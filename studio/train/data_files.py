@@ -225,7 +225,7 @@ def load_csv(path: str, target: str, task: str = "auto", features: Any = None,
         raise DataError("csv needs a file: set dataset.path to a .csv file with a header row")
     file = Path(path)
     if not file.is_file():
-        raise DataError(f"CSV file {file} does not exist")
+        raise DataError(f"CSV file {file} {_not_a_file(file)}")
     if features is not None and (not isinstance(features, list | tuple)
                                  or not all(isinstance(f, str) for f in features)):
         raise DataError(f"dataset.params.features must be a list of column names of {file.name}, got {features!r}")
@@ -300,6 +300,13 @@ def _read_table(file: Path, target: str, features: list[str], encoding: str,
     return [header[j] for j in use] + [header[ti]], x, labels
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a data file (devices and pipes never end)."""
+    if path.is_dir():
+        return "is a folder; give a file"
+    return "is not a regular file (a device or a pipe)" if path.exists() else "does not exist"
+
+
 def _lines(fh: Any, file: Path):
     """The file's lines, each read with a length cap (an endless line is refused, never split)."""
     number = 0
@@ -341,7 +348,7 @@ def load_text(path: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray
         raise DataError("text needs a file: set dataset.path to a UTF-8 text file")
     file = Path(path)
     if not file.is_file():
-        raise DataError(f"text file {file} does not exist")
+        raise DataError(f"text file {file} {_not_a_file(file)}")
     unknown = set(params) - {"length", "many_to_many", "max_windows"}
     if unknown:
         raise DataError(f"dataset 'text' has no parameter {sorted(unknown)[0]!r}; use length, many_to_many, max_windows")

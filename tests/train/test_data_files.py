@@ -141,3 +141,12 @@ def test_an_endless_csv_line_is_refused_before_it_is_split(tmp_path):
     error, peak = traced_peak(load_csv, str(endless), "")
     assert isinstance(error, DataError) and "line 3 is longer than" in str(error)
     assert peak < 40 * MB, peak  # splitting it would hold 3 million strings (~180 MB)
+
+
+def test_devices_pipes_and_folders_are_named_for_what_they_are(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would block forever
+    assert "not a regular file" in str(pytest.raises(DataError, load_csv, str(tmp_path / "pipe.csv"), "").value)
+    assert "not a regular file" in str(pytest.raises(DataError, load_text, "/dev/zero", {}).value)
+    assert "is a folder" in str(pytest.raises(DataError, load_csv, str(tmp_path), "").value)
