@@ -11,7 +11,10 @@ Besides ``title``/``description``/``order``/``explanation`` a template's ``meta`
   ``training`` overrides merged into ``project.training``); the transfer template uses them for
   its offline pretrain -> fine-tune -> from-scratch comparison, the others for their variants;
 * ``default_stage``: the stage the Training panel starts on (the transfer template's offline
-  pretrain stage, since ImageNet weights are not cached on a fresh install).
+  pretrain stage, since ImageNet weights are not cached on a fresh install);
+* ``try_steps``: what the explanation's "Try" paragraph asks the user to change, one control each
+  (``setting`` in the Training panel, ``node`` + ``param`` or ``training`` in the Inspector, a
+  ``stage``, a panel ``button``); ``tests/templates/test_try_steps.py`` finds each control in the app.
 """
 
 from __future__ import annotations
@@ -125,18 +128,19 @@ Weights: weights = imagenet uses the torchvision ImageNet weights when they are 
 (connect once to download them); offline you get a clear message. weights = file loads your own
 checkpoint.
 
-Offline transfer demo: in the Training panel choose Stage "1. Pretrain on shapes" and train (the whole
+Offline transfer demo: the Training panel opens on Stage "1. Pretrain on shapes"; train it (the whole
 network learns the built-in 'shapes' images), then "2. Fine-tune on 60 glyphs" (starts from that
 checkpoint, trains only the head on 60 labelled 'glyphs' images), then "3. From scratch on 60 glyphs"
 (the same network from random weights, the same images and steps). "2b" also unfreezes layer4.
-bench/templates.py runs the same three stages.
+The benchmark runs the same three stages.
 
 What to watch: compare val_accuracy of fine-tuned vs from-scratch on one plot: the fine-tuned curve
 rises within a few epochs while from-scratch stays near chance and overfits (train accuracy 100%,
 validation low).
 
-Try: set the backbone's freeze to all_but_last to unfreeze its last stage (layer4); it trains at
-0.1 x the learning rate (Training > nodes > backbone > lr_mult).
+Try: select the backbone node and in the Inspector set its freeze to all_but_last: its last stage
+(layer4) learns too, at its LR multiplier (Inspector > Training, 0.1 here) times the learning rate.
+The Stage "2b. Fine-tune head + layer4" does exactly that.
 """
 
 
@@ -186,6 +190,8 @@ def transfer_cnn(reg: Registry) -> Project:
     p = new("transfer_cnn", "CNN transfer learning",
             "A pretrained ResNet-18 with a new head: fine-tune on 60 labelled images and beat training from scratch.",
             1, TRANSFER_EXPLANATION, training, stages=stages, default_stage="pretrain",
+            try_steps=[{"node": "backbone", "param": "freeze"}, {"node": "backbone", "training": "lr_mult"},
+                       {"stage": "finetune_last_stage"}],
             targets={"finetune_beats_scratch": True})
     g = GraphBuilder(p, reg, "classifier")
     g.sequential([3, 32, 32], [
@@ -217,8 +223,8 @@ pick any UTF-8 text file (a bundled sample is used otherwise) and train: it lear
 character; the loss falls from ln(vocabulary) towards 1.5 or lower as it learns spelling and common words.
 The window length (64) must match char_model's Input shape; up to 128 distinct characters fit.
 
-Try: set the waves' components to 3 or noise to 0.2 (Training > dataset > params) and see how the gap
-to the baseline changes; or switch the LSTM to a GRU.
+Try: in the Training panel (Data) set Components to 3 or Noise to 0.2 and see how the gap to the
+baseline changes; or select the lstm node and set its num layers to 1 in the Inspector.
 """
 
 
@@ -248,7 +254,9 @@ def lstm_forecast(reg: Registry) -> Project:
     }}
     p = new("lstm_forecast", "LSTM forecasting",
             "An LSTM forecasts noisy multi-frequency waves 8 steps ahead, far better than repeating the last value.",
-            2, LSTM_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 5.0})
+            2, LSTM_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 5.0},
+            try_steps=[{"setting": "dataset.params.components"}, {"setting": "dataset.params.noise"},
+                       {"node": "lstm", "param": "num_layers"}])
     g = GraphBuilder(p, reg, "forecaster")
     g.sequential([32, 1], [
         L("nn.lstm", "lstm", hidden_size=64, num_layers=2, output="last step"),
@@ -282,8 +290,9 @@ What to watch: val_mse against val_baseline_mse (predicting the mean image; targ
 it, i.e. val_vs_baseline >= 4); the reconstruction view (input / output); the latent view, where the
 shape classes gather in their own regions although the network never saw a label.
 
-Try: stage "denoising" (Training > loss > noise = 0.3) feeds noisy images and asks for clean ones;
-or set the bottleneck's out_features to 2 and watch reconstructions blur.
+Try: choose the Stage "Denoising" in the Training panel (its Input noise is 0.3): noisy images in,
+clean images as the target; or select the bottleneck node, set its out features to 2 in the Inspector
+and watch the reconstructions blur.
 """
 
 
@@ -299,7 +308,8 @@ def conv_autoencoder(reg: Registry) -> Project:
                             "training": {"loss": {"noise": 0.3}}}}
     p = new("conv_autoencoder", "Convolutional autoencoder",
             "Compress shape images to a 16-number code and rebuild them; a 2-D latent view groups the classes.",
-            3, AE_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 4.0})
+            3, AE_EXPLANATION, training, stages=stages, targets={"val_vs_baseline": 4.0},
+            try_steps=[{"stage": "denoising"}, {"setting": "loss.noise"}, {"node": "bottleneck", "param": "out_features"}])
     g = GraphBuilder(p, reg, "autoencoder")
     x = g.add("io.input", "x", shape=[1, 28, 28])
     features = g.chain(x, L("nn.conv2d", "enc1", out_channels=16, kernel_size=3, stride=2, padding=1),
@@ -339,9 +349,9 @@ What to watch: val_accuracy is per-token (target >= 95%; it gets there within th
 attention view shows the weights for one sequence: once learned, a bright anti-diagonal appears
 (position i attends to 7 - i).
 
-Try: change the dataset's task to sort (Training > dataset > params > task): accuracy drops and the
-heatmap attends by value instead of by position; add a second attention layer for it. Or delete the
-positional encoding and watch accuracy stall near 30%.
+Try: in the Training panel (Data) set Task to sort: accuracy drops and the heatmap attends by value
+instead of by position; add a second attention layer for it. Or delete the positions node (the
+positional encoding) and watch accuracy stall near 30%.
 """
 
 
@@ -355,7 +365,8 @@ def attention_reverse(reg: Registry) -> Project:
     }
     p = new("attention_reverse", "Attention: reverse a sequence",
             "A one-layer transformer learns to reverse digit sequences; its attention map shows the alignment.",
-            5, ATTN_EXPLANATION, training, targets={"val_accuracy": 0.95})
+            5, ATTN_EXPLANATION, training, targets={"val_accuracy": 0.95},
+            try_steps=[{"setting": "dataset.params.task"}, {"node": "positions"}])
     g = GraphBuilder(p, reg, "transformer")
     g.sequential([8], [
         L("nn.embedding", "embed", num_embeddings=10, embedding_dim=64),
@@ -386,8 +397,8 @@ What to watch: the sample view (fixed noise -> points over the 8 blobs); val_mod
 of 8) and val_high_quality (share of samples within 3 sigma of a blob; target >= 0.8). d_real and
 d_fake should hover near 0.5 once the game is balanced; D winning outright (d_fake -> 0) stalls G.
 
-Try: delete the 'with_spread' node and wire d_act1 straight into d_fc2: the samples collapse onto a
-few blobs (mode collapse);
+Try: in the discriminator graph delete the 'with_spread' node and wire d_act1 straight into d_fc2:
+the samples collapse onto a few blobs (mode collapse);
 the gan_dcgan template is the same game on images (best with a GPU).
 """
 
@@ -406,7 +417,9 @@ def gan_ring(reg: Registry) -> Project:
     }
     p = new("gan_ring", "GAN: ring of Gaussians",
             "A generator and a discriminator play against each other until the fakes cover all 8 blobs of a ring.",
-            4, GAN_EXPLANATION, training, targets={"val_modes_covered": 7, "val_high_quality": 0.8})
+            4, GAN_EXPLANATION, training, targets={"val_modes_covered": 7, "val_high_quality": 0.8},
+            try_steps=[{"graph": "discriminator", "node": "with_spread"}, {"graph": "discriminator", "node": "d_act1"},
+                       {"graph": "discriminator", "node": "d_fc2"}])
     g = GraphBuilder(p, reg, "generator")
     g.sequential([8], [
         L("nn.linear", "g_fc1", out_features=128), L("nn.relu", "g_act1"),
@@ -453,7 +466,8 @@ What to watch: the sample grid (the same noise every time) sharpening from blobs
 and crosses; d_real and d_fake staying apart but not at 1 and 0. This template is meant for a GPU
 (device auto picks it); on a 2-core CPU an epoch takes minutes.
 
-Try: set the dataset's channels to 3 (and both Inputs/outputs to 3 channels) for coloured shapes.
+Try: coloured shapes: set Channels to 3 in the Training panel (Data), then in the Inspector the
+generator's up2 out channels to 3 and the discriminator's x shape to 3, 28, 28.
 """
 
 
@@ -468,7 +482,9 @@ def gan_dcgan(reg: Registry) -> Project:
     }
     p = new("gan_dcgan", "GAN: DCGAN on images (GPU)",
             "A convolutional GAN that learns to draw the built-in shape images; best with a GPU.",
-            7, DCGAN_EXPLANATION, training)
+            7, DCGAN_EXPLANATION, training,
+            try_steps=[{"setting": "dataset.params.channels"}, {"graph": "generator", "node": "up2", "param": "out_channels"},
+                       {"graph": "discriminator", "node": "x", "param": "shape"}])
     g = GraphBuilder(p, reg, "generator")
     g.sequential([64], [
         L("nn.linear", "project", out_features=128 * 7 * 7), L("nn.batch_norm1d", "g_bn0"), L("nn.relu", "g_act0"),
@@ -497,9 +513,9 @@ def gan_dcgan(reg: Registry) -> Project:
 GRID_EXPLANATION = """
 What it is: reinforcement learning on a gridworld (S start, G goal, # walls, X a pit that ends the
 episode with a penalty). Default recipe: tabular Q-learning - a table Q(state, action) updated with
-Q += lr * (reward + gamma * max Q(next) - Q). Switch Training > recipe to dqn for deep Q-learning: the
-'q_network' graph (one-hot cell in, 4 action values out) replaces the table, trained from a replay
-buffer against a slowly updated target network.
+Q += alpha * (reward + gamma * max Q(next) - Q). Choose the Stage "Deep Q-learning (q_network graph)"
+in the Training panel for deep Q-learning: the 'q_network' graph (one-hot cell in, 4 action values
+out) replaces the table, trained from a replay buffer against a slowly updated target network.
 
 Why it is wired this way: the small step penalty makes shorter paths worth more, gamma < 1 discounts
 far rewards, epsilon-greedy exploration decays so the agent first explores and then exploits; episodes
@@ -510,10 +526,10 @@ What to watch: the return curve rising and episode length falling; the grid view
 action per cell) and colours (state value); val_optimal_paths is the share of start cells whose greedy
 path reaches the goal along a shortest path (target 1.0).
 
-Try: redraw the grid (Training panel > Edit grid...: click cells to cycle wall, pit, cliff, goal,
-start), add a pit on the shortest path and train again, or set slip to 0.1 and watch the policy keep
-its distance from the pit. For deep Q-learning on a grid of another size,
-set the q_network Input's shape to rows x columns (one value per cell).
+Try: redraw the grid (Training panel > Edit grid…: click cells to cycle wall, pit, cliff, goal,
+start), add a pit on the shortest path and train again, or set Slip to 0.1 (Training panel >
+Reinforcement learning) and watch the policy keep its distance from the pit. For deep Q-learning on a
+grid of another size, set the q_network graph's x shape to rows x columns (one value per cell).
 """
 
 
@@ -535,7 +551,9 @@ def gridworld_q(reg: Registry) -> Project:
                                    "schedule": {"name": "cosine"}}}}
     p = new("gridworld_q", "Q-learning gridworld",
             "An agent learns the shortest safe path to the goal: tabular Q-learning, or deep Q-learning with your network.",
-            6, GRID_EXPLANATION, training, stages=stages, targets={"val_optimal_paths": 1.0})
+            6, GRID_EXPLANATION, training, stages=stages, targets={"val_optimal_paths": 1.0},
+            try_steps=[{"button": "Edit grid…"}, {"setting": "rl.grid.slip"}, {"stage": "dqn"},
+                       {"graph": "q_network", "node": "x", "param": "shape"}])
     g = GraphBuilder(p, reg, "q_network")
     g.sequential([64], [
         L("nn.linear", "hidden1", out_features=128), L("nn.relu", "act1"),

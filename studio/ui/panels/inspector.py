@@ -2,7 +2,8 @@
 
 Every edit is checked first (``ParamSpec.check``, then the spec's cross-parameter check) and
 only a valid value is pushed as a :class:`~studio.core.ops.SetParam`; a refused value shows its
-reason under the field. Typing in one field pushes one SetParam per keystroke, which the
+reason under the field. Layers with weights also get their per-node training settings (freeze,
+learning-rate multiplier: ``training.nodes.<name>``), each change one undoable ``SetTraining``. Typing in one field pushes one SetParam per keystroke, which the
 document merges into one undo step. Shape-dependent text is refreshed after a short delay so
 shape inference stays off the typing path.
 """
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import Event
 from studio.core.model import Graph, Node
-from studio.core.ops import RenameNode, SetParam
+from studio.core.ops import RenameNode, SetParam, SetTraining
 from studio.core.shapes import NodeShapes
 from studio.core.spec import NodeSpec, ParamError
 from studio.ui.document import Document
@@ -53,6 +54,7 @@ class InspectorPanel(QWidget):
         self.graph_id: str | None = None
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.training_rows: dict = {}  # per-node training settings: freeze, lr_mult
         self._spec: NodeSpec | None = None
         self._last_resolved: dict[str, Any] = {}
         #: the field whose keystrokes currently merge into one undo step
@@ -209,8 +211,67 @@ class InspectorPanel(QWidget):
             none = QLabel("This node has no parameters.")
             none.setStyleSheet(f"color: {dim_color(self).name()};")
             layout.addWidget(none)
+        self._build_training(node, layout)
         layout.addStretch(1)
         self.scroll.setWidget(page)
+
+    def _build_training(self, node: Node, layout: QVBoxLayout) -> None:
+        """Freeze and LR multiplier rows for a layer with weights (stored in ``training.nodes.<name>``)."""
+        from studio.train.settings_form import node_fields
+
+        self.training_rows = {}
+        spec = self._spec
+        if spec is None or spec.role != "layer" or node.placeholder is not None:
+            return
+        info = self.document.shapes(self.graph_id).nodes.get(node.id) if self.graph_id else None
+        if info is not None and not info.params:
+            return  # nothing to freeze or to scale
+        from studio.ui.training.settings_form import Row
+
+        heading = QLabel("Training")
+        heading.setStyleSheet("font-weight: bold;")
+        heading.setToolTip("How this node trains: kept fixed, or learning at a multiple of the learning rate.")
+        layout.addWidget(heading)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for f in node_fields(node.name):
+            row = Row(f, self._check_training)
+            row.edited.connect(self._training_edited)
+            label = QLabel(f.label)
+            label.setToolTip(f.help)
+            form.addRow(label, row)
+            self.training_rows[f.key.rsplit(".", 1)[1]] = row
+        layout.addLayout(form)
+        self.refresh_training()
+
+    def _check_training(self, key: str, value: Any) -> str | None:
+        from studio.train.settings import SettingsError
+        from studio.train.settings_form import validate_setting
+
+        try:
+            validate_setting(key, value, self.document.project.training)
+        except SettingsError as exc:
+            return getattr(exc, "reason", None) or str(exc)
+        return None
+
+    def _training_edited(self, key: str, value: Any) -> None:
+        from studio.train.settings_form import get_setting, label_for
+
+        training = self.document.project.training
+        if get_setting(training, key) == value:
+            return
+        words = ("on" if value else "off") if isinstance(value, bool) else f"{value:g}"
+        self.document.push(SetTraining(key, value, label=f"Set {label_for(key, training)} to {words}"))
+
+    def refresh_training(self) -> None:
+        """Show the node's stored per-node training settings (defaults when it has none)."""
+        from studio.train.settings_form import get_setting
+
+        node = self._node(self.graph_id, self.node_id)
+        if node is None:
+            return
+        for name, row in self.training_rows.items():
+            row.set_value(get_setting(self.document.project.training, f"nodes.{node.name}.{name}"))
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
@@ -228,12 +289,16 @@ class InspectorPanel(QWidget):
     def _model_changed(self, event: Event) -> None:
         if self.node_id is None or event.graph_id not in (self.graph_id, None):
             return
+        if event.kind == "training_changed":
+            self.refresh_training()
+            return
         node = self._node(self.graph_id, self.node_id)
         if node is None:
             self.show_node(None, None)
             return
         if event.kind in ("param_changed", "node_added", "node_renamed"):
             self.refresh_values()
+            self.refresh_training()
 
     def _shapes_changed(self, graph_id: str) -> None:
         if graph_id == self.graph_id and self.node_id is not None:

@@ -22,7 +22,7 @@ TOP = ("recipe", "graph")  # what the form starts with: the paradigm and the gra
 
 
 def _numbers(default: Any) -> bool:
-    return isinstance(default, list | tuple) and all(isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(default, list | tuple) and bool(default) and all(isinstance(v, int | float) and not isinstance(v, bool)
                                                      for v in default)
 
 

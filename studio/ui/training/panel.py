@@ -10,13 +10,15 @@ update whose node is selected in the canvas and whose message is shown here.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -139,6 +141,10 @@ class TrainingPanel(QWidget):
         controls.setSpacing(4)
         for b in (self.train_button, self.pause_button, self.stop_button):
             controls.addWidget(b)
+        from studio.ui.training.classroom import LiveRLControls, StepBar
+
+        self.step_bar = StepBar(self)
+        controls.addWidget(self.step_bar)
         controls.addWidget(self.progress, 1)
         controls.addWidget(self.progress_label, 2)
 
@@ -150,6 +156,8 @@ class TrainingPanel(QWidget):
         self.stage_bar = StageBar(self)  # template stages (hidden for projects without them)
         self.stage_bar.stage_changed.connect(self.refresh_settings)
         ll.addWidget(self.stage_bar)
+        self.live_controls = LiveRLControls(self)
+        ll.addWidget(self.live_controls)
         ll.addWidget(self.form)
         ll.addStretch(1)
         self.settings_scroll = scroll = QScrollArea()
@@ -258,11 +266,16 @@ class TrainingPanel(QWidget):
             widget = row.editor if row is not None else None
         if widget is None:
             return None
+        self.reveal(widget)
+        return widget
+
+    def reveal(self, widget: QWidget) -> None:
+        """Unfold the section holding ``widget`` and scroll the settings column to it."""
         section = next((s for s in self.form.sections.values() if s.isAncestorOf(widget)), None)
         if section is not None:
             section.set_open(True)
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # place the unfolded rows first
         self.settings_scroll.ensureWidgetVisible(widget)
-        return widget
 
     def set_setting(self, key: str, text: str) -> str | None:
         """Type ``text`` into the setting's field as a user would; returns the refusal shown, if any."""
@@ -333,6 +346,7 @@ class TrainingPanel(QWidget):
                 owner = next((locked[k] for k in locked if key == k or key.startswith(k + ".")), "")
                 row.lock(owner)
             self.grid_button.setVisible(grid_row is not None)
+            self.live_controls.sync()
         finally:
             self._refreshing = False
 
@@ -377,8 +391,10 @@ class TrainingPanel(QWidget):
     def running(self) -> bool:
         return self.session is not None and self.session.running
 
-    def start_training(self) -> bool:
-        """Train a snapshot of the project in the background; False if a run is already going."""
+    def start_training(self, *, prepare: Callable[[Any], None] | None = None) -> bool:
+        """Train a snapshot of the project in the background; False if a run is already going.
+
+        ``prepare(control)`` sets up the run's control before its thread starts (stepping starts paused)."""
         if self.running:
             return False
         try:  # the project, or the chosen template stage of it
@@ -392,7 +408,12 @@ class TrainingPanel(QWidget):
         self.show_node_button.hide()
         self._clear_error_marks()
         self.views.clear_views()
-        self.views.prepare(str(snapshot.training.get("recipe", "classification")))
+        from studio.train.recipes.registry import recipe_spec
+
+        try:
+            self.views.prepare(recipe_spec(str(get_setting(snapshot.training, "recipe"))).views)
+        except KeyError:
+            pass  # an unknown paradigm: the run itself reports it
         plot_run = self.plots.begin_run(snapshot.training, snapshot, label)
         self.snapshot_time = time.time()
         self.snapshot_version = self.document.undo_stack.index()
@@ -411,9 +432,15 @@ class TrainingPanel(QWidget):
         self._set_state("running")
         self._update_banner()
         self._clock.start()
+        if prepare is not None:
+            prepare(session.control)
         session.start()
         self.started.emit()
         return True
+
+    def show_running(self) -> None:
+        """Buttons and status of a run that stepping just set going again."""
+        self._set_state("running")
 
     def toggle_pause(self) -> None:
         if not self.running:
@@ -497,7 +524,7 @@ class TrainingPanel(QWidget):
         if u.final:
             return
         if u.kind == "paused":
-            self.progress_label.setText("Paused — press Resume (F6) to go on.")
+            self._set_state("paused")
             return
         value = int(1000 * u.progress)
         if value != self.progress.value():

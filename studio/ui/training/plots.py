@@ -58,13 +58,17 @@ class TimedPlotWidget(pg.PlotWidget):
         t0 = time.perf_counter()
         super().paintEvent(event)
         self.last_paint_s = time.perf_counter() - t0
-SKIP = {"epoch", "epoch_s", "lr", "inference_ms_per_sample", "val_vs_baseline", "samples", "epsilon_now",
-        "samples_per_s", "steps_per_s", "episodes_per_s"}
-
-
 def plotted(metric: str) -> bool:
-    """Curves are for learning metrics; throughput and timings live in the progress line."""
-    return metric not in SKIP and not metric.endswith(("_per_s", "_s", "_ms"))
+    """Curves are for learning metrics; a metric declared ``plot="none"`` (throughput, timings, the
+    learning rate) lives in the progress line. Undeclared ones are plotted unless they are timings."""
+    from studio.train.recipes.registry import metric_spec
+
+    spec = metric_spec(metric)
+    if spec is not None:
+        return spec.plot != "none"
+    return metric not in ("epoch", "samples", "epsilon_now") and not metric.endswith(("_per_s", "_s", "_ms"))
+
+
 RUN_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#64748b"]
 METRIC_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899"]
 
@@ -96,8 +100,18 @@ def theme_plot(widget: pg.PlotWidget, pal: QPalette | None = None) -> None:
 
 
 def is_loss(metric: str) -> bool:
-    m = metric.lower()
-    return "loss" in m or m.endswith("mse") or m.endswith("mae") or m.endswith("rmse")
+    """Whether ``metric`` goes on the loss plot: as its paradigm declares it (undeclared: its name says loss)."""
+    from studio.train.recipes.registry import metric_spec
+
+    spec = metric_spec(metric)
+    return spec.plot == "loss" if spec is not None else "loss" in metric.lower()
+
+
+def direction(metric: str) -> str:
+    """↑ when higher is better, ↓ when lower is better, as the metric's paradigm declares it."""
+    from studio.train.metrics import higher_is_better
+
+    return "↑" if higher_is_better(metric) else "↓"
 
 
 class Series:
@@ -474,6 +488,7 @@ class PlotsWidget(QWidget):
 
     def _label(self, run: Run, kind: str, metric: str) -> str:
         name = metric if kind == "step" else (metric if metric.startswith("val_") else f"{metric} (epoch)")
+        name = f"{name} {direction(metric)}"
         return f"#{run.number} {name}" if len(self.runs) > 1 else name
 
     def _make_curve(self, run: Run, kind: str, metric: str) -> None:

@@ -30,9 +30,8 @@ from studio.ui.training.views import MatrixView
 
 
 def training_graph(snapshot, settings: dict):
+    """The graph Try and Activations run: the one the settings name, else the first (a GAN's generator)."""
     name = (settings or {}).get("graph", "")
-    if (settings or {}).get("recipe") == "adversarial":
-        name = ((settings or {}).get("gan") or {}).get("generator", "generator")
     for g in snapshot.graphs:
         if g.name == name:
             return g
@@ -333,7 +332,7 @@ class ResultsWidget(QWidget):
             with torch.no_grad():
                 out = built.predict(x).float()[0]
             classes = list((run.get("info") or {}).get("classes") or [])
-            return _describe_output(out, classes, run["settings"].get("recipe", "classification"))
+            return describe_output(out, classes)
 
         self.output.setText("Running the model…")
         self.panel.tasks.submit(job, self._show_prediction, lambda m: self.output.setText(f"Cannot run the model: {m}"))
@@ -429,16 +428,17 @@ def _from_image(path: str, shape: tuple[int, ...]):
     return torch.from_numpy(np.moveaxis(arr, -1, 0).copy()).unsqueeze(0)
 
 
-def _describe_output(out, classes: list[str], recipe: str) -> str:
+def describe_output(out, classes: list[str]) -> str:
+    """Class names with probabilities when the output scores the run's classes, else the numbers."""
     import torch
 
-    if recipe in ("classification", "sequence") and out.dim() >= 1 and out.shape[-1] > 1 and (classes or recipe == "classification"):
+    if classes and out.dim() >= 1 and out.shape[-1] == len(classes) > 1:
         probs = torch.softmax(out, -1)
         if probs.dim() == 1:
             top = torch.topk(probs, min(3, probs.numel()))
-            names = [classes[i] if i < len(classes) else str(i) for i in top.indices.tolist()]
+            names = [classes[i] for i in top.indices.tolist()]
             return "Prediction: " + ", ".join(f"{n} {100 * p:.0f}%" for n, p in zip(names, top.values.tolist(), strict=False))
         ids = probs.argmax(-1).reshape(-1).tolist()
-        return "Prediction: " + " ".join(classes[i] if i < len(classes) else str(i) for i in ids)
+        return "Prediction: " + " ".join(classes[i] for i in ids)
     flat = out.reshape(-1)[:16].tolist()
     return "Output: " + ", ".join(f"{v:.3g}" for v in flat) + (" …" if out.numel() > 16 else "")

@@ -266,12 +266,13 @@ class SettingsForm(QWidget):
             return False
         self._signature = signature
         folded = {title: not s.is_open for title, s in self.sections.items()}
+        for widget in [*self.extra.values(), *(extras or {}).values()]:
+            widget.hide()  # extras belong to the caller: keep them out of the sections deleted below
+            widget.setParent(self)
         for section in self.sections.values():
             section.setParent(None)
             section.deleteLater()
-        for widget in (extras or {}).values():
-            widget.setParent(None)
-        self.rows, self.sections = {}, {}
+        self.rows, self.sections, self.extra = {}, {}, dict(extras or {})
         for f in fields:
             section = self.sections.get(f.group)
             if section is None:

@@ -258,13 +258,14 @@ class LiveViews(QTabWidget):
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
                 "attention": "_build_attention"}
-    LIKELY = {"classification": ("classify",), "sequence": ("classify", "forecast"), "regression": ("forecast",),
-              "reconstruction": ("recon", "latent"), "adversarial": ("gan",), "q_learning_tabular": ("grid",),
-              "dqn": ("grid",)}
+    #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
+    PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
+             "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
+             "gridworld": "grid", "returns": "grid"}
 
-    def prepare(self, recipe: str) -> None:
-        """Build the pages a recipe will need before its run starts, so no update pays for building them."""
-        for key in self.LIKELY.get(recipe, ()):
+    def prepare(self, views: tuple[str, ...]) -> None:
+        """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
+        for key in dict.fromkeys(self.PAGES[v] for v in views if v in self.PAGES):
             if key not in self._built:
                 page = QWidget()
                 getattr(self, self.BUILDERS[key])(page)

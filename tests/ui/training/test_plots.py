@@ -61,7 +61,7 @@ def test_curves_per_metric_with_hover_and_log(qtbot):
     (x0, x1), (y0, y1) = plots.plots["loss"].vb.viewRange()
     assert x0 == 0 and x1 >= 100 and y0 <= 0.01 and y1 >= 1.0  # our stepwise fit covers the data
     text = plots.hover_at("loss", 50)
-    assert "step 50" in text and "loss = 0.02" in text
+    assert "step 50" in text and "loss ↓ = 0.02" in text  # with the direction its paradigm declares
     plots.log_box.setChecked(True)
     assert plots.plots["loss"].ctrl.logYCheck.isChecked() or plots.plots["loss"].vb.state["logMode"][1]
     plots.smooth_slider.setValue(0)
@@ -139,3 +139,43 @@ def test_gui_settings_keep_a_core_for_the_ui():
     assert gui_settings({"threads": cores + 4})["threads"] == max(1, cores - 1)
     assert gui_settings({"threads": 1})["threads"] == 1
     assert "threads" not in gui_settings({})  # 0/absent: the engine already leaves one core
+
+
+def test_a_single_runs_list_colour_is_its_loss_curve_colour_and_runs_never_share_one(qtbot):
+    plots = PlotsWidget()
+    qtbot.addWidget(plots)
+    plots.begin_run({"recipe": "classification"})
+    feed(plots, 5)
+    item = plots.runs_list.item(0)
+    loss_pen = plots._curves[(1, "loss", "step", "loss")].opts["pen"].color().name()
+    assert item.foreground().color().name() == loss_pen == plots.runs[0].color
+    accuracy_pen = plots._curves[(1, "metric", "step", "accuracy")].opts["pen"].color().name()
+    assert accuracy_pen != loss_pen  # other metrics never take the run's own colour
+    for _ in range(11):
+        plots.begin_run({"recipe": "classification", "dataset": {"name": "a rather long dataset name"}})
+    colours = [r.color for r in plots.runs]
+    assert len(set(colours)) == len(colours) == 12
+    assert plots.runs_list.wordWrap()  # long run names wrap instead of being cut
+
+
+def test_plots_follow_the_light_theme(qtbot, qapp):
+    from PySide6.QtGui import QColor
+
+    from studio.ui import theme
+
+    plots = PlotsWidget()
+    qtbot.addWidget(plots)
+    plots.show()
+    previous = theme.current().name
+    try:
+        theme.apply_theme(qapp, "light")
+        qtbot.wait(20)
+        background = plots.widgets["loss"].backgroundBrush().color()
+        assert background.lightness() > 200  # not pyqtgraph's black
+        axis = plots.plots["loss"].getAxis("left").textPen().color()
+        assert axis.lightness() < 100 and axis != QColor("black").lighter(300)
+        theme.apply_theme(qapp, "dark")
+        qtbot.wait(20)
+        assert plots.widgets["loss"].backgroundBrush().color().lightness() < 80
+    finally:
+        theme.apply_theme(qapp, previous)
