@@ -12,7 +12,7 @@ import torch
 from studio.core.model import Project
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register, unregister
-from studio.train.settings import Float, Int, Section, S
+from studio.train.settings import Float, Int, S, Section
 from tests.ui.training import projects
 
 TIMEOUT = 60_000
