@@ -198,6 +198,8 @@ class MainWindow(QMainWindow):
             "save": act("Save", self.files.save, S.Save, "Save the project"),
             "save_as": act("Save as…", self.files.save_as, "Ctrl+Shift+S", "Save under a new name"),
             "export": act("Export PyTorch code…", self.export_code, "Ctrl+Shift+E", "Write a standalone .py file"),
+            "export_onnx": act("Export ONNX…", self.export_onnx, None,
+                               "Write each graph as an .onnx file, checked against PyTorch by onnxruntime"),
             "import": act("Import model…", self.import_model, "Ctrl+I",
                           "Bring a torchvision model or a PyTorch class from a .py file in as a new graph"),
             "quit": act("Quit", self.close, S.Quit, "Close NN Studio"),
@@ -208,7 +210,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open recent")
         self._fill_recent()
         menu.addSeparator()
-        for key in ("save", "save_as", "export"):
+        for key in ("save", "save_as", "export", "export_onnx"):
             menu.addAction(self.file_actions[key])
         menu.addSeparator()
         menu.addAction(self.file_actions["quit"])
@@ -512,6 +514,11 @@ class MainWindow(QMainWindow):
         from studio.ui.exporting import export_code_dialog
 
         export_code_dialog(self)
+
+    def export_onnx(self) -> None:
+        from studio.ui.exporting import export_onnx_dialog
+
+        self.onnx_task = export_onnx_dialog(self)
 
     def import_model(self):
         """File > Import model…: the dialog (studio/ui/importing.py) adds the model as a new graph tab."""
