@@ -227,3 +227,14 @@ def test_export_refuses_weights_that_are_not_this_projects_safetensors(registry,
     trained = tmp_path / "run" / "weights.safetensors"
     assert main(["export", str(path), "-o", str(tmp_path / "out"), "--weights", str(trained)]) == 0
     assert (tmp_path / "out" / "weights.safetensors").read_bytes() == trained.read_bytes()
+
+
+def test_check_reports_the_memory_estimate_and_what_train_would_refuse(registry, tmp_path, capsys):
+    path = save(registry, tmp_path)
+    assert main(["check", str(path)]) == 0
+    assert "memory: about" in capsys.readouterr().out
+    heavy = save(registry, tmp_path, "heavy.nnsp", training=dict(TRAINING, memory_limit_mb=16, dataset={
+        "name": "spirals", "params": {"n": 1_000_000}}))
+    assert main(["check", str(heavy)]) == 1
+    out = capsys.readouterr().out
+    assert "needs about" in out and "dataset.params.n" in out

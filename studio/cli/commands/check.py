@@ -41,14 +41,30 @@ def run(args: argparse.Namespace) -> int:
             say(f"  {issue.severity}: {issue.located(graph)}")
             errors += issue.severity == "error"
     try:
-        TrainingSettings.from_dict(project.training)
+        settings = TrainingSettings.from_dict(project.training)
     except SettingsError as exc:
         say(f"error: {exc}")
         errors += 1
+    else:
+        errors += _memory(project, registry, settings)
     if errors:
         error(f"{errors} problem(s) found")
         return 1
     say("ok")
+    return 0
+
+
+def _memory(project, registry, settings) -> int:
+    """The run's memory estimate against its limit (what ``train`` would refuse, said before training)."""
+    from studio.train.memory_budget import MemoryBudgetError, check_before_allocation, human, limit_bytes
+
+    try:
+        est = check_before_allocation(project, registry, settings, "cpu")
+    except MemoryBudgetError as exc:
+        say(f"error: {exc}")
+        return 1
+    cap, source = limit_bytes(settings)
+    say(f"memory: about {human(est.total)} of {human(cap)} ({source}): {est.summary()}")
     return 0
 
 
