@@ -212,7 +212,7 @@ def _check_expr(node: ast.AST, inputs: int, where: str) -> None:
             if part is not None:
                 _check_expr(part, inputs, where)
         return
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args:
+    if isinstance(node, ast.Call) and _class_call(node):
         resolve_class(ast.unparse(node.func))  # a module argument: an allow-listed class, literal arguments
         for kw in node.keywords:
             if kw.arg is None:
@@ -237,6 +237,15 @@ def _check_expr(node: ast.AST, inputs: int, where: str) -> None:
                 _check_expr(arg, inputs, where)
             return
     raise ArgsError(f"{where}: {ast.unparse(node)!r} is not a literal")
+
+
+def _class_call(node: ast.Call) -> bool:
+    """``torch.nn.X(k=v)``: a module argument (keywords only), as opposed to ``in0.size()``."""
+    root: ast.AST = node.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(node.func, ast.Attribute) and not node.args and isinstance(root, ast.Name) \
+        and root.id in ("torch", "torchvision")
 
 
 def _input_index(name: str) -> int | None:
@@ -277,7 +286,7 @@ class _Classes(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:  # noqa: N802 - ast API
         self.generic_visit(node)
-        if isinstance(node.func, ast.Attribute) and not node.args:
+        if _class_call(node):
             name = f"_cls{len(self.bound)}"
             self.bound[name] = resolve_class(ast.unparse(node.func))
             node.func = ast.Name(name, ast.Load())

@@ -39,7 +39,7 @@ def test_argument_text_refuses_anything_but_literals_and_sizes(text):
 def test_argument_text_accepts_literals_sizes_slices_and_dtypes():
     for text in ("in0, 1, dim=-1", "in0, in0.size(0), -1", "in0, (slice(None, None, None), 0)",
                  "in0, size=in0.shape[-2:], mode='bilinear'", "in0, dtype=torch.float32",
-                 "in0, (in0.size(1) // 2) * 3", "[in0, in1], 1", "in0, float('-inf')", "len(in0)"):
+                 "in0, (in0.size(1) // 2) * 3", "[in0, in1], 1", "in0, float('-inf')", "len(in0)", "in0, in0.size()"):
         parse_args(text)
 
 
@@ -59,6 +59,7 @@ def test_only_torch_nn_and_torchvision_ops_classes_build(path):
 
 def test_function_call_is_exact_and_picks_tuple_parts():
     x = torch.randn(2, 6, 5)
+    assert torch.equal(call_function(x, fn="Tensor.reshape", args="in0, in0.size()")[0], x)  # a size, not a class
     assert torch.equal(call_function(x, fn="Tensor.view", args="in0, in0.size(0), -1")[0], x.view(2, -1))
     parts = call_function(x, fn="torch.chunk", args="in0, 3, dim=1", pick="2; 0")
     assert torch.equal(parts[0], x.chunk(3, 1)[2]) and torch.equal(parts[1], x.chunk(3, 1)[0])
