@@ -135,7 +135,8 @@ def _loads(raw: bytes | str, registry: Registry, source: str | None) -> Project:
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks cut off)" if exc.pos >= len(raw.rstrip()) else ""
+        # cut off: the error is at the end, or inside the last token (a literal like ``nul``)
+        hint = " (the file looks cut off)" if len(raw[exc.pos:].split()) <= 1 else ""
         raise ProjectFileError(source, f"line {exc.lineno}, column {exc.colno}",
                                f"not valid JSON: {exc.msg}{hint}") from None
     except RecursionError:

@@ -103,7 +103,7 @@ def test_denoising_reconstruction_with_latent_view(registry):
     g = chain(registry, "model", [1, 12, 12], [("nn.flatten", {}), ("nn.linear", {"out_features": 8}),
                                                ("nn.linear", {"out_features": 144}),
                                                ("nn.unflatten", {"dim": 1, "unflattened_size": [1, 12, 12]})],
-              node_names=["flat", "code", "dec", "unflat"])
+              names=["flat", "code", "dec", "unflat"])
     t = {"recipe": "reconstruction", "dataset": {"name": "shapes", "params": {"n": 400, "classes": 3}},
          "loss": {"noise": 0.1}, "epochs": 3, "batch_size": 32, "optimizer": {"lr": 0.005}, "threads": 1}
     last = run_to_end(project(g, training=t), registry)
@@ -187,7 +187,7 @@ def test_inf_from_a_layer_is_caught(registry):
 def test_raising_layer_is_named(registry):
     reg = _registry_with_extras()
     g = chain(reg, "model", [2], [("nn.linear", {"out_features": 8}), ("test.boom", {}),
-                                  ("nn.linear", {"out_features": 3})], node_names=["fc1", "kaboom", "fc2"])
+                                  ("nn.linear", {"out_features": 3})], names=["fc1", "kaboom", "fc2"])
     last = run_to_end(project(g, training=SPIRALS), reg)
     assert last.kind == "error"
     assert last.node == "kaboom" and "boom from inside" in last.message
@@ -251,7 +251,7 @@ def test_many_to_many_tokens_with_attention_view(registry):
                                        ("nn.positional_encoding", {}),
                                        ("nn.self_attention", {"num_heads": 2}),
                                        ("nn.linear", {"out_features": 5})],
-              dtype="int64", node_names=["embed", "pos", "attn", "head"])
+              dtype="int64", names=["embed", "pos", "attn", "head"])
     t = {"recipe": "sequence", "dataset": {"name": "sequences", "params": {"n": 600, "task": "reverse", "length": 6,
                                                                              "vocab": 5}},
          "epochs": 3, "batch_size": 32, "optimizer": {"lr": 0.01}, "threads": 1}
@@ -308,7 +308,7 @@ def test_frozen_batch_norm_keeps_its_statistics(registry, tmp_path):
     from studio.train.checkpoint import load_checkpoint
 
     g = chain(registry, "model", [2], [("nn.linear", {"out_features": 8}), ("nn.batch_norm1d", {}), ("nn.relu", {}),
-                                       ("nn.linear", {"out_features": 3})], node_names=["fc1", "bn", "act", "head"])
+                                       ("nn.linear", {"out_features": 3})], names=["fc1", "bn", "act", "head"])
     t = dict(SPIRALS, epochs=1, nodes={"bn": {"freeze": True}, "fc1": {"freeze": True}})
     last = run_to_end(project(g, training=t), registry, checkpoint_dir=tmp_path)
     assert last.kind == "done", last.message

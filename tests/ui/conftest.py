@@ -6,8 +6,7 @@ import gc
 
 import pytest
 
-from studio.core.factory import make_node
-from studio.core.model import Edge, new_project
+from tests.factories import mlp, project
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,19 +30,7 @@ def _editor_config(tmp_path, monkeypatch):
 
 def small_project(registry):
     """Input(784) -> Linear(32) -> ReLU -> Linear(10) -> Output, laid out left to right."""
-    project = new_project("small", "model")
-    graph = project.main_graph
-    ids = []
-    for i, (type_id, params) in enumerate([("io.input", {"shape": [784]}), ("nn.linear", {"out_features": 32}),
-                                           ("nn.relu", {}), ("nn.linear", {"out_features": 10}),
-                                           ("io.output", {})]):
-        node = make_node(registry.get(type_id), graph, (i * 240.0, 0.0), **params)
-        graph.nodes[node.id] = node
-        ids.append(node.id)
-    for a, b in zip(ids, ids[1:], strict=False):
-        edge = Edge(a, "out", b, "in")
-        graph.edges[edge.id] = edge
-    return project
+    return project(mlp(registry, "model", 784, 32, 10), name="small")
 
 
 class Editor:

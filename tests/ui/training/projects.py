@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from studio.core.factory import chain_graph
 from studio.core.model import Graph, Project
-
-
-def chain(registry, name: str, input_shape: list[int], layers: list[tuple[str, dict]], dtype: str = "float32",
-          names: list[str] | None = None) -> Graph:
-    return chain_graph(registry, name, input_shape, layers, dtype=dtype, names=names, spacing=200.0)
+from tests import factories
+from tests.factories import chain
 
 
 def mlp(registry, name: str, n_in: int, hidden: int, n_out: int, act: str = "nn.relu") -> Graph:
-    return chain(registry, name, [n_in], [("nn.linear", {"out_features": hidden}), (act, {}),
-                                          ("nn.linear", {"out_features": n_out})], names=["fc1", "act", "fc2"])
+    """One hidden layer, its nodes named fc1 / act / fc2 (the panel tests pick them by name)."""
+    return factories.mlp(registry, name, n_in, hidden, n_out, act=act, names=["fc1", "act", "fc2"])
 
 
 def classification(registry, epochs: int = 2) -> Project:
