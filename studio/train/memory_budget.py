@@ -159,15 +159,16 @@ def _read_kb(path: str, key: str) -> int:
 
 # -- the check ---------------------------------------------------------------------------------
 def check_before_allocation(project: Any, registry: Any, settings: Any, device: Any = None,
-                            limit: int | None = None) -> MemoryEstimate:
+                            limit: int | None = None, shapes: dict[str, Any] | None = None) -> MemoryEstimate:
     """Estimate what ``settings`` would allocate for ``project`` and raise :class:`MemoryBudgetError`
     (one line: the figure, the limit and what to change) when it exceeds the limit.
 
     Call it before building models or loading data. ``device``: a torch device or its type name;
     on a GPU the model's part is held against the GPU's free memory and the data against the
-    host's. ``limit`` (bytes) overrides :func:`limit_bytes`. Returns the estimate when it fits.
+    host's. ``limit`` (bytes) overrides :func:`limit_bytes`. ``shapes``: {graph id: GraphShapes}
+    already inferred (saves inferring them again). Returns the estimate when it fits.
     """
-    est = estimate(project, registry, settings)
+    est = estimate(project, registry, settings, shapes)
     kind = getattr(device, "type", device) or "cpu"
     cap, source = (limit, "the given limit") if limit is not None else limit_bytes(settings)
     host = est.total if kind == "cpu" else est.data + est.weights
@@ -206,7 +207,7 @@ def _cuda_free() -> int | None:
 
 
 # -- the estimate ------------------------------------------------------------------------------
-def estimate(project: Any, registry: Any, settings: Any) -> MemoryEstimate:
+def estimate(project: Any, registry: Any, settings: Any, shapes: dict[str, Any] | None = None) -> MemoryEstimate:
     """Peak bytes of the run's models (weights, gradients, optimizer state, one batch's activations)
     and of its dataset, without allocating either."""
     est = MemoryEstimate()
@@ -217,7 +218,7 @@ def estimate(project: Any, registry: Any, settings: Any) -> MemoryEstimate:
         states = 0
     input_shape = None
     for graph in _graphs(project, settings):
-        weights, trainable, act, shape = _model(graph, registry)
+        weights, trainable, act, shape = _model(graph, registry, (shapes or {}).get(graph.id))
         est.weights += weights
         est.grads += trainable
         est.optimizer += trainable * states
@@ -239,12 +240,12 @@ def _graphs(project: Any, settings: Any) -> list[Any]:
     return chosen or project.graphs[:1]
 
 
-def _model(graph: Any, registry: Any) -> tuple[int, int, int, tuple[int, ...] | None]:
+def _model(graph: Any, registry: Any, shapes: Any = None) -> tuple[int, int, int, tuple[int, ...] | None]:
     """(weight bytes, trainable bytes, activation bytes per sample, Input sample shape) from meta shapes."""
     from studio.core.shapes import ShapeInferencer
 
     try:
-        shapes = ShapeInferencer(registry).infer(graph)
+        shapes = shapes if shapes is not None else ShapeInferencer(registry).infer(graph)
     except Exception:  # the build reports an unbuildable graph with its node; nothing to add here
         return 0, 0, 0, None
     weights = trainable = act = 0

@@ -22,8 +22,9 @@ def run(args: argparse.Namespace) -> int:
     project, registry = load(args.project)
     inferencer = ShapeInferencer(registry)
     errors = 0
+    inferred = {}
     for graph in project.graphs:
-        shapes = inferencer.infer(graph)
+        shapes = inferred[graph.id] = inferencer.infer(graph)
         issues = validate(graph, registry, shapes)
         say(f"graph '{graph.name}': {len(graph.nodes)} nodes, {shapes.total_params:,} parameters")
         rows = [("node", "type", "output", "params")]
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"error: {exc}")
         errors += 1
     else:
-        errors += _memory(project, registry, settings)
+        errors += _memory(project, registry, settings, inferred)
     if errors:
         error(f"{errors} problem(s) found")
         return 1
@@ -54,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _memory(project, registry, settings) -> int:
+def _memory(project, registry, settings, shapes: dict) -> int:
     """The run's memory estimate against its limit (what ``train`` would refuse, said before training)."""
     from studio.train.memory_budget import MemoryBudgetError, check_before_allocation, human, limit_bytes
 
     try:
-        est = check_before_allocation(project, registry, settings, "cpu")
+        est = check_before_allocation(project, registry, settings, "cpu", shapes=shapes)
     except MemoryBudgetError as exc:
         say(f"error: {exc}")
         return 1
