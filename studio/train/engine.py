@@ -252,7 +252,7 @@ class _Loop:
                     counted = trainer.flushed_samples
                     yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
                                      samples_per_s=rate)
-                if (watching or now - last_view >= view_every) and trainer.next_index < steps:
+                if watching or (now - last_view >= view_every and trainer.next_index < steps):
                     with _kept_rng(r.device):
                         views = r.views(quick=True)
                     last_view = time.perf_counter()

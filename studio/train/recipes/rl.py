@@ -66,6 +66,8 @@ class RLSettings(Section):
     warmup: Int = S(200, title="Warm-up steps", ge=0, le=10_000_000, advanced=True,
                     help="DQN: env steps of random play before learning.")
     random_start: Bool = S(True, title="Random start", help="Start episodes in random free cells (explores every state).")
+    learning: Bool = S(True, title="Learning", help="Update the values after every move; off: the agent "
+                                                    "only plays what it has learned so far.")
     grid: GridSettings = S(factory=GridSettings)
 
 
@@ -222,7 +224,8 @@ class TabularQ(_GridRecipe):
             terminal = env.terminal(s2)
             target = r if terminal else r + rl.gamma * q[s2].max()
             td = target - q[s, a]
-            q[s, a] += rl.lr * td
+            if rl.learning:
+                q[s, a] += rl.lr * td
             td_sum += abs(td)
             ret += r
             n += 1
@@ -300,7 +303,7 @@ class DQN(_GridRecipe):
             self.pos = (self.pos + 1) % len(self.buf_s)
             self.filled = min(self.filled + 1, len(self.buf_s))
             self.env_steps += 1
-            if self.env_steps >= rl.warmup and self.filled >= rl.batch_size:
+            if rl.learning and self.env_steps >= rl.warmup and self.filled >= rl.batch_size:
                 losses.append(self._learn())
             if self.env_steps % rl.target_update == 0:
                 self.target.load_state_dict(self.model.module.state_dict())

@@ -39,7 +39,7 @@ class TDControl(_GridRecipe):
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
         rl = self.settings.rl
         agent = self.agent
-        agent.alpha, agent.gamma, agent.epsilon = rl.lr, rl.gamma, self.epsilon()
+        agent.alpha, agent.gamma, agent.epsilon, agent.learning = rl.lr, rl.gamma, self.epsilon(), rl.learning
         before = agent.q.copy()
         episode = agent.episode(self.env, self.start_state())
         metrics = self.finish_episode(episode.ret, episode.length, episode.reached_goal, episode.path)
