@@ -5,6 +5,8 @@ from __future__ import annotations
 from studio.core.spec import NodeSpec, ParamSpec, PortSpec
 
 DTYPES = ("float32", "int64", "float64", "bool")
+# What a returned value means; the training recipes read roles, never Output names.
+OUTPUT_ROLES = ("prediction", "latent", "attention", "auxiliary")
 
 INPUT = NodeSpec(
     type_id="io.input",
@@ -31,8 +33,15 @@ OUTPUT = NodeSpec(
     role="output",
     inputs=(PortSpec("in", help="the tensor the model returns"),),
     outputs=(),
-    params=(),
-    description="What the model returns. The node's name names the output; several Outputs return a tuple.",
+    params=(
+        ParamSpec("role", "choice", "prediction", choices=OUTPUT_ROLES,
+                  help="What this output is for training: prediction (the loss compares it with the target; "
+                       "the first one counts), latent (a code, shown as a scatter), attention (weights, shown "
+                       "as a heatmap) or auxiliary (returned, not trained on)."),
+    ),
+    description="What the model returns. The node's name names the output; several Outputs return a tuple. "
+                "Its role says what training does with it.",
+    key_params=("role",),
     tags=("result", "sink", "return"),
 )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from studio.io.errors import ProjectFileError
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +41,48 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+# Before version 3 the trainer guessed an Output's purpose from its name: the first Output not named
+# like a view tap was the prediction; Outputs named like these words fed the live views.
+_ATTENTION_WORDS = ("attn", "attention")
+_LATENT_WORDS = ("latent", "code", "bottleneck")
+
+
+def _guessed_role(name: str) -> str | None:
+    low = name.lower()
+    if any(w in low for w in _ATTENTION_WORDS):
+        return "attention"
+    if any(w in low for w in _LATENT_WORDS):
+        return "latent"
+    return None
+
+
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Outputs get an explicit ``role`` param, set from the name guess version 2 trained with, so
+    every file trains exactly as before: the first Output not named like a tap is the prediction
+    (or the first Output when all are), later untapped Outputs are auxiliary."""
+    graphs = data.get("graphs")
+    for gi, graph in enumerate(graphs if isinstance(graphs, list) else []):
+        if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+            continue
+        outputs = [n for n in graph["nodes"] if isinstance(n, dict) and n.get("type") == "io.output"]
+        for node in outputs:
+            if not isinstance(node.get("params", {}), dict):
+                raise ProjectFileError(None, f"graphs[{gi}].nodes", f"Output '{node.get('name')}': params must be an object")
+        explicit = [n.get("params", {}).get("role") for n in outputs]
+        guesses = [_guessed_role(str(n.get("name", ""))) for n in outputs]
+        prediction = (-1 if "prediction" in explicit else
+                      next((i for i, g in enumerate(guesses) if g is None and explicit[i] is None), 0))
+        for i, node in enumerate(outputs):
+            params = node.get("params", {})
+            if "role" in params:
+                continue
+            role = "prediction" if i == prediction else guesses[i] or "auxiliary"
+            node["params"] = {**params, "role": role}
+    data["version"] = 3
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: dict[str, Any], source: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,10 @@ from torch import nn
 from studio.core.model import Graph
 from studio.core.registry import Registry
 
+# Words that made an Output a view tap before Outputs had roles; kept for the file migration's
+# record and for callers not yet reading roles. The trainer itself reads only roles.
 TAP_WORDS = ("attn", "attention", "latent", "code", "bottleneck")
+TAP_ROLES = ("latent", "attention")
 
 
 class ModelError(Exception):
@@ -53,6 +56,7 @@ class BuiltModel:
     var_to_node: dict[str, str] = field(default_factory=dict)  # fx/forward variable -> node name
     node_ids: dict[str, str] = field(default_factory=dict)  # node name -> node id
     weight_ports: dict[str, int] = field(default_factory=dict)  # node name -> output index of attention weights
+    roles: list[str] = field(default_factory=list)  # the Output nodes' roles, in the order of ``outputs``
 
     @property
     def name(self) -> str:
@@ -62,17 +66,26 @@ class BuiltModel:
         target = self.targets.get(node_name)
         return None if target is None else self.module.get_submodule(target)
 
+    def role(self, index: int) -> str:
+        return self.roles[index] if index < len(self.roles) else "prediction"
+
     @property
     def prediction_index(self) -> int:
-        """Which returned value is the prediction: the first Output not named like a view tap."""
-        for i, name in enumerate(self.outputs):
-            if not any(w in name.lower() for w in TAP_WORDS):
+        """Which returned value is the prediction: the first Output whose role is ``prediction``
+        (the first Output when none is)."""
+        for i in range(len(self.outputs)):
+            if self.role(i) == "prediction":
                 return i
         return 0
 
+    def outputs_with_role(self, role: str) -> dict[str, int]:
+        """Output name -> index in the returned tuple, for every Output with ``role``."""
+        return {name: i for i, name in enumerate(self.outputs) if self.role(i) == role}
+
     def tap_outputs(self) -> dict[str, int]:
+        """Outputs that feed live views (roles latent and attention), by name."""
         return {name: i for i, name in enumerate(self.outputs)
-                if i != self.prediction_index and any(w in name.lower() for w in TAP_WORDS)}
+                if i != self.prediction_index and self.role(i) in TAP_ROLES}
 
     def predict(self, *xs: torch.Tensor) -> torch.Tensor:
         out = self.module(*xs)
@@ -165,7 +178,8 @@ def build_model(graph: Graph, registry: Registry) -> BuiltModel:
     for node_id, arg in plan.inputs:
         shape, dtype = plan.input_info.get(arg, ((), "float32"))
         inputs.append(InputInfo(graph.nodes[node_id].name, node_id, tuple(shape), dtype))
-    built = BuiltModel(graph, module, inputs, [name for _, name, _ in plan.outputs])
+    built = BuiltModel(graph, module, inputs, [name for _, name, _ in plan.outputs],
+                       roles=[str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs])
     for step in plan.steps:
         built.node_ids[step.node_name] = step.node_id
         for var in step.out_vars.values():
