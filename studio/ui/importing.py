@@ -38,21 +38,17 @@ from PySide6.QtWidgets import (
 from studio.ui.panels._common import dim_color, error_color, warning_color
 from studio.ui.tasks import Task, TaskContext, shared_runner
 
-#: torchvision models whose every layer maps to an editable node (checked with the importer)
+#: torchvision models offered in the list (any other torchvision classification name may be typed); every
+#: operation of each becomes an editable node (dedicated or generic), checked by the import corpus test
 TORCHVISION_FULL = (
     "resnet18", "resnet34", "resnet50", "resnet101", "resnext50_32x4d", "wide_resnet50_2",
     "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1",
     "regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "mnasnet1_0", "squeezenet1_0", "squeezenet1_1",
-    "alexnet", "vgg11", "vgg16",
+    "alexnet", "vgg11", "vgg16", "densenet121", "shufflenet_v2_x1_0", "googlenet", "inception_v3",
+    "convnext_tiny", "vit_b_16", "swin_t",
 )
 #: torchvision models that import with some operations as opaque nodes (and why, for the hint)
-TORCHVISION_PARTIAL = {
-    "densenet121": "its concatenations come in as opaque nodes",
-    "shufflenet_v2_x1_0": "its channel shuffle comes in as opaque nodes",
-    "googlenet": "its auxiliary outputs come in as an opaque node",
-    "convnext_tiny": "its layer-scale and channels-last norms come in as opaque nodes",
-    "vit_b_16": "its class token and patch reshaping come in as opaque nodes",
-}
+TORCHVISION_PARTIAL: dict[str, str] = {}
 DEFAULT_SHAPE = "3, 224, 224"
 _MAX_FILE_BYTES = 2_000_000
 
