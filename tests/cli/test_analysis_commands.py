@@ -78,3 +78,4 @@ def test_bad_input_is_one_line(trained, capsys, argv, reason):
     code = main([a.format(p=path, r=run) for a in argv])
     err = capsys.readouterr().err
     assert code == 2 and reason in err and len(err.strip().splitlines()) == 1
+

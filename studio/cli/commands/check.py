@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         errors += 1
     else:
         errors += _memory(project, registry, settings, inferred)
+    from studio.io.stages import stage_label, stages
+
+    for name in stages(project):
+        say(f"stage {name}: {stage_label(project, name)} (nnstudio train --stage {name})")
     if errors:
         error(f"{errors} problem(s) found")
         return 1

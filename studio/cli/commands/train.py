@@ -29,6 +29,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (e.g. OUT/last.pt)")
     parser.add_argument("--memory-limit", type=int, metavar="MB", default=None,
                         help="refuse the run when it would need more memory than this (default: what is free)")
+    parser.add_argument("--stage", default=None, help="train this template stage instead of the project's own "
+                        "settings (nnstudio check lists them)")
+    parser.add_argument("--with", dest="subs", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value the stage needs, e.g. --with pretrain=RUN/last.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -38,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from studio.train.settings import SettingsError, TrainingSettings
 
     project, registry = load(args.project)
+    if args.stage is not None:
+        project = _staged(project, args.stage, args.subs, Path(args.project).parent)
     try:
         settings = TrainingSettings.from_dict(project.training)
     except SettingsError as exc:
@@ -67,6 +73,25 @@ def run(args: argparse.Namespace) -> int:
     except RunFolderError as exc:
         raise CliError(str(exc), 2) from exc
     return _train(project, registry, settings, out, args)
+
+
+def _staged(project: Any, stage: str, subs: list[str], folder: Path) -> Any:
+    """The project with a template stage applied; unknown stages and missing values are one-line errors."""
+    from studio.io.stages import StageError, apply_stage, default_subs, stages
+
+    known = stages(project)
+    if stage not in known:
+        raise CliError(f"--stage: the project has no stage '{stage}' (stages: {', '.join(known) or 'none'})", 2)
+    values = default_subs(project, stage, folder)
+    for item in subs:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--with '{item}': write NAME=VALUE", 2)
+        values[name.strip()] = value
+    try:
+        return apply_stage(project, stage, values)
+    except StageError as exc:
+        raise CliError(f"--stage: {exc} (give it with --with NAME=VALUE)", 2) from exc
 
 
 def _train(project: Any, registry: Any, settings: Any, out: Path, args: argparse.Namespace) -> int:
