@@ -29,6 +29,7 @@ def project_file(registry, tmp_path):
     return path
 
 
+@pytest.mark.slow  # two training subprocesses; tests/cli/test_errors.py trains in-process for the fast loop
 def test_train_writes_metrics_and_checkpoints(project_file, tmp_path):
     out = tmp_path / "run"
     r = cli("train", project_file, "--epochs", 3, "--device", "cpu", "--out", out)
@@ -51,6 +52,7 @@ def test_train_writes_metrics_and_checkpoints(project_file, tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the first run is untouched
 
 
+@pytest.mark.slow
 def test_export_with_train_script(project_file, tmp_path):
     out = tmp_path / "code"
     r = cli("export", project_file, "-o", out, "--train-script")
