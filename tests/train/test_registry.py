@@ -163,3 +163,16 @@ def test_toy_paradigm_trains_headless_and_its_declared_directions_steer_early_st
     last = run_to_end(project(_line(registry), training=dict(base, toy={"worsen": 1.0}, early_stopping={
         "enabled": True, "patience": 1, "metric": "val_toy_fit"})), registry)
     assert last.kind == "done" and len(last.history) < 6
+
+
+def test_trained_graphs_follow_the_declaration(registry):
+    from studio.train.recipes.registry import trained_graphs
+
+    a, b, c = (_line(registry) for _ in range(3))
+    a.name, b.name, c.name = "first", "generator", "discriminator"
+    p = project(a, b, c)
+    assert trained_graphs(p, {}) == [a]
+    assert trained_graphs(p, {"graph": "discriminator"}) == [c]
+    assert trained_graphs(p, TrainingSettings.from_dict({"recipe": "adversarial"})) == [b, c]
+    assert trained_graphs(p, {"recipe": "q_learning_tabular"}) == []
+    assert not recipe_spec("dqn").reads("dataset") and recipe_spec("adversarial").reads("dataset.params")

@@ -227,4 +227,5 @@ ADVERSARIAL = register(RecipeSpec(
     roles=("prediction",),
     views=("gan_samples",),
     export=True,
+    graph_settings=("gan.generator", "gan.discriminator"),
 ))

@@ -72,6 +72,9 @@ class RecipeSpec:
     the form under ``group`` (default: the label). ``uses`` lists the top-level or dotted setting
     keys the paradigm reads besides :data:`COMMON_KEYS` and its own section. ``export`` says whether
     ``train.py`` can be written for it: ``True``/``False`` or a callable the exporter calls.
+    ``graph_settings`` are the setting keys naming the graphs it trains (an empty value means the
+    project's first graph); by default ``("graph",)``, or none for a paradigm that reads no Output
+    role (a tabular agent trains no graph).
     """
 
     name: str
@@ -88,6 +91,7 @@ class RecipeSpec:
     roles: tuple[str, ...] = ("prediction",)
     views: tuple[str, ...] = ()
     export: bool | Callable[..., Any] = False
+    graph_settings: tuple[str, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,6 +102,12 @@ class RecipeSpec:
         for role in self.roles:
             if role not in ROLES:
                 raise ValueError(f"recipe '{self.name}': unknown Output role {role!r}; known: {', '.join(ROLES)}")
+
+    @property
+    def graph_keys(self) -> tuple[str, ...]:
+        if self.graph_settings is not None:
+            return self.graph_settings
+        return ("graph",) if self.roles else ()
 
     @property
     def settings_group(self) -> str:
@@ -217,3 +227,24 @@ def metric_label(name: str) -> str:
     if name.startswith("train_"):
         return f"Training {label}"
     return label[:1].upper() + label[1:]
+
+
+def trained_graphs(project: Any, settings: Any) -> list[Any]:
+    """The graphs a run of ``settings`` trains, as its paradigm declares them (``graph_settings``).
+    ``settings`` is a TrainingSettings or a raw training dict; unknown names are left to the recipe
+    to report."""
+    def value(key: str) -> Any:
+        node = settings
+        for part in key.split("."):
+            node = node.get(part, "") if isinstance(node, dict) else getattr(node, part, "")
+        return node
+
+    recipe = value("recipe") or "classification"
+    graphs = list(getattr(project, "graphs", []))
+    out: list[Any] = []
+    for key in recipe_spec(str(recipe)).graph_keys:
+        name = value(key)
+        chosen = next((g for g in graphs if g.name == name), None) if name else (graphs[0] if graphs else None)
+        if chosen is not None and chosen not in out:
+            out.append(chosen)
+    return out
