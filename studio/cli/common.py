@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from studio.cli.output import CliError
@@ -20,6 +22,21 @@ def load(path: str) -> tuple[Any, Any]:
         return load_project(path, registry), registry
     except ProjectFileError as exc:
         raise CliError(str(exc), 2) from exc
+
+
+def writable_folder(path: Path, option: str = "--out") -> Path:
+    """Create ``path`` if needed and prove it takes files; a :class:`CliError` (exit 2) says why not.
+
+    For every command with an output folder option: a file or an unwritable place is one line."""
+    if path.exists() and not path.is_dir():
+        raise CliError(f"{option} {path} is a file, not a folder", 2)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise CliError(f"cannot write to {option} {path}: {exc.strerror or exc}", 2) from exc
+    return path
 
 
 def fail_on_invalid(project: Any, registry: Any) -> None:

@@ -16,6 +16,11 @@ Adding a subcommand is a one-file change: create ``studio/cli/commands/<name>.py
 ``nnstudio --help`` lists it, ``nnstudio grade ...`` runs it, and :func:`studio.cli.main` gives it
 the shared guarantees (one-line errors, exit codes, a quiet exit on a closed pipe, ``--debug``).
 Command modules are imported to build the help, so they must stay light at import time.
+
+Helpers for command code: print results with :func:`studio.cli.output.say`; fail with
+``raise CliError("what and where", code)`` (1: failed, 2: bad input); load a project with
+:func:`studio.cli.common.load`; check an output folder with :func:`studio.cli.common.writable_folder`.
+(A frozen build must bundle the package's modules: ``collect_submodules("studio.cli.commands")``.)
 """
 
 from __future__ import annotations

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 
-from studio.cli.common import load
+from studio.cli.common import load, writable_folder
 from studio.cli.output import CliError, say
 from studio.cli.registry import Command
 
@@ -20,19 +19,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help="weights file to copy beside the code (default: the project's)")
     parser.add_argument("--onnx", action="store_true",
                         help="also write <graph>.onnx (dynamic batch), checked against PyTorch by onnxruntime")
-
-
-def writable_folder(path: Path, option: str = "--out") -> Path:
-    """Create ``path`` if needed and prove it takes files; a :class:`CliError` (exit 2) says why not."""
-    if path.exists() and not path.is_dir():
-        raise CliError(f"{option} {path} is a file, not a folder", 2)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise CliError(f"cannot write to {option} {path}: {exc.strerror or exc}", 2) from exc
-    return path
 
 
 def run(args: argparse.Namespace) -> int:
