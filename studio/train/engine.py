@@ -111,10 +111,13 @@ def seed_everything(seed: int) -> None:
 def run(project: Project, registry: Registry, settings: TrainingSettings | dict | None = None,
         control: RunControl | None = None, checkpoint_dir: str | os.PathLike | None = None,
         resume_from: str | os.PathLike | None = None, *, throttle_s: float = 0.05,
-        view_interval_s: float = 1.0) -> Iterator[Update]:
-    """Train ``project`` (pass a snapshot) and yield updates; see the module docstring."""
+        view_interval_s: float = 1.0, views: bool = True) -> Iterator[Update]:
+    """Train ``project`` (pass a snapshot) and yield updates; see the module docstring.
+
+    ``views=False`` skips the live views (nothing shows them: the command line, benchmarks)."""
     loop = _Loop(project, registry, settings, control or RunControl(), checkpoint_dir, resume_from,
                  throttle_s, view_interval_s)
+    loop.want_views = views
     yield from loop.run()
 
 
@@ -135,6 +138,7 @@ class _Loop:
         self.paused_s = 0.0
         self.trainer: Trainer | None = None
         self._full_views_epoch = -1
+        self.want_views = True
 
     def _base(self, kind: str, **kw) -> Update:
         total = getattr(self, "total_steps", 0)
@@ -252,7 +256,7 @@ class _Loop:
                     counted = trainer.flushed_samples
                     yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
                                      samples_per_s=rate)
-                if watching or (now - last_view >= view_every and trainer.next_index < steps):
+                if self.want_views and (watching or (now - last_view >= view_every and trainer.next_index < steps)):
                     with _kept_rng(r.device):
                         views = r.views(quick=True)
                     last_view = time.perf_counter()
@@ -275,7 +279,8 @@ class _Loop:
                 if improved and self.dir:
                     self._save(self.epoch, 0, name="best.pt")
                 views: dict[str, Any] = {}
-                if time.perf_counter() - last_full >= self.view_interval_s or self.epoch == self.epochs:
+                if self.want_views and (time.perf_counter() - last_full >= self.view_interval_s
+                                        or self.epoch == self.epochs):
                     with _kept_rng(r.device):
                         views = full_views = r.views(quick=False)  # at most once per view interval, and at the end
                     last_view = last_full = time.perf_counter()
@@ -315,7 +320,7 @@ class _Loop:
         if save and self.dir and self.global_step > self.start_step:
             self._save(epoch, index)
         r = self.recipe
-        if kind != "done":
+        if kind != "done" or not self.want_views:
             views = {}
         elif r is not None and (not views or self._full_views_epoch != self.epoch):
             with _kept_rng(r.device):

@@ -16,6 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class NothingToTrain(ValueError):
+    """Every parameter is frozen (or the model has none)."""
+
+
 class ShapeMismatch(ValueError):
     """The model's output does not fit the targets; the message names both shapes."""
 
@@ -213,7 +217,7 @@ def make_optimizer(opt: dict, modules: Sequence[nn.Module], multipliers: dict[in
             if p.requires_grad:
                 groups.setdefault(multipliers.get(id(p), 1.0), []).append(p)
     if not groups:
-        raise ValueError("every layer is frozen (or the model has no weights): nothing to train")
+        raise NothingToTrain("every layer is frozen (or the model has no weights): nothing to train")
     params = [{"params": ps, "lr": base * m, "lr_mult": m} for m, ps in groups.items()]
     name, decay = opt["name"], opt["weight_decay"]
     if name == "sgd":

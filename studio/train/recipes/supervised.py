@@ -7,19 +7,18 @@ outputs (B, C) / (B, H), many-to-many outputs (B, T, C) against targets (B, T).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from studio.train import views as V
 from studio.train.build import ModelError
-from studio.train.data import DataBundle, TensorLoader, check_input, input_stats, load_data
-from studio.train.metrics import classification_report, confusion_matrix, regression_report
-from studio.train.optim import l1_penalty
+from studio.train.data import DataBundle, check_input, load_data
+from studio.train.nnloop.parts import NothingToTrain
+from studio.train.nnloop.tasks import SupervisedTask
 from studio.train.recipes.base import Recipe
+from studio.train.settings import SettingsError
 
 
 def _shape(t) -> str:
@@ -53,18 +52,21 @@ class Supervised(Recipe):
             self.task = "regression" if self.data.task == "regression" else "classification"
         if self.task == "classification" and self.data.train_y.is_floating_point():
             raise ModelError(f"dataset '{self.data.name}' has real-valued targets; use the regression recipe")
-        stats = input_stats(self.data.train_x) if s.dataset.augment.normalize and self.data.train_x.is_floating_point() else None
-        self.stats = stats
-        self.train_loader = TensorLoader(self.data.train_x, self.data.train_y, s.batch_size, True, s.seed,
-                                         s.dataset.augment, stats, drop_last=True)
         if len(self.data.train_x) == 0:
             raise ModelError(f"dataset '{self.data.name}' has no training samples")
-        self.val_loader = TensorLoader(self.data.val_x, self.data.val_y, max(256, s.batch_size), False, s.seed,
-                                       None, stats)
-        self.setup_single_model_training()
-        self.scaler = torch.amp.GradScaler("cuda") if self.ctx.amp and self.device.type == "cuda" else None
-        self._iter = None
-        self._iter_key: tuple[int, int] | None = None
+        self.load_initial_weights()
+        multipliers = self.node_settings([self.model])
+        try:  # batches, step and validation are nnloop's: the code an exported train.py runs
+            self.loop_task = t = SupervisedTask(
+                s.to_dict(), self.model.module, lambda x: self.forward(self.model, x),
+                (self.data.train_x, self.data.train_y), (self.data.val_x, self.data.val_y), task=self.task,
+                multipliers=multipliers, frozen=self.frozen, device=self.device, amp=self.ctx.amp,
+                classes=len(self.data.classes), val_baseline=self.data.info.get("val_baseline"))
+        except NothingToTrain as exc:
+            raise SettingsError("nodes", str(exc)) from exc
+        self.stats, self.train_loader, self.val_loader, self.scaler = t.stats, t.train_batches, t.val_batches, t.scaler
+        self.optimizer, self.schedule = t.optimizer, t.schedule
+        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
         n_view = min(16, len(self.data.val_x))
         self.view_x = self._prep(self.data.val_x[:n_view])
         self.view_y = self.data.val_y[:n_view]
@@ -131,114 +133,19 @@ class Supervised(Recipe):
         k = max(len(self.data.classes), logits.shape[-1])
         return logits.argmax(-1), labels, torch.softmax(logits, -1).max(-1).values, k
 
-    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out, y = self._align(out.float(), y)
-        name = self.settings.loss.name
-        if self.task == "classification":
-            if name == "bce":
-                return F.binary_cross_entropy_with_logits(out, y)
-            return F.cross_entropy(out, y, label_smoothing=self.settings.loss.label_smoothing)
-        y = y.float()
-        if name == "l1":
-            return F.l1_loss(out, y)
-        if name == "huber":
-            return F.smooth_l1_loss(out, y)
-        if name == "bce":
-            return F.binary_cross_entropy_with_logits(out, y)
-        return F.mse_loss(out, y)
-
-    def _batch(self, epoch: int, index: int):
-        if self._iter is None or self._iter_key != (epoch, index):
-            self._iter = self.train_loader.batches(epoch, start=index)
-        self._iter_key = (epoch, index + 1)
-        return next(self._iter)
-
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        s = self.settings
-        xb, yb = self._batch(epoch, index)
-        xb = xb.to(self.device, non_blocking=True)
-        target = xb if self.reconstruct else yb.to(self.device, non_blocking=True)
-        if self.reconstruct and s.loss.noise > 0:
-            xb = xb + torch.randn_like(xb) * s.loss.noise
-        self.train_mode(self.model)
-        out = self.forward(self.model, xb)
-        loss = self.loss(out, target)
-        if s.optimizer.l1 > 0:
-            loss = loss + s.optimizer.l1 * l1_penalty([self.model.module]).to(loss.device)
-        value = self.check_finite(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if s.grad_clip > 0:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.model.module.parameters(), s.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if s.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.module.parameters(), s.grad_clip)
-            self.optimizer.step()
-        self.schedule.after_step()
-        metrics = {"loss": value, "samples": float(len(xb))}
-        if self.task == "classification":
-            with torch.no_grad():
-                score, labels = self._align(out.detach(), target)
-                pred = (score > 0).long() if s.loss.name == "bce" else score.argmax(-1)
-                metrics["accuracy"] = float((pred == labels.long()).float().mean())
-        return metrics
+        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
+        self.loop_task.step(epoch, index)
+        return self.loop_task.flush()[-1]
 
     # -- validation -----------------------------------------------------------------------------
-    @torch.no_grad()
-    def _predict_val(self) -> tuple[float, torch.Tensor, torch.Tensor]:
-        self.model.module.eval()
-        total, n, outs, forward_s = 0.0, 0, [], 0.0
-        for xb, yb in self.val_loader.batches(0):
-            xb = xb.to(self.device)
-            target = xb if self.reconstruct else yb.to(self.device)
-            if self.reconstruct and self.settings.loss.noise > 0:
-                xb = xb + torch.randn_like(xb) * self.settings.loss.noise
-            t0 = time.perf_counter()
-            out = self.forward(self.model, xb).float()
-            if out.is_cuda:
-                torch.cuda.synchronize()
-            forward_s += time.perf_counter() - t0
-            total += float(self.loss(out, target)) * len(xb)
-            n += len(xb)
-            outs.append(out.cpu())
-        if n == 0:
-            return float("nan"), torch.empty(0), torch.empty(0)
-        self.forward_s_per_sample = forward_s / n
-        return total / n, torch.cat(outs), self.data.val_y
-
     def initial_metrics(self) -> dict[str, float]:
         return self.evaluate() if len(self.data.val_x) <= 5000 else {}
 
     def evaluate(self) -> dict[str, float]:
-        if len(self.data.val_x) == 0:
-            return {}
-        loss, out, y = self._predict_val()
-        m: dict[str, float] = {"val_loss": loss}
-        if self.task == "classification":
-            pred, labels, _conf, k = self._decide(out, y)
-            self.last_cm = confusion_matrix(pred.numpy(), labels.numpy(), k)
-            m.update({f"val_{k}": v for k, v in classification_report(self.last_cm).items()})
-        elif self.task == "regression":
-            pred, target = self._align(out, y)
-            m.update({f"val_{k}": v for k, v in regression_report(pred, target).items()})
-            base = self.data.info.get("val_baseline")
-            if base is not None:
-                b = regression_report(base.reshape(target.shape), target)["mse"]
-                m["val_baseline_mse"] = b
-                m["val_vs_baseline"] = b / max(m["val_mse"], 1e-12)
-        else:
-            train_mean = self.data.train_x.float().mean(0, keepdim=True)
-            val = self.data.val_x.float()
-            b = float(((val - train_mean) ** 2).mean())
-            m["val_mse"] = float(((out.reshape(val.shape) - (self._prep(val).cpu() if self.stats is not None else val)) ** 2).mean())
-            m["val_baseline_mse"] = b
-            m["val_vs_baseline"] = b / max(m["val_mse"], 1e-12)
-        m["inference_ms_per_sample"] = 1000 * self.forward_s_per_sample  # timed during the validation pass
+        m = self.loop_task.evaluate()
+        self.last_cm = self.loop_task.last_cm
+        self.forward_s_per_sample = self.loop_task.forward_s_per_sample
         return m
 
     # -- live views -------------------------------------------------------------------------------
