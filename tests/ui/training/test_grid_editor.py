@@ -56,3 +56,48 @@ def test_retraining_on_a_redrawn_grid_finds_its_shortest_paths(registry):
     final = run_to_end(project, registry)
     assert final.kind == "done", final.message
     assert final.history[-1]["val_optimal_paths"] == 1.0
+
+
+def _click(canvas, r, c, button):
+    rect = canvas._cell_rect(r, c)
+    QTest.mouseClick(canvas, button, pos=QPoint(int(rect.center().x()), int(rect.center().y())))
+
+
+def test_right_click_gives_a_cell_a_reward_and_a_teleport_in_one_undo_step(qtbot, registry):
+    document, dialog = _dialog(qtbot, registry)
+    _click(dialog.canvas, 0, 2, Qt.MouseButton.RightButton)
+    panel = dialog.cell_panel
+    assert panel.isEnabled() and "row 1, column 3" in panel.where.text()
+    panel.reward.setValue(2.5)
+    panel.to_row.setValue(4)
+    panel.to_col.setValue(1)
+    panel.jump_reward.setValue(10)
+    panel.teleport.setChecked(True)
+    dialog.apply_button.click()
+    grid = document.project.training["rl"]["grid"]
+    assert grid["cell_rewards"] == [[0, 2, 2.5]] and grid["teleports"] == [[0, 2, 3, 0, 10.0]]
+    assert document.undo_stack.count() == 1 and document.undo_stack.undoText() == "Edit gridworld"
+    document.undo_stack.undo()
+    assert "cell_rewards" not in document.project.training["rl"].get("grid", {})
+
+
+def test_resizing_the_grid_resizes_the_q_networks_input_in_the_same_step(qtbot, registry):
+    from studio.train.engine import run_to_end
+
+    document, dialog = _dialog(qtbot, registry)
+    graph = next(g for g in document.project.graphs if g.name == "q_network")
+    inp = next(n for n in graph.nodes.values() if n.type_id == "io.input")
+    assert inp.params["shape"] == [64]
+    dialog.height_box.setValue(5)
+    dialog.width_box.setValue(5)
+    dialog.canvas.rows[4][4] = "G"  # the old goal was cut off
+    dialog.canvas.changed.emit()
+    dialog.apply_button.click()
+    assert inp.params["shape"] == [25] and document.undo_stack.count() == 1
+    project = document.project.snapshot()
+    project.training.update(recipe="dqn", epochs=1, threads=1, device="cpu")
+    project.training["rl"].update(episodes=20, warmup=10, batch_size=8)
+    final = run_to_end(project, registry)
+    assert final.kind == "done", final.message
+    document.undo_stack.undo()
+    assert inp.params["shape"] == [64]
