@@ -70,9 +70,10 @@ def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | Non
         raise DataError(f"dataset '{name}': {exc.key.removeprefix('params.')}: {exc.reason}") from None
     if name in synthetic.GENERATORS:
         params = dict(checked)
-        if name in ("shapes", "glyphs") and input_shape is not None and len(input_shape) == 3:
-            params.setdefault("channels", int(input_shape[0]))
-            params.setdefault("size", int(input_shape[-1]))
+        if input_shape is not None and len(input_shape) == 3:  # image generators follow the model's Input
+            for pname, decl in synthetic.PARAMS.get(name, {}).items():
+                if decl.get("from_input") is not None:
+                    params.setdefault(pname, int(input_shape[decl["from_input"]]))
         try:
             x, y, info = synthetic.GENERATORS[name](seed=seed, **params)
         except TypeError as exc:

@@ -120,15 +120,23 @@ def section_fields(spec: RecipeSpec) -> list[SettingField]:
     return _fields_of(spec.settings, spec.section + ".", spec.settings_group)
 
 
+_ALL: dict[tuple[str, ...], list[SettingField]] = {}  # keyed by the registered paradigms
+
+
 def all_fields() -> list[SettingField]:
     """Every setting of every paradigm (without dataset parameters and per-node settings)."""
-    out = core_fields()
-    seen = set()
-    for spec in all_recipes():
-        if spec.section and spec.section not in seen:
-            seen.add(spec.section)
-            out += section_fields(spec)
-    return out
+    specs = all_recipes()
+    key = tuple(f"{r.name}:{r.section}:{id(r.settings)}" for r in specs)
+    if key not in _ALL:  # the schema is fixed; only registering a paradigm changes the list
+        out = core_fields()
+        seen = set()
+        for spec in specs:
+            if spec.section and spec.section not in seen:
+                seen.add(spec.section)
+                out += section_fields(spec)
+        _ALL.clear()
+        _ALL[key] = out
+    return list(_ALL[key])
 
 
 def settings_fields(recipe: str | None = None, dataset: str | None = None) -> list[SettingField]:

@@ -266,22 +266,23 @@ GENERATORS = {
 }
 
 
-def param(default, minimum=None, maximum=None, help: str = "", choices=()) -> dict:
+def param(default, minimum=None, maximum=None, help: str = "", choices=(), from_input=None) -> dict:
     """A generator parameter's declaration: plain data (this module imports no studio code), read by
-    the settings schema to check ``dataset.params`` and by the training panel to build its form."""
+    the settings schema to check ``dataset.params`` and by the training panel to build its form.
+    ``from_input``: when left out, take it from this index of a (C, H, W) model Input's shape."""
     kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
             else "float" if isinstance(default, float) else "list" if isinstance(default, list)
             else "choice" if choices else "text")
     return {"kind": kind, "default": default, "minimum": minimum, "maximum": maximum, "help": help,
-            "choices": tuple(choices)}
+            "choices": tuple(choices), "from_input": from_input}
 
 
 # Bounds keep every generator's arrays within a few hundred MB at most.
 _IMAGES = {
     "n": param(6000, 2, 100_000, "Number of images."),
     "classes": param(6, 2, 6, "How many of the six kinds to use."),
-    "size": param(28, 8, 128, "Image width and height in pixels (default: the model Input's)."),
-    "channels": param(1, 1, 3, "1 = grey, 3 = colour (default: the model Input's)."),
+    "size": param(28, 8, 128, "Image width and height in pixels (default: the model Input's).", from_input=-1),
+    "channels": param(1, 1, 3, "1 = grey, 3 = colour (default: the model Input's).", from_input=0),
     "noise": param(0.05, 0.0, 1.0, "Std of the pixel noise."),
     "rotation": param(20.0, 0.0, 180.0, "Random rotation up to ± this many degrees."),
 }
