@@ -21,9 +21,7 @@ from torch import nn
 from studio.core.model import Graph
 from studio.core.registry import Registry
 
-# Words that made an Output a view tap before Outputs had roles; kept for the file migration's
-# record and for callers not yet reading roles. The trainer itself reads only roles.
-TAP_WORDS = ("attn", "attention", "latent", "code", "bottleneck")
+# Output roles that feed live views (the Output node's ``role`` param; never its name).
 TAP_ROLES = ("latent", "attention")
 
 
