@@ -9,6 +9,7 @@ the generic call that uses it, so the graph stays exact for any input size), or 
 from __future__ import annotations
 
 import builtins
+import inspect
 import operator
 import re
 from collections.abc import Callable
@@ -122,6 +123,18 @@ class ArgText:
         if not items or any(p.startswith(start) and not _covered(p, start, i) for p in picks):
             raise NotLiteral("a tuple whose parts are not all tensors")
         return "(" + items[0] + ",)" if len(items) == 1 else "(" + ", ".join(items) + ")"
+
+    def index(self, value: Any) -> str:
+        """Subscript text: ``-2:``, ``:, 0``, ``...``."""
+        items = value if isinstance(value, tuple) else (value,)
+
+        def one(item: Any) -> str:
+            if isinstance(item, slice):
+                parts = ["" if p is None else self.text(p) for p in (item.start, item.stop, item.step)]
+                return f"{parts[0]}:{parts[1]}" + (f":{parts[2]}" if parts[2] else "")
+            return self.text(item)
+        text = ", ".join(one(i) for i in items)
+        return text + "," if isinstance(value, tuple) and len(value) == 1 else text
 
     def call(self, args: tuple, kwargs: dict) -> str:
         parts = [self.text(a) for a in args] + [f"{k}={self.text(v)}" for k, v in kwargs.items()]
@@ -414,7 +427,11 @@ class Converter:
                 if target in _SYMBOLS and len(args) == 2 and not fxn.kwargs:
                     text = f"({writer.text(args[0])} {_SYMBOLS[target]} {writer.text(args[1])})"
                 elif target is operator.getitem:
-                    text = f"{writer.text(args[0])}[{writer.text(args[1])}]"
+                    base = writer.text(args[0])
+                    if base.endswith(".size()") and type(args[1]) is int:  # x.size()[1] -> x.size(1)
+                        text = f"{base[:-1]}{args[1]})"
+                    else:
+                        text = f"{base}[{writer.index(args[1])}]"
                 elif target is operator.neg:
                     text = f"(-{writer.text(args[0])})"
                 else:
@@ -443,7 +460,8 @@ class Converter:
             return f"{name} is not a torch, torch.nn.functional, operator or Tensor function"
         writer = ArgText(self.env)
         try:
-            args = writer.call(*self._split_cat(fxn, group))
+            call_args, call_kwargs = self._split_cat(fxn, group)
+            args = writer.call(call_args, _without_defaults(fxn.target, call_kwargs))
         except NotLiteral as exc:
             return f"{name}() is called with {exc}"
         if len(writer.slots) > MAX_INPUTS:
@@ -486,6 +504,23 @@ class Converter:
             rest = [part, *rest[MAX_INPUTS:]]
             runs += 1
         return (rest, *args[1:]), kwargs
+
+
+def _without_defaults(target: Any, kwargs: dict) -> dict:
+    """Keyword arguments that differ from the function's defaults (fx records F.interpolate's every one)."""
+    if not kwargs or isinstance(target, str):
+        return kwargs
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    out = {}
+    for key, value in kwargs.items():
+        default = params[key].default if key in params else inspect.Parameter.empty
+        if default is inspect.Parameter.empty or isinstance(value, torch.fx.Node) or type(value) is not type(default) \
+                or value != default:
+            out[key] = value
+    return out
 
 
 def _plain(value: Any) -> bool:

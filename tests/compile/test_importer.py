@@ -331,3 +331,52 @@ def test_efficientnet_b0_round_trip(registry, tmp_path):
     graph, report, _ = roundtrip(model, registry, (1, 3, 32, 32), tmp_path)
     residual = sum(bool(getattr(m, "use_res_connect", False)) for m in model.modules())
     assert residual and sum(n.type_id == "nn.stochastic_depth" for n in graph.nodes.values()) == residual
+
+
+class LongTail(nn.Module):
+    """Operations that have no dedicated node, written the way torchvision and papers write them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wide = nn.Conv2d(3, 6, (1, 3), padding=(0, 1))  # non-square kernel
+        self.branches = nn.ModuleList(nn.Conv2d(6, 2, 1) for _ in range(8))
+        self.shuffle = nn.PixelShuffle(2)
+        self.scale = nn.Parameter(torch.full((16, 1, 1), 0.5))  # layer scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        torch._assert(x.shape[1] == 3, "expects RGB")  # a shape check
+        y = self.wide(x)
+        y = torch.cat([b(y) for b in self.branches], 1)  # Concat of more than 4 tensors
+        b, c, h, w = y.size()
+        y = y.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)  # channel shuffle
+        y = F.avg_pool2d(y * self.scale, (1, 2), stride=(1, 2))
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        y = F.layer_norm(y, y.shape[1:])
+        first, second = y.chunk(2, dim=1)
+        z = self.shuffle(torch.exp(first) - torch.randn_like(second) * 0.0)
+        return z.view(-1, 2 * 16 * 16)
+
+
+def test_long_tail_operations_become_generic_nodes_with_exact_outputs(registry):
+    torch.manual_seed(0)
+    model = LongTail().eval()
+    graph, report = import_module(model, registry, (2, 3, 8, 8))
+    assert report.complete, report.summary()
+    assert any("shape check" in note for note in report.notes)
+    functions = {n.params["fn"] for n in graph.nodes.values() if n.type_id == "generic.function"}
+    assert {"torch.cat", "Tensor.view", "F.avg_pool2d", "F.interpolate", "F.layer_norm", "Tensor.chunk",
+            "torch.exp", "torch.randn_like"} <= functions
+    interpolate = next(n for n in graph.nodes.values() if n.params.get("fn") == "F.interpolate")
+    assert interpolate.params["args"] == "in0, size=in1.shape[-2:], mode='bilinear', align_corners=False"
+    view = next(n for n in graph.nodes.values() if n.params.get("fn") == "Tensor.view" and "//" in n.params["args"])
+    assert view.params["args"] == "in0, in0.size(0), 2, (in0.size(1) // 2), in0.size(2), in0.size(3)"
+    modules = {n.params["cls"] for n in graph.nodes.values() if n.type_id == "generic.module"}
+    assert "torch.nn.PixelShuffle" in modules
+    assert any(n.type_id == "generic.parameter" and n.name == "scale" for n in graph.nodes.values())
+    compiled = compile_graph(graph, registry)
+    compiled.load_state_dict(imported_state_dict(graph, registry, report))
+    x = torch.randn(3, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(compiled(x), model(x))
