@@ -294,7 +294,7 @@ class _Reader:
                 and type(name) is str and len(name) <= 200 and type(params) is dict and type(pos) is list
                 and len(pos) == 2 and type(pos[0]) in _NUMBER and type(pos[1]) in _NUMBER
                 and -MAX_COORD <= pos[0] <= MAX_COORD and -MAX_COORD <= pos[1] <= MAX_COORD
-                and (group is None or group in graph.groups) and type(version) is int and version == 1):
+                and (group is None or (type(group) is str and group in graph.groups)) and type(version) is int and version == 1):
             return None
         spec = self.registry.find(type_id)
         if spec is None or spec.version != 1:
@@ -345,7 +345,7 @@ class _Reader:
             raise self.fail(f"{field}.position", "must be [x, y]")
         position = (self.number(pos[0], f"{field}.position[0]"), self.number(pos[1], f"{field}.position[1]"))
         group = raw.get("group")
-        if group is not None and group not in graph.groups:
+        if group is not None and (type(group) is not str or group not in graph.groups):
             raise self.fail(f"{field}.group", f"names group {group!r}, which the graph does not have")
         version = raw.get("type_version", 1)
         if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 1_000_000:
