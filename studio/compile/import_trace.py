@@ -15,6 +15,7 @@ user's model.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import traceback
@@ -243,6 +244,26 @@ def _examples(names: list[str], fixed: dict[str, Any], shapes: list[tuple[int, .
     return out
 
 
+@contextlib.contextmanager
+def _watch_side_effects(root: nn.Module, notes: list[str]) -> Iterator[None]:
+    """Notes each attribute forward() assigns on a module of the model (a Python side effect, not graph data)."""
+    paths = {id(m): name for name, m in root.named_modules()}
+    original = nn.Module.__setattr__
+
+    def watched(self: nn.Module, name: str, value: Any) -> None:
+        if id(self) in paths and not name.startswith(("_tensor_constant", "_param_constant")):  # fx's own
+            owner = paths[id(self)]
+            notes.append(f"{user_location()}: forward() sets {owner + '.' if owner else ''}{name}; this Python side "
+                         "effect is not part of the graph (it ran once, while tracing)")
+        original(self, name, value)
+
+    nn.Module.__setattr__ = watched  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.__setattr__ = original  # type: ignore[method-assign]
+
+
 def trace_for_import(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool],
                      shapes: list[tuple[int, ...] | None]) -> TraceResult:
     """The fx graph of ``module`` in eval mode; see the module docstring for the fallbacks."""
@@ -253,8 +274,10 @@ def trace_for_import(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool
     module.eval()
     try:
         try:
-            graph = ImportTracer(is_leaf, {}).trace(module, concrete_args=fixed or None)
-            return TraceResult(graph, module, fixed=fixed)
+            effects: list[str] = []
+            with _watch_side_effects(module, effects):
+                graph = ImportTracer(is_leaf, {}).trace(module, concrete_args=fixed or None)
+            return TraceResult(graph, module, notes=list(dict.fromkeys(effects)), fixed=fixed)
         except Exception as exc:  # fx raises many types when forward decides on a traced value
             first = exc
         if not shapes or shapes[0] is None:
@@ -270,7 +293,8 @@ def trace_for_import(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool
                 notes: list[str] = []
                 tracer = ConcreteTracer(is_leaf, opaque, _examples(names, fixed, shapes, integer), notes)
                 try:
-                    graph = tracer.trace(work, concrete_args=fixed or None)
+                    with _watch_side_effects(work, notes):
+                        graph = tracer.trace(work, concrete_args=fixed or None)
                 except DataDependentBranch as branch:
                     if not branch.module or branch.module in opaque:
                         last = ModelImportError(

@@ -122,11 +122,13 @@ def test_non_batch_first_lstm_is_a_generic_node_keeping_the_hidden_state(registr
     assert not any("not representable" in note for note in report.notes)
 
 
-def test_model_is_left_in_its_mode_and_unchanged(registry):
+def test_model_is_left_in_its_mode_and_unchanged_and_side_effects_are_noted(registry):
     model, _, shapes, _ = _case("word_lm_transformer")
     model.train()
-    import_module(model, registry, shapes)
+    _, report = import_module(model, registry, shapes)
     assert model.training and model.src_mask is None  # traced on a copy: forward's side effects stay there
+    assert any("forward() sets src_mask" in note and "corpus_models.py:" in note for note in report.notes)
+    assert any("len() of a tensor fixed to 2" in note for note in report.notes)
 
 
 def test_tensor_values_branch_in_forward_names_the_line(registry):
