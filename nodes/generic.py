@@ -324,6 +324,12 @@ def _rename(text: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
             index = _input_index(node.id)
             return ast.Name(names[index], ast.Load()) if index is not None else node
 
+        def visit_Attribute(self, node: ast.Attribute) -> ast.AST:  # noqa: N802 - ast API
+            text = ast.unparse(node)
+            if text.startswith("torch.nn.") and text.count(".") == 2:  # torch.nn.X(...) argument -> nn.X(...)
+                return ast.Attribute(ast.Name("nn", ast.Load()), node.attr, ast.Load())
+            return self.generic_visit(node)
+
     call = Swap().visit(ast.parse(ast.unparse(call), mode="eval").body)
     positional = [ast.unparse(a) for a in call.args]
     keywords = [f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords]

@@ -86,6 +86,9 @@ def test_code_is_what_a_person_writes():
     assert call_text("F.interpolate", "in0, scale_factor=2.0", ["y"]) == "F.interpolate(y, scale_factor=2.0)"
     assert constructor_text({"cls": "torch.nn.PixelShuffle", "args": "upscale_factor=3"}) == \
         ("nn.PixelShuffle", [], ["upscale_factor=3"])
+    assert constructor_text({"cls": "torch.nn.TransformerEncoder", "args": "encoder_layer=torch.nn.TransformerEncoderLayer("
+                             "d_model=8, nhead=2), num_layers=2"})[2] == \
+        ["encoder_layer=nn.TransformerEncoderLayer(d_model=8, nhead=2)", "num_layers=2"]
     assert module_call_text({"call": "in0, (in1, in2)"}, "self.rnn", ["x", "h", "c"]) == "self.rnn(x, (h, c))"
 
 
