@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from studio.train import synthetic
+from studio.train.robust import flip_labels
 from studio.train.settings import FILE_SETS, Augment, DatasetSettings, SettingsError, dataset_params
 
 BUILTIN = tuple(synthetic.GENERATORS)
@@ -102,7 +103,11 @@ def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | Non
         x, y, info = load_csv(ds.path, ds.target, ds.params.get("task", "auto"), ds.params.get("features"))
     else:
         raise DataError(f"unknown dataset '{name}'; choose one of {', '.join(ALL_DATASETS)}")
-    return split(x, y, info, ds, seed, name)
+    bundle = split(x, y, info, ds, seed, name)
+    try:
+        return flip_labels(bundle, ds.label_noise, seed)
+    except ValueError as exc:
+        raise DataError(f"dataset.label_noise: {exc}") from None
 
 
 def split(x: np.ndarray, y: np.ndarray, info: dict, ds: DatasetSettings, seed: int, name: str) -> DataBundle:

@@ -111,6 +111,11 @@ class Augment(Section):
     crop: Int = S(0, title="Random crop", ge=0, le=64, help="Random crop after padding by this many pixels; 0 = off.")
     rotation: Float = S(0.0, title="Random rotation", ge=0.0, le=180.0, help="Random rotation up to ± this many degrees.")
     normalize: Bool = S(False, title="Normalise inputs", help="Standardise inputs with the training set's mean and std.")
+    adversarial: Literal["off", "fgsm", "pgd"] = S("off", title="Adversarial training", group="Regularisation",
+                                                   help="Train on clean plus FGSM or PGD examples of each batch "
+                                                        "(classification), for robustness to small perturbations.")
+    adversarial_eps: Float = S(0.1, title="Adversarial ε", ge=0.0, le=10.0, group="Regularisation",
+                               help="Size of the adversarial perturbation, in raw input units (pixels 0..1).")
 
 
 class DatasetSettings(Section):
@@ -126,6 +131,8 @@ class DatasetSettings(Section):
     val_fraction: Float = S(0.2, title="Validation share", ge=0.0, le=0.9, help="Share of samples held out for validation.")
     limit: Int = S(0, title="Sample limit", ge=0, le=100_000_000,
                    help="Use at most this many training samples (0 = all); few-label fine-tuning.")
+    label_noise: Float = S(0.0, title="Label noise", ge=0.0, le=0.9, group="Regularisation",
+                           help="Flip this share of the training labels to another class (seeded); validation stays clean.")
     workers: Int = S(0, title="Loader workers", ge=0, le=64, advanced=True,
                      help="Worker processes when decoding image folders.")
     augment: Augment = S(factory=Augment)

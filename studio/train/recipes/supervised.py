@@ -18,6 +18,7 @@ from studio.train.data import DataBundle, check_input, load_data
 from studio.train.nnloop.parts import NothingToTrain
 from studio.train.nnloop.tasks import SupervisedTask
 from studio.train.recipes.base import Recipe
+from studio.train.robust import attach_adversarial
 from studio.train.settings import SettingsError
 
 
@@ -64,6 +65,10 @@ class Supervised(Recipe):
                 classes=len(self.data.classes), val_baseline=self.data.info.get("val_baseline"))
         except NothingToTrain as exc:
             raise SettingsError("nodes", str(exc)) from exc
+        try:  # adversarial training: clean plus attacked copies of each batch
+            robust = attach_adversarial(t, self.model.module, s.dataset.augment, self.data.train_x)
+        except ValueError as exc:
+            raise SettingsError("dataset.augment.adversarial", str(exc)) from exc
         self.stats, self.train_loader, self.val_loader, self.scaler = t.stats, t.train_batches, t.val_batches, t.scaler
         self.optimizer, self.schedule = t.optimizer, t.schedule
         self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
@@ -73,6 +78,8 @@ class Supervised(Recipe):
         self._check_output()
         self.info.update(train_samples=len(self.data.train_x), val_samples=len(self.data.val_x),
                          classes=self.data.classes, task=self.task, dataset=self.data.name)
+        self.info.update({k: v for k, v in (("adversarial", robust),
+                                            ("label_noise", self.data.info.get("label_noise"))) if v})
 
     def _prep(self, x: torch.Tensor) -> torch.Tensor:
         if self.stats is not None:
