@@ -26,6 +26,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.adversarial",
     "studio.train.recipes.rl",
     "studio.train.recipes.tabular_lab",
+    "studio.train.recipes.control_dqn",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;

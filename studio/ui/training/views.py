@@ -257,11 +257,11 @@ class LiveViews(QTabWidget):
 
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
-                "attention": "_build_attention"}
+                "attention": "_build_attention", "control": "_build_control"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
-             "gridworld": "grid", "returns": "grid"}
+             "gridworld": "grid", "returns": "grid", "control": "control"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -531,6 +531,10 @@ class LiveViews(QTabWidget):
 
     def _show_returns(self, d: dict[str, Any]) -> None:
         self._page("grid", "Gridworld", self._build_grid)
+        self._returns_curve(d)
+
+    def _returns_curve(self, d: dict[str, Any]) -> None:
+        """Episode returns and their running mean, on whichever page holds the returns plot."""
         ep = np.asarray(d["episodes"], dtype=np.float64)
         ret = np.asarray(d["returns"], dtype=np.float64)
         if len(ep) == 0:
@@ -539,3 +543,22 @@ class LiveViews(QTabWidget):
         k = max(1, len(ret) // 30)
         mean = np.convolve(ret, np.ones(k) / k, mode="valid")
         self.parts["returns_mean"].setData(ep[k - 1:], mean)
+
+    # -- classic control ---------------------------------------------------------------------
+    def _build_control(self, page: QWidget) -> None:
+        from studio.ui.training.control_view import ControlView
+
+        lay = QHBoxLayout(page)
+        view = ControlView()
+        returns = _plot("Episode return", "episode", "return")
+        lay.addWidget(view, 3)
+        lay.addWidget(returns, 2)
+        self.parts.update(control_view=view, returns=returns)
+        self.parts["returns_curve"] = returns.plot(pen=pg.mkPen("#94a3b8", width=1))
+        self.parts["returns_mean"] = returns.plot(pen=pg.mkPen("#3b82f6", width=2))
+
+    def _show_control(self, d: dict[str, Any]) -> None:
+        self._page("control", "Environment", self._build_control)
+        self.parts["control_view"].set_episode(str(d.get("env", "")), np.asarray(d["states"]))
+        if d.get("returns") is not None:
+            self._returns_curve(d["returns"])

@@ -1,0 +1,224 @@
+"""Deep Q-learning on gymnasium's classic control tasks (CartPole, Acrobot, MountainCar).
+
+The user's graph is the Q-network (observation in, one value per action out), trained from a
+replay buffer against a target network (Mnih et al., 2015), optionally with the Double DQN target
+(van Hasselt et al., 2016). One engine step is one episode; after each epoch the greedy policy plays
+``eval_episodes`` fresh episodes, whose mean return is the quality bar (CartPole-v1: 475 of 500).
+Why gymnasium: the maintained home of these environments, with their exact dynamics and limits.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from studio.train.build import ModelError
+from studio.train.recipes.base import Recipe
+from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.settings import Bool, Float, Int, S, Section
+
+ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
+
+
+class ControlSettings(Section):
+    """The classic-control task and the DQN's own settings (``training.control``)."""
+
+    env: Literal["CartPole-v1", "Acrobot-v1", "MountainCar-v0"] = S(
+        "CartPole-v1", title="Environment", help="A gymnasium classic-control task.")
+    episodes: Int = S(300, title="Episodes", ge=1, le=1_000_000, help="Episodes in total (spread over the epochs).")
+    gamma: Float = S(0.99, title="Discount (γ)", ge=0.0, le=1.0, help="How much future rewards count.")
+    epsilon_start: Float = S(1.0, title="ε at start", ge=0.0, le=1.0, help="Exploration rate at first.")
+    epsilon_end: Float = S(0.02, title="ε at end", ge=0.0, le=1.0, help="Exploration rate after the decay.")
+    epsilon_steps: Int = S(10_000, title="ε decay steps", ge=1, le=100_000_000,
+                           help="Environment steps over which ε falls from start to end.")
+    replay_size: Int = S(50_000, title="Replay buffer", ge=100, le=10_000_000, advanced=True,
+                         help="Transitions kept for replay.")
+    batch_size: Int = S(64, title="Replay batch", ge=1, le=100_000, advanced=True, help="Transitions per update.")
+    warmup: Int = S(1000, title="Warm-up steps", ge=0, le=10_000_000, advanced=True,
+                    help="Environment steps of random play before learning starts.")
+    target_update: Int = S(500, title="Target update every", ge=1, le=10_000_000, advanced=True,
+                           help="Environment steps between copies into the target network.")
+    double: Bool = S(True, title="Double DQN", help="Pick the next action with the online network, value it with "
+                                                    "the target network (less overestimation).")
+    eval_episodes: Int = S(10, title="Evaluation episodes", ge=1, le=1000,
+                           help="Greedy episodes played after each epoch to measure the policy.")
+    learning: Bool = S(True, title="Learning", help="Off: the agent only plays what it has learned.")
+
+
+class ControlDQN(Recipe):
+    unit = "episodes"
+    monitor = "val_greedy_return"
+
+    def setup(self) -> None:
+        import gymnasium as gym
+
+        c = self.settings.control
+        self.env = gym.make(c.env)
+        self.eval_env = gym.make(c.env)
+        self.model = self.build(self.graph(self.settings.graph))
+        if len(self.model.inputs) != 1:
+            raise ModelError(f"the Q-network needs exactly one Input; graph '{self.model.name}' has "
+                             f"{len(self.model.inputs)}", graph=self.model.name)
+        inp = self.model.inputs[0]
+        obs_dim = int(self.env.observation_space.shape[0])
+        self.n_actions = int(self.env.action_space.n)
+        if tuple(inp.shape) != (obs_dim,):
+            raise ModelError(f"{c.env} observations have {obs_dim} values; set the Input's shape to [{obs_dim}]",
+                             inp.name, inp.node_id, self.model.name)
+        with torch.no_grad():
+            out = self.forward(self.model, torch.zeros(2, obs_dim, device=self.device))
+        if tuple(out.shape) != (2, self.n_actions):
+            raise ModelError(f"the Q-network must return {self.n_actions} values (one per action) for {c.env}; "
+                             f"it returns {tuple(out.shape[1:])}", graph=self.model.name)
+        self.setup_single_model_training()
+        self.target = copy.deepcopy(self.model.module).eval()
+        size = c.replay_size
+        self.buf_s = np.zeros((size, obs_dim), np.float32)
+        self.buf_s2 = np.zeros((size, obs_dim), np.float32)
+        self.buf_a = np.zeros(size, np.int64)
+        self.buf_r = np.zeros(size, np.float32)
+        self.buf_done = np.zeros(size, np.float32)
+        self.filled = self.pos = self.env_steps = self.episode = 0
+        self.rng = np.random.default_rng(self.settings.seed)
+        self.returns: list[float] = []
+        self.last_states: list[np.ndarray] = []
+        self.info.update(env=c.env, actions=self.n_actions, observations=obs_dim, episodes=c.episodes)
+
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.settings.control.episodes / self.settings.epochs))
+
+    def samples_per_step(self) -> int:
+        return 1
+
+    def epsilon(self) -> float:
+        c = self.settings.control
+        frac = min(1.0, self.env_steps / c.epsilon_steps)
+        return c.epsilon_start + (c.epsilon_end - c.epsilon_start) * frac
+
+    @torch.no_grad()
+    def greedy(self, obs: np.ndarray) -> int:
+        self.model.module.eval()
+        q = self.forward(self.model, torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None])
+        return int(q[0].argmax())
+
+    def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        c = self.settings.control
+        obs, _ = self.env.reset(seed=int(self.rng.integers(2**31)))
+        ret, losses, states, done = 0.0, [], [obs], False
+        while not done:
+            a = int(self.rng.integers(self.n_actions)) if self.rng.random() < self.epsilon() else self.greedy(obs)
+            nxt, r, terminated, truncated, _ = self.env.step(a)
+            i = self.pos
+            self.buf_s[i], self.buf_a[i], self.buf_r[i], self.buf_s2[i] = obs, a, r, nxt
+            self.buf_done[i] = float(terminated)  # a time limit is not a terminal state: keep bootstrapping
+            self.pos = (self.pos + 1) % len(self.buf_s)
+            self.filled = min(self.filled + 1, len(self.buf_s))
+            self.env_steps += 1
+            if c.learning and self.env_steps >= c.warmup and self.filled >= c.batch_size:
+                losses.append(self._learn())
+            if self.env_steps % c.target_update == 0:
+                self.target.load_state_dict(self.model.module.state_dict())
+            ret += float(r)
+            obs, done = nxt, terminated or truncated
+            states.append(obs)
+        self.episode += 1
+        self.returns.append(ret)
+        self.last_states = states
+        return {"loss": float(np.mean(losses)) if losses else 0.0, "return": ret, "length": float(len(states) - 1),
+                "epsilon": self.epsilon()}
+
+    def _learn(self) -> float:
+        c = self.settings.control
+        idx = self.rng.integers(0, self.filled, c.batch_size)
+        dev = self.device
+        s, s2 = torch.from_numpy(self.buf_s[idx]).to(dev), torch.from_numpy(self.buf_s2[idx]).to(dev)
+        a = torch.from_numpy(self.buf_a[idx]).to(dev)
+        r, d = torch.from_numpy(self.buf_r[idx]).to(dev), torch.from_numpy(self.buf_done[idx]).to(dev)
+        self.train_mode(self.model)
+        q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
+        with torch.no_grad():
+            nxt = self._target_out(s2)
+            if c.double:
+                self.model.module.eval()
+                pick = self.forward(self.model, s2).argmax(1, keepdim=True)
+                self.train_mode(self.model)
+                nxt_v = nxt.gather(1, pick)[:, 0]
+            else:
+                nxt_v = nxt.max(1).values
+            target = r + c.gamma * (1 - d) * nxt_v
+        loss = F.smooth_l1_loss(q, target)
+        value = self.check_finite(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.module.parameters(), self.settings.grad_clip or 10.0)
+        self.optimizer.step()
+        self.schedule.after_step()
+        return value
+
+    def _target_out(self, s2: torch.Tensor) -> torch.Tensor:
+        out = self.target(s2)
+        return (out[self.model.prediction_index] if isinstance(out, tuple | list) else out).float()
+
+    def evaluate(self) -> dict[str, float]:
+        c = self.settings.control
+        scores = []
+        for k in range(c.eval_episodes):
+            obs, _ = self.eval_env.reset(seed=10_000 + k)
+            total, done = 0.0, False
+            while not done:
+                obs, r, terminated, truncated, _ = self.eval_env.step(self.greedy(obs))
+                total += float(r)
+                done = terminated or truncated
+            scores.append(total)
+        recent = self.returns[-20:]
+        return {"val_greedy_return": float(np.mean(scores)), "val_greedy_return_min": float(np.min(scores)),
+                "val_return_mean20": float(np.mean(recent)) if recent else 0.0}
+
+    def initial_metrics(self) -> dict[str, float]:
+        return {}
+
+    def views(self, quick: bool = False) -> dict[str, Any]:
+        states = np.asarray(self.last_states, np.float32)
+        return {"control": {"env": self.settings.control.env, "states": states[:: max(1, len(states) // 250)],
+                            "returns": {"episodes": np.arange(1, len(self.returns) + 1),
+                                        "returns": np.asarray(self.returns, np.float32)}}}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"target": {k: v.detach().cpu() for k, v in self.target.state_dict().items()},
+                "env_steps": self.env_steps, "episode": self.episode, "returns": list(self.returns)}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "target" in state:
+            self.target.load_state_dict(state["target"])
+        self.env_steps = int(state.get("env_steps", 0))
+        self.episode = int(state.get("episode", 0))
+        self.returns = [float(v) for v in state.get("returns", [])]
+
+
+register(RecipeSpec(
+    name="dqn_control",
+    label="Deep Q-learning (classic control)",
+    help="The graph is the Q-network of a gymnasium control task (CartPole): replay, target network, Double DQN.",
+    factory=ControlDQN,
+    settings=ControlSettings,
+    section="control",
+    group="Classic control",
+    uses=("optimizer", "schedule", "grad_clip", "nodes", "init"),
+    metrics=(MetricSpec("return", "Return", "reward", True, help="Sum of rewards over an episode."),
+             MetricSpec("length", "Episode length", "steps"),
+             MetricSpec("epsilon", "Exploration (ε)", plot="none"),
+             MetricSpec("greedy_return", "Greedy return", "reward", True,
+                        help="Mean return of the greedy policy over fresh evaluation episodes."),
+             MetricSpec("greedy_return_min", "Worst greedy return", "reward", True),
+             MetricSpec("return_mean20", "Mean return (last 20)", "reward", True)),
+    monitor="val_greedy_return",
+    unit="episodes",
+    roles=("prediction",),
+    views=("control",),
+    export=False,
+))
