@@ -68,6 +68,8 @@ class NodeTable(dict):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
+        #: bumped by every insertion or removal (memoised graph orders compare it)
+        self.revision = 0
         self._names: dict[str, dict[str, None]] = {}
         #: per base name: every suffix below this one is taken (so the search starts there)
         self._next: dict[str, int] = {}
@@ -96,11 +98,13 @@ class NodeTable(dict):
             self._unindex(old.name, key)
         dict.__setitem__(self, key, node)
         self._index(node)
+        self.revision += 1
 
     def __delitem__(self, key: str) -> None:
         node = dict.__getitem__(self, key)
         dict.__delitem__(self, key)
         self._unindex(node.name, key)
+        self.revision += 1
 
     def pop(self, key: str, *default: Any) -> Any:
         if key not in self:
@@ -114,12 +118,14 @@ class NodeTable(dict):
     def popitem(self) -> tuple[str, Any]:
         key, node = dict.popitem(self)
         self._unindex(node.name, key)
+        self.revision += 1
         return key, node
 
     def clear(self) -> None:
         dict.clear(self)
         self._names.clear()
         self._next.clear()
+        self.revision += 1
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, node in dict(*args, **kwargs).items():
@@ -208,6 +214,55 @@ class Group:
     id: str = field(default_factory=new_id)
 
 
+class EdgeTable(dict):
+    """``Graph.edges``: an ordinary ordered dict of id -> Edge that counts its changes.
+
+    ``revision`` lets a graph algorithm memoise its answer (the data-flow order) until a wire
+    is added or removed; reading is plain ``dict`` speed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.revision = 0
+
+    def __setitem__(self, key: str, edge: Any) -> None:
+        dict.__setitem__(self, key, edge)
+        self.revision += 1
+
+    def __delitem__(self, key: str) -> None:
+        dict.__delitem__(self, key)
+        self.revision += 1
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.revision += 1
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        self.revision += 1
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self.revision += 1
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        dict.update(self, *args, **kwargs)
+        self.revision += 1
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.revision += 1
+        return dict.setdefault(self, key, default)
+
+    def __copy__(self) -> EdgeTable:
+        return EdgeTable(self)
+
+    def __deepcopy__(self, memo: dict) -> EdgeTable:
+        return EdgeTable({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+    def __reduce__(self) -> tuple:
+        return (EdgeTable, (dict(self),))
+
+
 @dataclass
 class Graph:
     """A named model graph. A project may hold several (a GAN holds two)."""
@@ -215,12 +270,14 @@ class Graph:
     name: str
     id: str = field(default_factory=new_id)
     nodes: NodeTable = field(default_factory=NodeTable)
-    edges: dict[str, Edge] = field(default_factory=dict)
+    edges: EdgeTable = field(default_factory=EdgeTable)
     groups: dict[str, Group] = field(default_factory=dict)
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key == "nodes" and not isinstance(value, NodeTable):
             value = NodeTable(value)  # a plain dict handed in still gets the name index
+        elif key == "edges" and not isinstance(value, EdgeTable):
+            value = EdgeTable(value)
         object.__setattr__(self, key, value)
 
     def node(self, node_id: str) -> Node:

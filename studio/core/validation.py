@@ -6,6 +6,7 @@ panel, the command line (`nnstudio check`) and the compiler all show the same wa
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -43,7 +44,21 @@ class Issue:
 
 
 def validate(graph: Graph, registry: Registry, shapes: GraphShapes | None = None) -> list[Issue]:
-    """All problems in ``graph``: structure, params, and (given ``shapes``) shape errors."""
+    """All problems in ``graph``: structure, params, and (given ``shapes``) shape errors.
+
+    The cyclic GC is paused meanwhile (as in shape inference): a pass allocates only acyclic
+    records, and full collections of a 60k-node heap would cost more than the pass.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _validate(graph, registry, shapes)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validate(graph: Graph, registry: Registry, shapes: GraphShapes | None) -> list[Issue]:
     issues: list[Issue] = []
     roles: Counter[str] = Counter()
     names: Counter[str] = Counter(n.name for n in graph.nodes.values())

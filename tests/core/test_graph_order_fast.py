@@ -26,7 +26,7 @@ def _graph(n: int, wires: list[tuple[int, int]]) -> Graph:
 def _reference(graph: Graph) -> list[str] | None:
     g = nx.MultiDiGraph()
     g.add_nodes_from(graph.nodes)
-    g.add_edges_from((e.src, e.dst) for e in graph.edges.values())
+    g.add_edges_from((e.src, e.dst) for e in graph.edges.values() if e.src in graph.nodes and e.dst in graph.nodes)
     position = {nid: i for i, nid in enumerate(graph.nodes)}
     try:
         return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
@@ -55,3 +55,31 @@ def test_sixty_thousand_nodes_in_a_fraction_of_a_second():
     order = topological_order(graph)
     assert find_cycle(graph) is None
     assert len(order) == n and time.process_time() - start < 1.5
+
+
+def test_the_memoised_order_follows_every_change():
+    graph = _graph(4, [(0, 1), (1, 2), (2, 3)])
+    assert topological_order(graph) == ["id0", "id1", "id2", "id3"]
+    edge = Edge("id3", "out", "id0", "in")
+    graph.edges[edge.id] = edge  # now a cycle
+    assert find_cycle(graph) is not None and topological_order(graph) == _reference_without_cycles(graph)
+    del graph.edges[edge.id]
+    back = Edge("id3", "out", "id1", "in", id="late")
+    graph.edges.pop(next(e.id for e in graph.edges.values() if e.src == "id1"))  # 1 -> 2 goes
+    graph.edges[back.id] = back
+    assert topological_order(graph) == _reference(graph)
+    node = graph.nodes.pop("id0")
+    assert topological_order(graph) == _reference(graph)
+    graph.nodes[node.id] = node  # back, now last in insertion order
+    assert topological_order(graph) == _reference(graph)
+
+
+def _reference_without_cycles(graph: Graph) -> list[str]:
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(graph.nodes)
+    g.add_edges_from((e.src, e.dst) for e in graph.edges.values())
+    for component in list(nx.strongly_connected_components(g)):
+        if len(component) > 1:
+            g.remove_nodes_from(component)
+    position = {nid: i for i, nid in enumerate(graph.nodes)}
+    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.robustness import chain, loose_nodes
+
 BIG = 10 ** 400
 
 
@@ -89,28 +91,6 @@ def _long_names(d: dict) -> None:
 
 def _v1(graph: Any) -> Callable[[], bytes]:
     return lambda: json.dumps({"format": "nnstudio.project", "version": 1, "graph": graph}).encode()
-
-
-def loose_nodes(n: int) -> bytes:
-    """n unconnected nodes in ~35 bytes each (a 60k-node file is 2 MB)."""
-    return json.dumps({"format": "nnstudio.project", "version": 2,
-                       "graphs": [{"id": "g", "nodes": [{"id": str(i), "type": "nn.relu"} for i in range(n)]}]}).encode()
-
-
-def chain(n: int) -> bytes:
-    """Input -> (Linear, ReLU) * ... -> Output with n nodes, unique names, as the app saves them."""
-    nodes = [{"id": "n0", "type": "io.input", "name": "x", "params": {"shape": [8]}, "position": [0, 0]}]
-    for i in range(1, n - 1):
-        kind = "nn.linear" if i % 2 else "nn.relu"
-        record = {"id": f"n{i}", "type": kind, "name": f"{kind[3:]}_{i}", "position": [i * 10.0, 0.0]}
-        if kind == "nn.linear":
-            record["params"] = {"out_features": 8}
-        nodes.append(record)
-    nodes.append({"id": f"n{n - 1}", "type": "io.output", "name": "output", "position": [n * 10.0, 0.0]})
-    edges = [{"id": f"e{i}", "from": {"node": f"n{i - 1}", "port": "out"}, "to": {"node": f"n{i}", "port": "in"}}
-             for i in range(1, n)]
-    return json.dumps({"format": "nnstudio.project", "version": 2, "name": "chain",
-                       "graphs": [{"id": "g", "name": "model", "nodes": nodes, "edges": edges}]}).encode()
 
 
 CASES: list[tuple[str, str, Callable[[], bytes]]] = [
