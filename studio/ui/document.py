@@ -222,6 +222,14 @@ class Document(QObject):
         return shapes
 
     def _on_event(self, event: Event) -> None:
+        """Mirror a core event as Qt signals. Runs inside an operation's apply/revert: it must not
+        raise, or the operation would stop half-done."""
+        try:
+            self._announce(event)
+        except Exception as exc:  # noqa: BLE001 - see above
+            self.report(f"display update failed: {_one_line(exc)}")
+
+    def _announce(self, event: Event) -> None:
         if event.graph_id is not None:
             self._shapes.pop(event.graph_id, None)
         self.changed.emit(event)

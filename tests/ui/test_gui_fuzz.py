@@ -192,3 +192,28 @@ def test_random_edits_including_failing_ones_undo_to_the_exact_start(editor, reg
         doc.undo_stack.redo()
     editor.flush()
     assert dumps(doc.project, registry) == end
+
+
+def test_start_up_removes_stale_temp_files_beside_recent_projects(qtbot, registry, tmp_path):
+    import os
+    import time
+
+    from studio.io.project_file import save_project
+    from studio.io.safe_write import STALE_AFTER_S, TEMP_SUFFIX
+
+    path = save_project(small_project(registry), tmp_path / "recent.nnstudio", registry)
+    stale = tmp_path / f".recent.nnstudio.dead{TEMP_SUFFIX}"
+    stale.write_bytes(b"x" * 4096)
+    old = time.time() - 2 * STALE_AFTER_S
+    os.utime(stale, (old, old))
+    first = open_editor(qtbot, registry, training=False)
+    try:
+        first.window.files.add_recent(path)
+    finally:
+        close_editor(first)
+    assert stale.exists()
+    second = open_editor(qtbot, registry, training=False)  # the next start-up
+    try:
+        assert not stale.exists() and path.exists()
+    finally:
+        close_editor(second)
