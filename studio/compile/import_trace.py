@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -264,9 +265,19 @@ def _watch_side_effects(root: nn.Module, notes: list[str]) -> Iterator[None]:
         nn.Module.__setattr__ = original  # type: ignore[method-assign]
 
 
+#: fx patches nn.Module globally while it traces (and so do we, to see side effects): one trace at a time
+_TRACE_LOCK = threading.Lock()
+
+
 def trace_for_import(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool],
                      shapes: list[tuple[int, ...] | None]) -> TraceResult:
     """The fx graph of ``module`` in eval mode; see the module docstring for the fallbacks."""
+    with _TRACE_LOCK:
+        return _trace(module, is_leaf, shapes)
+
+
+def _trace(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool],
+           shapes: list[tuple[int, ...] | None]) -> TraceResult:
     from studio.compile.importer import ModelImportError
 
     fixed = _literal_defaults(module)
