@@ -12,7 +12,6 @@ import builtins
 import inspect
 import operator
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,7 +251,7 @@ class Converter:
             return
         reason = self._generic_module(fxn, sub, group)
         if reason:
-            self.opaque(fxn, target, what, reason if isinstance(mapped, str) or not mapped else reason, group)
+            self.opaque(fxn, target, what, reason, group)
 
     def _dedicated_module(self, fxn: torch.fx.Node, sub: nn.Module, mapped: tuple, group: str | None) -> bool:
         spec, params, prefix = mapped
@@ -526,5 +525,3 @@ def _without_defaults(target: Any, kwargs: dict) -> dict:
 def _plain(value: Any) -> bool:
     return value is None or type(value) in (bool, int, float, str)
 
-
-Handler = Callable[[torch.fx.Node], None]
