@@ -26,6 +26,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.adversarial",
     "studio.train.recipes.rl",
     "studio.train.recipes.tabular_lab",
+    "studio.train.recipes.distillation",
     "studio.train.recipes.control_dqn",
 )
 
