@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -105,13 +106,15 @@ def measure(sizes: tuple[int, ...] = SIZES, baseline_up_to: int = 8_000) -> list
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
+def markdown(rows: list[dict], load_average: float | None = None) -> str:
+    busy = (f" During this run the machine's load average was {load_average:.1f} on {os.cpu_count()} cores, "
+            "so wall times are several times the CPU times." if load_average is not None else "")
     lines = [
         "Load and `nnstudio check` (in-process, including its own load, output discarded) of generated files. "
         "`chain`: Input → Linear/ReLU … → Output with unique names, as the app saves them; `loose`: the "
         "hostile 2 MB file of issue 16 (unconnected nodes of one type, no names, so every name is allocated). "
         "CPU seconds of the process, best of two (the 2 cores are shared, so wall time is also shown). "
-        "*old names*: loading with the previous name allocation (the set of names rebuilt for each node).",
+        "*old names*: loading with the previous name allocation (the set of names rebuilt for each node)." + busy,
         "",
         "| file | nodes | MB | load (s CPU) | check (s CPU) | check (s wall) | load with old names (s CPU) |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -130,7 +133,7 @@ def main() -> None:
     from bench.report import write_section
 
     rows = measure()
-    write_section("Robustness: large files", markdown(rows))
+    write_section("Robustness: large files", markdown(rows, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

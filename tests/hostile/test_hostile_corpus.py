@@ -99,6 +99,7 @@ def test_hostile_files_through_load_check_and_export(tmp_path):
     assert long_names["check"]["rc"] in (0, 1)
 
 
+@pytest.mark.slow
 def test_hostile_files_in_the_editor(tmp_path):
     folder = tmp_path / "corpus"
     cases = corpus.build(folder) + corpus.add_fuzzed(folder, 10, seed=61)
@@ -121,3 +122,30 @@ def test_sixty_thousand_node_files(tmp_path):
     assert _headless_failures(cases, results) == []
     for r in results:
         assert r["check"]["seconds"] < 30, r  # it used to take longer than 90 s
+
+
+def test_export_never_takes_another_projects_weights(registry, tmp_path):
+    """``exp.v2.nnstudio`` beside ``exp.nnstudio`` and its weights: the export of exp.v2 has no weights
+    (it used to copy exp's), and exp's own export still has them."""
+    import contextlib
+    import io
+
+    from studio.cli import main
+    from studio.compile.compiler import compile_graph
+    from studio.compile.weights import save_weights, weights_path
+    from studio.io.project_file import loads
+
+    data = json.dumps(corpus.base_project())
+    for stem in ("exp", "exp.v2"):
+        (tmp_path / f"{stem}.nnstudio").write_text(data)
+    exp = loads(data, registry)
+    save_weights(exp, {exp.main_graph.id: compile_graph(exp.main_graph, registry)},
+                 weights_path(tmp_path / "exp.nnstudio"))
+    before = _hashes(tmp_path)
+    for stem in ("exp", "exp.v2"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["export", str(tmp_path / f"{stem}.nnstudio"), "-o", str(tmp_path / f"out-{stem}")]) == 0
+    assert (tmp_path / "out-exp" / "weights.safetensors").is_file()
+    assert not (tmp_path / "out-exp.v2" / "weights.safetensors").exists()
+    after = _hashes(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("out-")} == before
