@@ -6,7 +6,9 @@
    PyTorch, for every template (the plain-PyTorch side is the exported code, which is what a
    person would write by hand) and for MLP/CNN/LSTM networks written by hand in this file.
    Target: compiled / hand-written at most 1.02.
-Run: python -m bench.compile [--quick]
+3. Export style and ONNX (``--export``): line count, classes and key names of imported torchvision
+   models' exports (resnet18 target: at most 200 lines), and the onnxruntime check of every template.
+Run: python -m bench.compile [--quick | --export]
 """
 
 from __future__ import annotations
@@ -280,11 +282,111 @@ def training_rows(rounds: int, per_round: int) -> list[tuple[str, str, float, fl
     return rows
 
 
+# ------------------------------------------------------------------------------ export style and ONNX
+
+STYLE_MODELS = ("resnet18", "resnet50", "vgg11", "mobilenet_v2", "regnet_y_400mf")
+
+
+def style_rows() -> list[str]:
+    """Imported torchvision models (weights=None): export length, classes, keys, exactness."""
+    from torchvision import models
+
+    from studio.compile.importer import ModelImportError, import_module
+
+    registry = default_registry()
+    rows = []
+    for name in STYLE_MODELS:
+        torch.manual_seed(0)
+        original = models.get_model(name, weights=None).eval()
+        try:
+            graph, _ = import_module(original, registry, (1, 3, 64, 64), name=name)
+            exported = export_graph(graph, registry)
+        except (ModelImportError, ValueError) as exc:  # CompileError is a ValueError-free Exception subclass
+            rows.append(f"| {name} | – | – | – | – | {str(exc).splitlines()[0][:80]} |")
+            continue
+        except Exception as exc:  # an opaque node stops the export; report it as a row
+            rows.append(f"| {name} | – | – | – | – | {type(exc).__name__}: {str(exc).splitlines()[0][:80]} |")
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            module = _load(exported.code, Path(folder), f"style_{name}")
+            model = getattr(module, exported.class_name)().eval()
+            keys = list(original.state_dict())
+            try:
+                model.load_state_dict(original.state_dict(), strict=True)
+                loaded = "strict load ✓"
+            except RuntimeError:
+                loaded = "keys differ"
+            x = torch.randn(2, 3, 64, 64)
+            with torch.no_grad():
+                diff = (model(x) - original(x)).abs().max().item() if loaded.endswith("✓") else float("nan")
+        classes = exported.code.count("\nclass ")
+        rows.append(f"| {name} | {len(exported.code.splitlines())} | {classes} | {len(keys)} | {diff:g} | {loaded} |")
+        print(rows[-1])
+    return rows
+
+
+def onnx_rows() -> list[str]:
+    """Every template graph through ONNX: exporter used, onnxruntime max |diff|, seconds."""
+    from studio.compile.onnx_export import export_project_onnx
+    from studio.core.ops import SetParam
+    from studio.io.project_file import load_project
+
+    registry = default_registry()
+    rows = []
+    root = Path(__file__).resolve().parent.parent / "templates"
+    for path in sorted(root.glob("*.nnstudio")):
+        project = load_project(path, registry)
+        for graph in project.graphs:
+            for node in graph.nodes.values():
+                if node.type_id.startswith("tv.") and node.params.get("weights") != "none":
+                    SetParam(graph.id, node.id, "weights", "none").apply(project)
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            results = export_project_onnx(project, registry, folder)
+            seconds = (time.perf_counter() - start) / max(1, len(results))
+        for r in results:
+            rows.append(f"| {path.stem} | {r.graph_name} | {r.exporter} | {r.max_abs_diff:.1e} | {seconds:.1f} |")
+            print(rows[-1])
+    return rows
+
+
+def export_section() -> None:
+    torch.set_num_threads(1)
+    style = style_rows()
+    onnx = onnx_rows()
+    worst = max(float(r.split("|")[4]) for r in onnx)
+    lines = [
+        "Imported torchvision models (`weights=None`, input 1×3×64×64) exported as standalone code: repeated "
+        "blocks written once as a class, defaults left out, the original module paths as attribute names. "
+        "Exactness: the export loads the torchvision model's own `state_dict` with `strict=True` and its "
+        "output is compared with torchvision's (max |Δ|, eval mode). Before this change resnet18 exported in "
+        "574 lines and kept 8 of 122 key names.",
+        "",
+        "| model | export lines | classes | state_dict keys | max abs diff | keys |",
+        "|---|---:|---:|---:|---:|---|",
+        *style,
+        "",
+        f"ONNX export of every template graph (`torch.onnx`, dynamic batch axis), checked by onnxruntime on a "
+        f"batch size the trace did not use; limit 1e-4, worst {worst:.1e}:",
+        "",
+        "| template | graph | exporter | onnxruntime max abs diff | seconds |",
+        "|---|---|---|---:|---:|",
+        *onnx,
+    ]
+    write_section("Export style and ONNX", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    parser.add_argument("--export", action="store_true",
+                        help="only the export-style and ONNX figures (section 'Export style and ONNX')")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.export:
+        export_section()
+        return
     repeats, rounds, per_round = (5, 3, 2) if args.quick else (25, 61, 2)
     timing = compile_timing(repeats)
     print(f"200-node graph: compile {timing['compile_ms']:.1f} ms (target < 100), export {timing['export_ms']:.1f} ms, "

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.compile.export_blocks import Box, ClassDef, Structure, statements, value_key
 from studio.compile.plan import CompileError, Namer, Plan, Step, ValueRef
+from studio.core.model import identifier
 
 LINE = 100
 _MISSING = inspect.Parameter.empty
@@ -160,13 +162,19 @@ def _digits(name: str) -> bool:
     return name.isascii() and name.isdigit()
 
 
+def _quoted(name: str) -> bool:
+    """A submodule name that is no identifier (``0``, ``block1-0``): reached with getattr / add_module."""
+    return not name.isidentifier()
+
+
 def access(ctx: Context, base: tuple[str, ...], path: tuple[str, ...]) -> str:
     """``self.layer1[0].conv1``-style expression for a submodule below ``base``."""
     expr, cur = "self", base
     for part in path[len(base):]:
-        if _digits(part):
+        if _quoted(part):
             parent = ctx.structure.boxes[cur]
-            expr = f"{expr}[{part}]" if parent.kind in ("list", "seq") else f"getattr({expr}, {ctx.literal(part)})"
+            expr = f"{expr}[{part}]" if _digits(part) and parent.kind in ("list", "seq") \
+                else f"getattr({expr}, {ctx.literal(part)})"
         else:
             expr = f"{expr}.{part}"
         cur = (*cur, part)
@@ -221,11 +229,11 @@ def _init_lines(slots: _Slots, owner: str, children: list[Box | Step], indent: s
     lines: list[str] = []
     for child in children:
         name = child.path[-1]
-        prefix, suffix = (f"{owner}.add_module({slots.ctx.literal(name)}, ", ")") if _digits(name) \
+        prefix, suffix = (f"{owner}.add_module({slots.ctx.literal(name)}, ", ")") if _quoted(name) \
             else (f"{owner}.{name} = ", "")
         if isinstance(child, Box) and child.kind == "holder":
             lines.extend(render("nn.Module()", indent, prefix, suffix))
-            inner = f"getattr({owner}, {slots.ctx.literal(name)})" if _digits(name) else f"{owner}.{name}"
+            inner = f"getattr({owner}, {slots.ctx.literal(name)})" if _quoted(name) else f"{owner}.{name}"
             lines.extend(_init_lines(slots, inner, child.children, indent))
         else:
             lines.extend(render(slots.ctor(child), indent, prefix, suffix))
@@ -274,7 +282,7 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
             refs, arg_refs = list(item.outputs), list(item.inputs)
             callee = access(ctx, box.path, item.path)
             call_args = [local[r] for r in arg_refs]
-            base = item.path[-1] if not _digits(item.path[-1]) else "_".join(item.path[-2:])
+            base = item.path[-1] if not _quoted(item.path[-1]) else identifier("_".join(item.path[-2:]), "block")
         else:
             step: Step = item
             refs = [ValueRef(step.node_id, p) for p in step.out_vars]
@@ -313,8 +321,15 @@ def block_class_source(ctx: Context, cls: ClassDef) -> str:
     box = cls.instances[0]
     ind, ind2 = "    ", "        "
     where = [".".join(b.path) for b in cls.instances]
-    shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
-    lines = [f"class {cls.name}(nn.Module):", f'{ind}"""The block at {shown}."""', ""]
+    more = len(where) - 1
+    doc = f"The block at {where[0]}" + (f" and {more} more like it" if more else "") + "."
+    lines = [f"class {cls.name}(nn.Module):"]
+    wrapped = textwrap.wrap(doc, LINE - 8, break_on_hyphens=False)
+    if len(wrapped) == 1:
+        lines.append(f'{ind}"""{doc}"""')
+    else:
+        lines += [f'{ind}"""{wrapped[0]}', *(f"{ind}{w}" for w in wrapped[1:]), f'{ind}"""']
+    lines.append("")
     params = "".join(f", {p}" for p in cls.param_names)
     lines.append(f"{ind}def __init__(self{params}) -> None:")
     lines.append(f"{ind2}super().__init__()")

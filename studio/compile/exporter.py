@@ -199,7 +199,10 @@ def _doc_table(table: list[tuple[str, Any, list[ValueRef]]], shapes: GraphShapes
             kind = item.cls.name if item.cls is not None else "Sequential"
         else:
             kind = _SAFE_TITLE.sub("", item.spec.title)
-        name = callee.removeprefix("self.") if callee.startswith("self") else next(iter(item.out_vars.values()))
+        if isinstance(item, Box) or item.kind == "module":
+            name = ".".join(item.path)
+        else:
+            name = next(iter(item.out_vars.values()))
         rows.append((name, kind, ", ".join(outs) or "?", f"{count:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

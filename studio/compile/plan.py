@@ -140,17 +140,20 @@ class Plan:
 
 _DIGITS = re.compile(r"0|[1-9][0-9]*")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: a name only ``add_module`` / ``getattr`` can reach (torchvision's RegNet: ``block1-0``); written via repr
+_QUOTED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+")
 
 
 def path_parts(text: str) -> tuple[str, ...] | None:
     """``"layer1.0.conv1"`` -> ``("layer1", "0", "conv1")`` when every part can be a submodule name, else None.
 
-    A part is an ASCII identifier (not a keyword, not an ``nn.Module`` attribute) or a whole
-    number without leading zeros (a Sequential / ModuleList index); the first part is a name.
+    A part is an ASCII identifier (not a keyword, not an ``nn.Module`` attribute), a whole number
+    without leading zeros (a Sequential / ModuleList index) after the first part, or words joined by
+    hyphens (``block1-0``, written as a quoted string).
     """
     parts = tuple(text.split("."))
     for i, part in enumerate(parts):
-        if _DIGITS.fullmatch(part) and i > 0:
+        if (_DIGITS.fullmatch(part) and i > 0) or _QUOTED.fullmatch(part):
             continue
         if not _NAME.fullmatch(part) or keyword.iskeyword(part) or part in module_attr_reserved():
             return None
@@ -204,7 +207,7 @@ class _Paths:
         parts = path_parts(name.strip()) if "." in name else None
         if parts is not None and self._free(parts, leaf=True):
             return self._claim(parts, leaf=True)
-        prefix = "_".join(scope) + "_"
+        prefix = identifier("_".join(scope)) + "_"
         short = base[len(prefix):] if scope and base.startswith(prefix) and len(base) > len(prefix) else base
         candidate = (*scope, short)
         if path_parts(".".join(candidate)) is None or not self._free(candidate, leaf=True):

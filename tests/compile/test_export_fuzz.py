@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ast
 import keyword
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studio.compile.exporter import export_graph_code
+from studio.core.model import identifier
 from studio.core.ops import RenameGraph, SetGroupState, SetParam
 from tests.compile.util import Builder
 
@@ -25,8 +27,13 @@ NASTY = [
     *keyword.kwlist, *keyword.softkwlist,
 ]
 
+#: dotted names (``layer1.0``) and hyphenated words (``block1-0``, as torchvision names RegNet stages) are
+#: submodule paths, some reached with getattr / add_module, so they change the statement shape on purpose;
+#: test_hyphenated_paths_are_quoted and tests/compile/test_export_style.py cover them
+_PATHLIKE = re.compile(r"\.|[A-Za-z0-9_]-[A-Za-z0-9_]")
 names = st.one_of(st.sampled_from(NASTY), st.text(max_size=24),
-                  st.lists(st.sampled_from(NASTY), min_size=1, max_size=3).map("".join))
+                  st.lists(st.sampled_from(NASTY), min_size=1, max_size=3).map("".join)
+                  ).filter(lambda s: not _PATHLIKE.search(s))
 
 
 class _Erase(ast.NodeTransformer):
@@ -95,8 +102,11 @@ def test_hostile_names_only_change_names(registry, node_names, graph_name, group
     hostile = export_graph_code(build(registry, node_names, graph_name, group_name, path).graph, registry)
     # a string equal to its default is left out of the export, so the clean twin keeps "" as ""
     clean_path = "" if path == "" else "weights.pt"
-    clean = export_graph_code(build(registry, [f"n{i}" for i in range(9)], "model", "group", clean_path).graph,
-                              registry)
+    # inside group g a node named g_3 is the submodule g[3] (an index), so the clean twin keeps that form
+    index = re.compile(re.escape(identifier(group_name, "block")) + r"_(0|[1-9][0-9]*)")
+    clean_names = [f"group_{m.group(1)}" if (m := index.fullmatch(identifier(n))) else f"n{i}"
+                   for i, n in enumerate(node_names)]
+    clean = export_graph_code(build(registry, clean_names, "model", "group", clean_path).graph, registry)
     assert shape_of(hostile) == shape_of(clean)
     tree = ast.parse(hostile)
     for node in ast.walk(tree):
@@ -122,3 +132,17 @@ def test_hostile_export_runs(registry, tmp_path):
     out = model(*module.example_inputs())
     assert isinstance(out, tuple) and len(out) == 2
     model.train()  # a node named 'train' must not have shadowed nn.Module.train
+
+
+def test_hyphenated_paths_are_quoted(registry, tmp_path):
+    """Group names like ``block1-0`` keep their exact key; the text only ever appears as a repr literal."""
+    from studio.compile.exporter import export_graph
+    from tests.compile.util import check_parity
+
+    b = build(registry, [f"n{i}" for i in range(9)], "model", "stage-1", "")
+    _, model, exported = check_parity(b.graph, registry, tmp_path)
+    assert "self.add_module('stage-1', " in exported.code and "getattr(self, 'stage-1')(" in exported.code
+    assert any(k.startswith("stage-1.") for k in model.state_dict())
+    hostile = build(registry, [f"n{i}" for i in range(9)], "model", "x-1'); import os #", "")
+    clean = build(registry, [f"n{i}" for i in range(9)], "model", "group", "")
+    assert shape_of(export_graph(hostile.graph, registry).code) == shape_of(export_graph(clean.graph, registry).code)
