@@ -111,13 +111,16 @@ def seed_everything(seed: int) -> None:
 def run(project: Project, registry: Registry, settings: TrainingSettings | dict | None = None,
         control: RunControl | None = None, checkpoint_dir: str | os.PathLike | None = None,
         resume_from: str | os.PathLike | None = None, *, throttle_s: float = 0.05,
-        view_interval_s: float = 1.0, views: bool = True) -> Iterator[Update]:
+        view_interval_s: float = 1.0, views: bool = True, inspect_every: int = 20) -> Iterator[Update]:
     """Train ``project`` (pass a snapshot) and yield updates; see the module docstring.
 
-    ``views=False`` skips the live views (nothing shows them: the command line, benchmarks)."""
+    ``views=False`` skips the live views (nothing shows them: the command line, benchmarks).
+    With views, every ``inspect_every`` steps (every step while watched) a ``step`` update carries
+    per-node statistics in ``info["inside"]`` (:mod:`studio.train.inspect_stats`; 0: never)."""
     loop = _Loop(project, registry, settings, control or RunControl(), checkpoint_dir, resume_from,
                  throttle_s, view_interval_s)
     loop.want_views = views
+    loop.inspect_every = inspect_every if views else 0
     yield from loop.run()
 
 
@@ -139,6 +142,7 @@ class _Loop:
         self.trainer: Trainer | None = None
         self._full_views_epoch = -1
         self.want_views = True
+        self.inspect_every = 0
 
     def _base(self, kind: str, **kw) -> Update:
         total = getattr(self, "total_steps", 0)
@@ -239,7 +243,12 @@ class _Loop:
         meter = _Throughput()
         counted = 0.0  # samples already given to the meter
         view_every = self.view_interval_s
+        from studio.train.inspect_stats import Inspector  # per-node statistics (the "inside" views)
+
+        inside = Inspector(r.built, self.inspect_every) if self.inspect_every and r.built else None
         yield from self._control_point()
+        if inside is not None and inside.due(trainer.global_step + 1, control.watching):
+            inside.arm()
         if control.cancelled:
             yield from self._finish("cancelled", "stopped by the user", trainer.epoch, trainer.next_index)
             return
@@ -247,15 +256,16 @@ class _Loop:
             if event[0] == "step":
                 watching = control.watching  # read first: the step that ends a budget is still shown
                 control.after_step()
+                stats = inside.collect(trainer.global_step) if inside is not None else None
                 now = time.perf_counter()
-                if watching or now - last_emit >= throttle:
+                if watching or stats or now - last_emit >= throttle:
                     last_emit = now
                     points = trainer.take_points()
                     self.global_step = trainer.global_step
                     rate = meter.add(now, trainer.flushed_samples - counted)
                     counted = trainer.flushed_samples
                     yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
-                                     samples_per_s=rate)
+                                     samples_per_s=rate, info={"inside": stats} if stats else {})
                 if self.want_views and (watching or (now - last_view >= view_every and trainer.next_index < steps)):
                     with _kept_rng(r.device):
                         views = r.views(quick=True)
@@ -293,6 +303,8 @@ class _Loop:
             if control.cancelled:
                 yield from self._finish("cancelled", "stopped by the user", trainer.epoch, trainer.next_index)
                 return
+            if inside is not None and inside.due(trainer.global_step + 1, control.watching):
+                inside.arm()
         yield from self._finish("done", "finished", self.epochs, 0, save=False, views=full_views)
 
     def _control_point(self) -> Iterator[Update]:
