@@ -247,9 +247,14 @@ class Converter:
             self.opaque(fxn, target, what, self.opaque_modules[target], group)
             return
         mapped = self.mapper.map(sub) if self.mapper.is_mappable(sub) else f"no node for {type(sub).__name__}"
-        if not isinstance(mapped, str) and self._dedicated_module(fxn, sub, mapped, group):
+        # a dedicated node that wraps the torch class (nn.LSTM inside RecurrentLayer) would rename its weights
+        # ("rnn.weight_ih_l0"): the generic node keeps the original state_dict keys, so it wins there
+        wraps = not isinstance(mapped, str) and bool(mapped[2])
+        if not isinstance(mapped, str) and not wraps and self._dedicated_module(fxn, sub, mapped, group):
             return
         reason = self._generic_module(fxn, sub, group)
+        if reason and wraps and self._dedicated_module(fxn, sub, mapped, group):
+            return
         if reason:
             self.opaque(fxn, target, what, reason, group)
 
