@@ -1,0 +1,122 @@
+"""The workspace window: one run, four tabs (Explain, Attack, Compress, Tune).
+
+The run is opened once in the background (:func:`studio.analysis.session.open_run`); every tab then
+works on that :class:`RunData`. The runner runs one job at a time, so two tabs never use the model
+at once, and closing the window cancels what is running and waits for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from studio.ui.tasks import TaskRunner
+
+
+@dataclass
+class LoadedRun:
+    """What the tabs share: the analysed run and what the Explain tab needs beyond it."""
+
+    data: Any  # studio.analysis.session.RunData
+    convs: dict[str, Any]  # conv / pooling node name -> module (Grad-CAM)
+    attention: dict[str, int]  # attention Output name -> output index
+    run_dir: Path
+
+
+def load_run(project, registry, run: str | Path, max_samples: int = 512) -> LoadedRun:
+    """Open ``run`` for analysis (call in a background job)."""
+    from studio.analysis.explain import conv_layers
+    from studio.analysis.session import open_run
+    from studio.train.engine import load_trained
+
+    data = open_run(project, registry, run, max_samples=max_samples)
+    convs = {name.removeprefix("module."): m for name, m in conv_layers(data.model).items()}
+    built = load_trained(project, registry, data.checkpoint)[data.graph_name]
+    attention = dict(built.outputs_with_role("attention"))
+    folder = Path(run) if Path(run).is_dir() else Path(run).parent
+    return LoadedRun(data, convs, attention, folder)
+
+
+class AnalysisWorkspace(QWidget):
+    """Explain, attack, compress and tune one trained run of the document's project."""
+
+    def __init__(self, document, run: str | Path, project=None, runner: TaskRunner | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from studio.ui.analysis.attack_tab import AttackTab
+        from studio.ui.analysis.compress_tab import CompressTab
+        from studio.ui.analysis.explain_tab import ExplainTab
+        from studio.ui.analysis.tune_tab import TuneTab
+
+        self.document = document
+        self.registry = document.registry
+        self.project = (project if project is not None else document.project).snapshot()
+        self.run_path = Path(run)
+        self.runner = runner or TaskRunner(self, name="nnstudio-analysis")
+        self.loaded: LoadedRun | None = None
+        self.setWindowTitle(f"Analyse run — {self.run_path.name}")
+        self.status = QLabel("Opening the run…")
+        self.status.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.explain = ExplainTab(self)
+        self.attack = AttackTab(self)
+        self.compress = CompressTab(self)
+        self.tune = TuneTab(self)
+        for tab, title in ((self.explain, "Explain"), (self.attack, "Attack"), (self.compress, "Compress"),
+                           (self.tune, "Tune")):
+            self.tabs.addTab(tab, title)
+            tab.setEnabled(False)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.status)
+        lay.addWidget(self.tabs, 1)
+        self.resize(1280, 720)
+        project_, registry, path = self.project, self.registry, self.run_path
+        self.runner.submit(lambda: load_run(project_, registry, path), self._loaded, self._failed,
+                           name="analysis-open")
+
+    def _loaded(self, loaded: LoadedRun) -> None:
+        self.loaded = loaded
+        d = loaded.data
+        self.status.setText(f"Run <b>{self.run_path.name}</b> — graph <b>{d.graph_name}</b>, "
+                            f"{len(d.val_x)} validation samples, {len(d.classes)} classes")
+        for i in range(self.tabs.count()):
+            tab = self.tabs.widget(i)
+            tab.setEnabled(True)
+            tab.set_run(loaded)
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"Cannot analyse this run: {message}")
+
+    def job(self, fn, on_result, name: str, on_progress=None, cancellable: bool = False):
+        """Run ``fn`` (or ``fn(ctx)`` when ``cancellable``) in the background; errors go to the status line."""
+        def failed(message: str) -> None:
+            self.status.setText(f"{name} failed: {message}")
+            for i in range(self.tabs.count()):
+                self.tabs.widget(i).job_ended()
+
+        job = fn if cancellable else (lambda _ctx: fn())
+        return self.runner.start(job, name=f"analysis-{name}", on_result=on_result, on_error=failed,
+                                 on_progress=on_progress)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.tune.stop()
+        self.runner.cancel_all()
+        self.runner.wait()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel and wait (tests and the owner window call this before dropping the workspace)."""
+        self.tune.stop()
+        self.runner.shutdown()
+
+
+def open_workspace(document, run: str | Path, project=None, parent: QWidget | None = None) -> AnalysisWorkspace:
+    """Show a workspace window for ``run`` (a run folder or checkpoint of the document's project)."""
+    ws = AnalysisWorkspace(document, run, project)
+    if parent is not None:
+        ws.setParent(parent, ws.windowFlags() | ws.windowFlags().Window)
+    ws.show()
+    return ws
