@@ -35,42 +35,16 @@ def weights_path(project_path: str | Path) -> Path:
     return path.with_name(stem + WEIGHTS_SUFFIX)
 
 
-def legacy_weights_path(project_path: str | Path) -> Path:
-    """The name older versions used (everything after the first dot dropped)."""
-    path = Path(project_path)
-    return path.with_name(path.name.split(".")[0] + WEIGHTS_SUFFIX)
-
-
 def find_weights(project_path: str | Path, project: Project | None = None) -> Path | None:
-    """The weights file of a project: its own name, else an older name that records this project's graphs.
+    """The project's own weights file, or None.
 
-    An older name is shared by ``exp.nnstudio`` and ``exp.v2.nnstudio``, so it is only taken when its
-    metadata names one of ``project``'s graph ids (never by name alone).
+    Only the full-stem name counts. The old name (cut at the first dot) is never read: for a
+    one-dot project it is the same file, and for ``exp.v2.nnstudio`` it is ``exp``'s file, whose
+    graph ids match too when exp.v2 began as a "Save as" of exp. ``project`` is accepted for
+    callers that pass it.
     """
     own = weights_path(project_path)
-    if own.is_file():
-        return own
-    legacy = legacy_weights_path(project_path)
-    if project is None or legacy == own or not legacy.is_file():
-        return None
-    try:
-        recorded = _recorded_graphs(legacy)
-    except WeightsError:
-        return None
-    ids = {str(v.get("id")) for v in recorded.values() if isinstance(v, dict)}
-    return legacy if ids & {g.id for g in project.graphs} else None
-
-
-def _recorded_graphs(target: Path) -> dict[str, Any]:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(target), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        recorded = json.loads(metadata.get("graphs", "{}"))
-    except Exception as exc:  # noqa: BLE001 - safetensors and json raise many types for bad files
-        raise WeightsError(f"{target.name} is not a readable weights file: {_line(exc)}") from None
-    return recorded if isinstance(recorded, dict) else {}
+    return own if own.is_file() else None
 
 
 def _line(exc: BaseException) -> str:

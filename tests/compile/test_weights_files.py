@@ -28,15 +28,14 @@ def test_the_weights_file_is_named_from_the_full_stem(tmp_path):
 
 
 def test_another_projects_weights_are_never_picked_up(registry, tmp_path):
-    mine, other = mlp(registry), mlp(registry)
-    module = compile_graph(other.main_graph, registry)
-    save_weights(other, {other.main_graph.id: module}, tmp_path / "exp.weights.safetensors")  # exp.nnstudio's
-    assert find_weights(tmp_path / "exp.v2.nnstudio", mine) is None
-    # an older version saved exp.v2's own weights under the short name: still found, by graph id
-    assert find_weights(tmp_path / "exp.v2.nnstudio", other) == tmp_path / "exp.weights.safetensors"
-    own = save_weights(mine, {mine.main_graph.id: compile_graph(mine.main_graph, registry)},
-                       weights_path(tmp_path / "exp.v2.nnstudio"))
-    assert find_weights(tmp_path / "exp.v2.nnstudio", mine) == own
+    exp = mlp(registry)
+    module = compile_graph(exp.main_graph, registry)
+    save_weights(exp, {exp.main_graph.id: module}, tmp_path / "exp.weights.safetensors")  # exp.nnstudio's
+    # exp.v2 began as a "Save as" of exp: same graph ids, still not its weights
+    assert find_weights(tmp_path / "exp.v2.nnstudio", exp) is None
+    assert find_weights(tmp_path / "exp.nnstudio", exp) == tmp_path / "exp.weights.safetensors"
+    own = save_weights(exp, {exp.main_graph.id: module}, weights_path(tmp_path / "exp.v2.nnstudio"))
+    assert find_weights(tmp_path / "exp.v2.nnstudio", exp) == own
 
 
 def test_weights_save_keeps_mode_and_leaves_no_temp(registry, tmp_path):
