@@ -236,6 +236,8 @@ def describe(structure: Structure, box: Box) -> tuple:
 
     def ctor(child: Box | Step) -> tuple:
         if isinstance(child, Step):
+            if child.spec.type_id == "generic.module":  # written from its text: values are structure
+                return ("generic", child.path[-1], value_key(child.kwargs))
             kwargs = tuple((k, slot(v, k)) for k, v in child.kwargs.items())
             return ("leaf", child.path[-1], child.spec.type_id, kwargs)
         if child.kind == "block":

@@ -204,6 +204,9 @@ class _Slots:
     def ctor(self, child: Box | Step) -> Call:
         ctx = self.ctx
         if isinstance(child, Step):
+            generic = generic_constructor(child)
+            if generic is not None:  # its values are part of the class structure, not slots
+                return generic
             qual = ctx.qualname(child)
             slots = [(k, self.take()) for k in child.kwargs]
             args = [Arg(k, self.text(j) if self.is_param(j) else None, self.box.values[j], not self.is_param(j))
@@ -295,6 +298,13 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
                 callee = ctx.qualname(step)
                 call_args += arguments(step, callee, [Arg(k, None, v) for k, v in step.kwargs.items()],
                                        [dict(step.kwargs)], ctx.literal)
+        expr = generic_expression(item, callee, call_args) if kind == "step" else None
+        picks: list[str] = []
+        if expr is not None:
+            expr, picks = expr
+            refs = refs[:max(1, len(picks))]  # ports past the picks are always None
+            for ref in [ValueRef(item.node_id, p) for p in item.out_vars][len(refs):]:
+                local[ref] = "None"
         outs = []
         for port_index, ref in enumerate(refs):
             if names is not None and ref in names and kind != "unit":
@@ -308,12 +318,81 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
                 else:
                     outs.append(namer.take("out" if len(refs) == 1 else f"out_{port_index}"))
             local[ref] = outs[-1]
-        lines.extend(render(Call(callee, call_args), indent, ", ".join(outs) + " = "))
+        if expr is None:
+            lines.extend(render(Call(callee, call_args), indent, ", ".join(outs) + " = "))
+        elif len(picks) <= 1:
+            lines.append(f"{indent}{outs[0]} = {expr}{picks[0] if picks else ''}")
+        else:  # several parts of one result: call once, then pick
+            whole = namer.take("result")
+            lines.append(f"{indent}{whole} = {expr}")
+            lines.extend(f"{indent}{o} = {whole}{p}" for o, p in zip(outs, picks, strict=True))
         table.append((callee, item, refs))
     results = [local[r] for r in box.outputs]
     if names is None:
         lines.append(f"{indent}return {', '.join(results)}")
     return lines, results, table
+
+
+GENERIC_MODULE, GENERIC_FUNCTION = "generic.module", "generic.function"
+
+
+def _generic_helpers(step: Step) -> Any:
+    """The node family's own text helpers (``constructor_text``, ``call_text``), found through the spec's
+    callable so this package never imports the node families (they sit above it)."""
+    import sys
+
+    target = step.spec.module if step.kind == "module" else step.spec.function
+    return sys.modules.get(getattr(target, "__module__", ""))
+
+
+def _index_paths(pick: str) -> list[str]:
+    paths = [p.strip() for p in pick.split(";")] if pick.strip() else []
+    out = []
+    for path in paths:
+        parts = [p for p in path.split(".") if p]
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            raise RenderError(f"pick {pick!r} is not a list of index paths")
+        out.append("".join(f"[{int(p)}]" for p in parts))
+    return out
+
+
+def _checked(text: str, step: Step) -> str:
+    """Generated text from a node family must be one Python expression (never a statement)."""
+    import ast
+
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise RenderError(f"{step.node_name}: {step.spec.title} wrote invalid code", step.node_id) from exc
+    return text
+
+
+def generic_constructor(step: Step) -> Call | None:
+    """``nn.PixelShuffle(2)`` for a generic module node (None for any other node)."""
+    if step.spec.type_id != GENERIC_MODULE:
+        return None
+    helpers = _generic_helpers(step)
+    callee, positional, keywords = helpers.constructor_text(step.resolved)
+    if not all(part.isidentifier() for part in callee.split(".")):
+        raise RenderError(f"{step.node_name}: class {callee!r} is not a dotted name", step.node_id)
+    call = Call(callee, [*positional, *keywords])
+    _checked(call.flat(), step)
+    return call
+
+
+def generic_expression(step: Step, callee: str, args: list[str]) -> tuple[str, list[str]] | None:
+    """(call expression, index suffix per output port) for a generic node, as a person writes it."""
+    if step.spec.type_id not in (GENERIC_MODULE, GENERIC_FUNCTION):
+        return None
+    helpers = _generic_helpers(step)
+    params = step.resolved
+    names = args + ["None"] * 16
+    if step.spec.type_id == GENERIC_MODULE:
+        positional, keywords = helpers._rename(params.get("call", "in0"), names)
+        expr = f"{callee}({', '.join([*positional, *keywords])})"
+    else:
+        expr = helpers.call_text(params["fn"], params["args"], names)
+    return _checked(expr, step), _index_paths(str(params.get("pick", "")))
 
 
 def block_class_source(ctx: Context, cls: ClassDef) -> str:

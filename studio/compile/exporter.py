@@ -36,6 +36,7 @@ _STD_IMPORTS = {
     "F": "import torch.nn.functional as F",
     "math": "import math",
     "operator": "import operator",
+    "torchvision": "import torchvision",  # generic nodes may build torchvision.ops layers
 }
 
 
@@ -184,7 +185,7 @@ def _doc_table(table: list[tuple[str, Any, list[ValueRef]]], shapes: GraphShapes
 
     rows = [("Layer", "Type", "Output shape", "Params")]
     total = trainable = 0
-    for callee, item, refs in table:
+    for _callee, item, refs in table:
         steps = item.steps if isinstance(item, Box) else [item]
         infos = [shapes.nodes.get(s.node_id) for s in steps] if shapes else []
         total += sum(i.params for i in infos if i is not None)

@@ -141,15 +141,16 @@ class Plan:
 _DIGITS = re.compile(r"0|[1-9][0-9]*")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: a name only ``add_module`` / ``getattr`` can reach (torchvision's RegNet: ``block1-0``); written via repr
-_QUOTED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+")
+#: (only word-number, so a user's group "conv-block" keeps its old identifier name conv_block)
+_QUOTED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[0-9]+)+")
 
 
 def path_parts(text: str) -> tuple[str, ...] | None:
     """``"layer1.0.conv1"`` -> ``("layer1", "0", "conv1")`` when every part can be a submodule name, else None.
 
     A part is an ASCII identifier (not a keyword, not an ``nn.Module`` attribute), a whole number
-    without leading zeros (a Sequential / ModuleList index) after the first part, or words joined by
-    hyphens (``block1-0``, written as a quoted string).
+    without leading zeros (a Sequential / ModuleList index) after the first part, or a word and
+    numbers joined by hyphens (``block1-0``, written as a quoted string).
     """
     parts = tuple(text.split("."))
     for i, part in enumerate(parts):

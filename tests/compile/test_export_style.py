@@ -151,3 +151,24 @@ def test_dotted_node_names_are_submodule_paths(registry, tmp_path):
     keys = list(compiled.state_dict())
     assert keys[:2] == ["encoder.0.weight", "encoder.0.bias"] and "encoder_forward.weight" in keys
     assert "self.encoder = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))" in exported.code
+
+
+class _Shuffle(nn.Module):
+    """Layers without a dedicated node (generic nodes) export as the plain calls a person writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.shuffle(self.conv(x))
+        return y.flatten(1).chunk(2, dim=1)[0]
+
+
+def test_generic_nodes_export_as_plain_calls(registry, tmp_path):
+    torch.manual_seed(0)
+    graph, exported = _imported_parity(_Shuffle(), (2, 3, 8, 8), registry, tmp_path, "shuffle")
+    assert "nn.PixelShuffle(" in exported.code and ".chunk(2, dim=1)[0]" in exported.code
+    assert "build_module" not in exported.code and "call_function" not in exported.code
+    check_parity(graph, registry, tmp_path)
