@@ -8,6 +8,7 @@ Run: python -m bench.train [--quick]
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -61,71 +62,101 @@ def final(project: Project, reg: Registry, **kw):
     return last, time.perf_counter() - t0, (rates[len(rates) // 2] if rates else 0.0), first
 
 
-def _engine_cpu(reg: Registry, graph: Graph, training: dict) -> float:
+def _engine_cpu(reg: Registry, graph: Graph, training: dict, views: bool) -> float:
+    """CPU seconds of an engine run from its first step to its final update (set-up excluded)."""
     t0, last = None, None
-    for u in run(Project(graphs=[graph], training=training), reg):
+    for u in run(Project(graphs=[graph], training=training), reg, views=views):
         if u.kind == "started":
             t0 = time.process_time()
         last = u
-    assert last is not None and last.kind == "done", last.message if last else "no updates"
+    assert last is not None and last.kind == "done" and t0 is not None, last.message if last else "no updates"
     return time.process_time() - t0
 
 
 def _bare_cpu(reg: Registry, graph: Graph, settings: TrainingSettings) -> tuple[float, int]:
-    torch.manual_seed(0)
+    """A hand-written loop over the same compiled module, batches and optimizer: one step per batch,
+    the loss read every step, one validation pass (loss and accuracy) per epoch."""
+    torch.manual_seed(settings.seed)
     built = build_model(graph, reg)
     data = load_data(settings.dataset, settings.seed, built.inputs[0].shape)
-    loader = TensorLoader(data.train_x, data.train_y, settings.batch_size, True, 0, drop_last=True)
-    opt = torch.optim.Adam(built.module.parameters(), lr=settings.optimizer.lr)
+    loader = TensorLoader(data.train_x, data.train_y, settings.batch_size, True, settings.seed, drop_last=True)
+    model = built.module
+    opt = torch.optim.Adam(model.parameters(), lr=settings.optimizer.lr)
     t0, n = time.process_time(), 0
     for epoch in range(settings.epochs):
-        built.module.train()
+        model.train()
         for xb, yb in loader.batches(epoch):
-            loss = F.cross_entropy(built.module(xb), yb)
+            loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             float(loss.detach())
             n += len(xb)
-        built.module.eval()
+        model.eval()
         with torch.no_grad():
             for i in range(0, len(data.val_x), 256):
-                float(F.cross_entropy(built.module(data.val_x[i:i + 256]), data.val_y[i:i + 256]))
+                out = model(data.val_x[i:i + 256])
+                float(F.cross_entropy(out, data.val_y[i:i + 256]))
+                int((out.argmax(-1) == data.val_y[i:i + 256]).sum())
     return time.process_time() - t0, n
 
 
-def overhead(reg: Registry, graph: Graph, training: dict, label: str, rounds: int = 3) -> str:
-    """CPU seconds of the engine (steps, validation, live views, throttled updates) against a bare loop
-    doing the same steps and one validation pass per epoch; one torch thread each, alternating rounds,
-    best of each, so a busy machine skews the comparison as little as possible."""
+def overhead(reg: Registry, graph: Graph, training: dict, label: str, rounds: int) -> list[str]:
+    """Engine against a bare loop doing the same steps and validation, side by side in this process:
+    one torch thread, ``rounds`` interleaved repeats (the order flips every round), the median of the
+    per-round ratios — so a busy machine slows both sides of a ratio alike. Two engine configurations:
+    headless (``views=False``, as the command line runs) and with the app's live views."""
     training = dict(training, threads=1)
     settings = TrainingSettings.from_dict(training)
     torch.set_num_threads(1)
-    engine, bare, n = [], [], 0
-    for _ in range(rounds):
-        engine.append(_engine_cpu(reg, graph, training))
-        seconds, n = _bare_cpu(reg, graph, settings)
-        bare.append(seconds)
-    e, b = min(engine), min(bare)
-    return f"| {label} | {n / e:,.0f} | {n / b:,.0f} | {b / e:.2f} |"
+    _engine_cpu(reg, graph, training, False)  # warm-up: first-call costs belong to neither side
+    _bare_cpu(reg, graph, settings)
+    ratios: dict[bool, list[float]] = {False: [], True: []}
+    engine: dict[bool, list[float]] = {False: [], True: []}
+    bare: list[float] = []
+    n = 0
+    for i in range(rounds):
+        for views in (False, True):
+            if i % 2:
+                e = _engine_cpu(reg, graph, training, views)
+                b, n = _bare_cpu(reg, graph, settings)
+            else:
+                b, n = _bare_cpu(reg, graph, settings)
+                e = _engine_cpu(reg, graph, training, views)
+            engine[views].append(e)
+            bare.append(b)
+            ratios[views].append(b / e)
+    rows = []
+    for views, what in ((False, "headless"), (True, "with live views")):
+        rows.append(f"| {label}, {what} | {n / statistics.median(engine[views]):,.0f} | "
+                    f"{n / statistics.median(bare):,.0f} | {statistics.median(ratios[views]):.3f} | "
+                    f"{min(ratios[views]):.3f}–{max(ratios[views]):.3f} |")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--overhead-only", action="store_true", help="print the overhead table only (no docs update)")
     args = p.parse_args(argv)
     reg = default_registry()
     q = args.quick
-    lines = ["Engine vs a bare loop over the same compiled module, data and optimizer (training samples per CPU",
-             "second, one torch thread, best of 3 alternating rounds; the engine's figure includes its validation",
-             "passes, live views and updates):",
-             "", "| workload | engine | bare loop | bare / engine time |", "|---|---|---|---|"]
-    spir = {"recipe": "classification", "dataset": {"name": "spirals"}, "epochs": 2 if q else 4, "batch_size": 64,
+    lines = ["Engine vs a bare loop over the same compiled module, data and optimizer: training samples per CPU",
+             "second, one torch thread, interleaved repeats in one process (median of the per-round ratios; the",
+             "range shows the spread). The engine's time includes its validation passes (full metrics), throttled",
+             "updates, pause/cancel checks and, in the second row of each pair, the app's live views. CPU only:",
+             "this machine has no GPU, so there are no CUDA figures yet.",
+             "", "| workload | engine | bare loop | engine / bare throughput | range |", "|---|---|---|---|---|"]
+    spir = {"recipe": "classification", "dataset": {"name": "spirals"}, "epochs": 4, "batch_size": 64,
             "optimizer": {"lr": 0.01}}
-    lines.append(overhead(reg, mlp(reg, "model", 2, 64, 3), spir, "MLP 2-64-64-3, spirals, batch 64"))
+    lines += overhead(reg, mlp(reg, "model", 2, 64, 3), spir, "MLP 2-64-64-3, spirals, batch 64", 5 if q else 15)
     shapes = {"recipe": "classification", "dataset": {"name": "shapes", "params": {"n": 2000 if q else 4000}},
               "epochs": 1 if q else 2, "batch_size": 64, "optimizer": {"lr": 0.002}}
-    lines.append(overhead(reg, cnn(reg, 6), shapes, "CNN 16-32 conv, shapes 28×28, batch 64"))
+    lines += overhead(reg, cnn(reg, 6), shapes, "CNN 16-32 conv, shapes 28×28, batch 64", 3 if q else 7)
+    if args.overhead_only:
+        text = "\n".join(lines)
+        print(text)
+        return 0
 
     rows = ["", "Reference runs (CPU):", "", "| run | result | time |", "|---|---|---|"]
     # GAN on the ring of 8 Gaussians

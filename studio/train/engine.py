@@ -255,7 +255,8 @@ class _Loop:
         for event in trainer.run():
             if event[0] == "step":
                 watching = control.watching  # read first: the step that ends a budget is still shown
-                control.after_step()
+                if watching:  # a step budget or slow motion: nothing to count otherwise
+                    control.after_step()
                 stats = inside.collect(trainer.global_step) if inside is not None else None
                 now = time.perf_counter()
                 if watching or stats or now - last_emit >= throttle:

@@ -54,10 +54,17 @@ class Batches:
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches of ``epoch`` from batch index ``start`` (a resumed run skips what it did)."""
+        bs = self.batch_size
+        if not self.shuffle and self.world == 1:  # in order: slices, no index copies
+            for i in range(start, len(self)):
+                xb, yb = self.x[i * bs:(i + 1) * bs], self.y[i * bs:(i + 1) * bs]
+                if self.stats is not None and xb.is_floating_point():
+                    xb = (xb - self.stats[0]) / self.stats[1]
+                yield xb, yb
+            return
         g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
         n = len(self.x)
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        bs = self.batch_size
         for i in range(start, len(self)):
             j = i * self.world + self.rank
             idx = order[j * bs:(j + 1) * bs]
@@ -117,6 +124,8 @@ def align(out: torch.Tensor, y: torch.Tensor, task: str, bce: bool, what: str = 
     """Outputs and targets in matching layouts: class scores (N, C) and labels (N,) from (B, C) /
     (B, T, C) / (B, C, T); one score per sample for BCE; same-shape values otherwise."""
     if task == "classification":
+        if not bce and out.dim() == 2 and y.dim() == 1 and out.shape[0] == y.shape[0]:
+            return out, y  # the common case, without a reshape
         if bce:
             if out.numel() != y.numel():
                 raise ShapeMismatch(f"binary cross-entropy needs one score per sample; the model gives "

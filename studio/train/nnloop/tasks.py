@@ -96,6 +96,7 @@ class SupervisedTask:
         self._labels: list[torch.Tensor] = []
         self.last_cm: np.ndarray | None = None
         self.forward_s_per_sample = 0.0
+        self._move = self.device.type != "cpu"  # CPU batches are already where they train
 
     def steps_per_epoch(self) -> int:
         n = len(self.train_batches)
@@ -116,14 +117,22 @@ class SupervisedTask:
 
     def step(self, epoch: int, index: int) -> None:
         xb, yb = self._batch(epoch, index)
-        xb = xb.to(self.device, non_blocking=True)
-        target = xb if self.reconstruct else yb.to(self.device, non_blocking=True)
+        if self._move:
+            xb = xb.to(self.device, non_blocking=True)
+            yb = yb.to(self.device, non_blocking=True)
+        target = xb if self.reconstruct else yb
         if self.noise > 0:
             xb = xb + torch.randn_like(xb) * self.noise
-        set_train_mode(self.model, self.frozen)
-        with autocast_for(self.device, self.amp):
+        if not self.model.training:
+            set_train_mode(self.model, self.frozen)
+        if self.amp:
+            with autocast_for(self.device, True):
+                out = self.forward(xb)
+        else:
             out = self.forward(xb)
-        scores, labels = align(out.float(), target, self.task, self.bce, self.what)
+        if out.dtype != torch.float32:
+            out = out.float()
+        scores, labels = align(out, target, self.task, self.bce, self.what)
         loss = aligned_loss(scores, labels, self.task, self.loss_name, self.smoothing)
         if self.l1 > 0:
             loss = loss + self.l1 * l1_penalty([self.model]).to(loss.device)
@@ -176,15 +185,18 @@ class SupervisedTask:
             out.append(int((pred == t.long()).sum()) / max(1, t.numel()))
         return out
 
-    def decide(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-        """Predicted classes, labels (flat), confidence and class count, for softmax or one-logit (BCE) models."""
+    def decide(self, out: torch.Tensor, y: torch.Tensor, confidence: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+        """Predicted classes, labels (flat), confidence (when asked) and class count, for softmax or
+        one-logit (BCE) models."""
         if self.bce:
             score, labels = align(out, y, "classification", True)
             p = torch.sigmoid(score)
-            return (p > 0.5).long(), labels.long(), torch.maximum(p, 1 - p), 2
+            return (p > 0.5).long(), labels.long(), torch.maximum(p, 1 - p) if confidence else None, 2
         logits, labels = align(out, y, "classification", False)
         k = max(self.classes, logits.shape[-1])
-        return logits.argmax(-1), labels, torch.softmax(logits, -1).max(-1).values, k
+        conf = torch.softmax(logits, -1).max(-1).values if confidence else None
+        return logits.argmax(-1), labels, conf, k
 
     @torch.no_grad()
     def predict_val(self) -> tuple[float, torch.Tensor]:
@@ -215,7 +227,7 @@ class SupervisedTask:
         m: dict[str, float] = {"val_loss": loss}
         y = self.val_y
         if self.task == "classification":
-            pred, labels, _conf, k = self.decide(out, y)
+            pred, labels, _conf, k = self.decide(out, y, confidence=False)
             self.last_cm = confusion_matrix(pred.numpy(), labels.numpy(), k)
             m.update({f"val_{k}": v for k, v in classification_report(self.last_cm).items()})
         elif self.task == "regression":

@@ -171,8 +171,7 @@ class Trainer:
             epoch_s = max(self.clock() - t0 - self._excluded, 1e-9)
             row: dict[str, float] = {"epoch": epoch + 1}
             row.update({k: self._sums[k] / self._weights[k] for k in self._sums if self._weights[k] > 0})
-            with torch.random.fork_rng(devices=_rng_devices(task)):
-                row.update({k: float(v) for k, v in task.evaluate().items()})
+            row.update({k: float(v) for k, v in kept_rng(task.evaluate, _rng_devices(task)).items()})
             row["epoch_s"] = epoch_s
             row["samples_per_s"] = self._epoch_samples / epoch_s
             row["lr"] = task.lr()
@@ -186,6 +185,18 @@ class Trainer:
                 metric = self.early.watched(row)
                 yield ("stop", f"stopped early: {metric} did not improve for {self.early.stale} epochs")
                 return
+
+
+def kept_rng(fn: Callable[[], Any], cuda_devices: list[int] | None = None) -> Any:
+    """``fn()`` with the random state saved and restored (cheaper than ``torch.random.fork_rng``)."""
+    cpu = torch.get_rng_state()
+    cuda = [torch.cuda.get_rng_state(d) for d in cuda_devices or []]
+    try:
+        return fn()
+    finally:
+        torch.set_rng_state(cpu)
+        for d, state in zip(cuda_devices or [], cuda, strict=True):
+            torch.cuda.set_rng_state(state, d)
 
 
 def _rng_devices(task: Any) -> list[int]:
