@@ -97,6 +97,7 @@ class AttackTab(Tab):
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
         self.plot.setLabel("bottom", "ε")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "accuracy (%)")
         self.plot.setYRange(0, 100)
         self.plot.addLegend(offset=(-10, 10))

@@ -56,12 +56,14 @@ def captioned(pix: QPixmap, caption: str) -> QWidget:
     lay.setSpacing(2)
     image = QLabel()
     image.setPixmap(pix)
+    image.setFixedSize(pix.size())
     image.setAlignment(Qt.AlignmentFlag.AlignCenter)
     text = QLabel(caption)
     text.setAlignment(Qt.AlignmentFlag.AlignCenter)
     text.setWordWrap(True)
-    lay.addWidget(image)
+    lay.addWidget(image, 0, Qt.AlignmentFlag.AlignHCenter)
     lay.addWidget(text)
+    lay.addStretch(1)
     return box
 
 

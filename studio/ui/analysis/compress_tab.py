@@ -82,7 +82,7 @@ class CompressTab(Tab):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 50)
         self.epochs.setValue(2)
-        self.epochs.setSuffix(" epochs")
+        self.epochs.setSuffix(" epoch(s)")
         self.finetune.toggled.connect(self.epochs.setEnabled)
         self.quantize = QComboBox()
         for label, key in (("No quantization", "none"), ("Dynamic int8 (Linear, LSTM, GRU)", "dynamic"),

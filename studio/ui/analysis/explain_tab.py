@@ -101,6 +101,7 @@ class ExplainTab(Tab):
         self.bars.setBackground("w")
         self.bars.setLabel("left", "attribution")
         self.bars.setLabel("bottom", "step / feature")
+        self.bars.getAxis("left").enableAutoSIPrefix(False)
         self.bars.hide()
         self.attention = QLabel()
         self.attention.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -134,6 +135,7 @@ class ExplainTab(Tab):
 
     def job_ended(self) -> None:
         self.run_button.setEnabled(True)
+        self.info.setText("")
 
     def compute(self) -> None:
         if self.loaded is None:
@@ -179,9 +181,10 @@ class ExplainTab(Tab):
             xs = np.arange(len(values))
             brushes = [pg.mkBrush(200, 60, 50) if a >= 0 else pg.mkBrush(50, 90, 200) for a in values]
             self.bars.addItem(pg.BarGraphItem(x=xs, height=values, width=0.8, brushes=brushes))
-            if x.ndim == 1 and not np.issubdtype(x.dtype, np.floating):
-                ticks = [(i, str(int(t))) for i, t in enumerate(x)]
-                self.bars.getAxis("bottom").setTicks([ticks])
+            tokens = x.ndim == 1 and not np.issubdtype(x.dtype, np.floating)
+            ticks = [(i, str(int(t)) if tokens else f"{'step' if x.ndim == 2 else 'feature'} {i}")
+                     for i, t in enumerate(x.reshape(len(values), -1)[:, 0])]
+            self.bars.getAxis("bottom").setTicks([ticks if len(ticks) <= 40 else ticks[::max(1, len(ticks) // 20)]])
         if "attention" in r:
             out_name, a = r["attention"]
             scale = max(1, 240 // max(a.shape))

@@ -256,7 +256,7 @@ class TuneTab(Tab):
         self.results.append(t)
         i = self.table.rowCount()
         self.table.insertRow(i)
-        values = ", ".join(f"{k.split('.')[-1] if not k.startswith('nodes.') else k[6:]}={_show(v)}"
+        values = ", ".join(f"{_short(k)}={_show(v)}"
                            for k, v in t.values.items())
         for j, text in enumerate((str(t.number), t.state, "-" if t.score is None else f"{t.score:.4g}", values)):
             self.table.setItem(i, j, QTableWidgetItem(text))
@@ -301,7 +301,10 @@ class TuneTab(Tab):
         ys = np.arange(len(items))
         self.importance.addItem(pg.BarGraphItem(x0=0, y=ys, height=0.6, width=[v for _k, v in items],
                                                 brush=(40, 90, 200)))
-        self.importance.getAxis("left").setTicks([[(i, k) for i, (k, _v) in enumerate(items)]])
+        labels = [_short(k) for k, _v in items]
+        axis = self.importance.getAxis("left")
+        axis.setTicks([list(enumerate(labels))])
+        axis.setWidth(min(220, 12 + 7 * max(len(t) for t in labels)))
 
     def apply_best(self) -> bool:
         """Set the best trial's values in the document: one undo step."""
@@ -324,6 +327,11 @@ class TuneTab(Tab):
         ok = doc.push(Batch(ops, label=f"Apply best trial {best.number}"))
         self.info.setText(f"Applied trial {best.number}." if ok else "The best values could not be applied.")
         return ok
+
+
+def _short(key: str) -> str:
+    """``optimizer.lr`` -> ``lr``; ``nodes.hidden.out_features`` -> ``hidden.out_features``."""
+    return key[6:] if key.startswith("nodes.") else key.rsplit(".", 1)[-1]
 
 
 def _show(v: Any) -> str:

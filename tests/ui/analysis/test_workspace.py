@@ -15,7 +15,9 @@ def _shot(ws, tab: int, name: str) -> None:
     os.makedirs(SHOTS, exist_ok=True)
     ws.tabs.setCurrentIndex(tab)
     ws.resize(1280, 720)
-    ws.repaint()
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # lay out what the last result added
     assert ws.grab().save(f"{SHOTS}/{name}.png")
 
 
