@@ -25,8 +25,6 @@ KEY_GAPS = {
     "swin_t": "relative-position tables sit on parameter nodes (key 'X.value', not 'X')",
     "swin_v2_t": "relative-position tables sit on parameter nodes (key 'X.value', not 'X')",
     "vit_b_16": "class token and position embedding sit on parameter nodes (key 'X.value', not 'X')",
-    "regnet_x_400mf": "module names such as 'block1-0' are not identifiers; the compiled module renames them",
-    "regnet_y_400mf": "module names such as 'block1-0' are not identifiers; the compiled module renames them",
     "word_lm_transformer": "the position table sits on a parameter node (key 'X.value', not 'X')",
 }
 #: models whose train-mode forward returns more than the eval-mode graph (auxiliary outputs)
