@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from tests.factories import mlp, project
+from tests.factories import chain, mlp_layers, project
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,7 +30,7 @@ def _editor_config(tmp_path, monkeypatch):
 
 def small_project(registry):
     """Input(784) -> Linear(32) -> ReLU -> Linear(10) -> Output, laid out left to right."""
-    return project(mlp(registry, "model", 784, 32, 10), name="small")
+    return project(chain(registry, "model", [784], mlp_layers([32, 10]), spacing=240.0), name="small")
 
 
 class Editor:
