@@ -10,6 +10,7 @@ modules with identical attributes; leading required arguments are positional
 
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import textwrap
@@ -92,6 +93,11 @@ def _signature(target: Any, qual: str) -> inspect.Signature | None:
     name = getattr(target, "__name__", None)
     if not name or qual.rsplit(".", 1)[-1] != name:
         return None
+    return _cached_signature(target)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_signature(target: Any) -> inspect.Signature | None:
     try:
         return inspect.signature(target)
     except (TypeError, ValueError):

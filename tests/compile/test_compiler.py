@@ -190,3 +190,15 @@ def test_package_api_is_lazy():
 
     assert api.compile_graph is compile_graph
     assert "export_graph_code" in api.__all__
+
+
+def test_hand_built_graphs_keep_their_weight_keys(registry, tmp_path):
+    """Weights saved before submodule paths existed still load: plain names and groups key as they did."""
+    b, ids = mlp(registry)
+    b.group("conv-block", ids["l1"], ids["act"])  # a user's hyphenated group is no path: conv_block as before
+    keys = set(compile_graph(b.graph, registry).state_dict())
+    assert keys == {"conv_block.hidden.weight", "conv_block.hidden.bias", "classifier.weight", "classifier.bias"}
+    b2, ids2 = mlp(registry)
+    b2.group("block1", ids2["l1"])
+    b2.graph.nodes[ids2["l1"]].name = "block1_hidden"  # inside group block1: block1.hidden
+    assert "block1.hidden.weight" in compile_graph(b2.graph, registry).state_dict()
