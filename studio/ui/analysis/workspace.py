@@ -115,7 +115,12 @@ class AnalysisWorkspace(QWidget):
 
 def open_workspace(document, run: str | Path, project=None, parent: QWidget | None = None) -> AnalysisWorkspace:
     """Show a workspace window for ``run`` (a run folder or checkpoint of the document's project)."""
+    from PySide6.QtCore import QCoreApplication
+
     ws = AnalysisWorkspace(document, run, project)
+    app = QCoreApplication.instance()
+    if app is not None:  # quitting with the window open still waits for its jobs
+        app.aboutToQuit.connect(ws.shutdown)
     if parent is not None:
         ws.setParent(parent, ws.windowFlags() | ws.windowFlags().Window)
     ws.show()

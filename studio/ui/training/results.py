@@ -235,8 +235,12 @@ class ResultsWidget(QWidget):
         self.save_button.clicked.connect(self._pick_weights)
         self.export_button = QPushButton("Export PyTorch code…")
         self.export_button.clicked.connect(self._export)
+        self.analyse_button = QPushButton("Analyse…")
+        self.analyse_button.setToolTip("Explain, attack, compress and tune this run in the analysis workspace")
+        self.analyse_button.clicked.connect(self.analyse)
+        self.workspaces: list[QWidget] = []
         row1 = QHBoxLayout()
-        for b in (self.eval_button, self.save_button, self.export_button):
+        for b in (self.eval_button, self.save_button, self.export_button, self.analyse_button):
             row1.addWidget(b)
         row1.addStretch(1)
         row2 = QHBoxLayout()
@@ -252,7 +256,8 @@ class ResultsWidget(QWidget):
 
     def reset(self) -> None:
         """No run yet (or another project): nothing to show, nothing to press."""
-        for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input):
+        for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input,
+                  self.analyse_button):
             b.setEnabled(False)
         self.text.setHtml("<p>Results appear here when a run ends.</p>")
         self.output.setText("")
@@ -261,7 +266,8 @@ class ResultsWidget(QWidget):
     def run_finished(self, run: dict[str, Any] | None) -> None:
         final = run.get("final") if run else None
         has_weights = bool(run and run.get("checkpoint"))
-        for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input):
+        for b in (self.eval_button, self.try_button, self.image_button, self.save_button, self.input,
+                  self.analyse_button):
             b.setEnabled(has_weights)
         image = bool(run) and _takes_images(run)
         self.image_button.setVisible(image)  # sequence and tabular models get no "Try an image"
@@ -272,6 +278,17 @@ class ResultsWidget(QWidget):
         self.text.setHtml(f"<p><b>{run_summary(run)}</b></p>"
                           f"<p>Checkpoint: {run.get('checkpoint') or 'none'}</p>"
                           f"<table cellspacing='6'><tr><th align='left'>last epoch</th><th></th></tr>{rows}</table>")
+
+    def analyse(self) -> QWidget | None:
+        """Open the analysis workspace on the latest run (its own window; it loads in the background)."""
+        from studio.ui.analysis import open_workspace
+
+        run = self.panel.last_run
+        if not run or not run.get("checkpoint"):
+            return None
+        ws = open_workspace(self.panel.document, run.get("dir") or run["checkpoint"], run["snapshot"])
+        self.workspaces = [w for w in self.workspaces if w.isVisible()] + [ws]
+        return ws
 
     # -- evaluate --------------------------------------------------------------------------
     def evaluate(self) -> None:
