@@ -7,17 +7,16 @@ the same points/images improve. On the ring of Gaussians each evaluation counts 
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from studio.train import synthetic
 from studio.train.build import ModelError
-from studio.train.data import TensorLoader, check_input, load_data
-from studio.train.optim import Schedule, make_optimizer
+from studio.train.data import check_input, load_data
+from studio.train.nnloop.parts import NothingToTrain
+from studio.train.nnloop.tasks import GanTask
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Float, Int, S, Section, SettingsError, Str
@@ -59,8 +58,6 @@ class Adversarial(Recipe):
         d_in = self.D.inputs[0]
         self.data = load_data(s.dataset, s.seed, d_in.shape)
         check_input(self.data, d_in.shape, d_in.dtype, d_in.name)
-        self.loader = TensorLoader(self.data.train_x, self.data.train_y, s.batch_size, True, s.seed, s.dataset.augment,
-                                   drop_last=True)
         g = torch.Generator().manual_seed(s.seed + 17)
         self.fixed_noise = torch.randn((gs.samples, *self.latent_shape), generator=g).to(self.device)
         with torch.no_grad():
@@ -74,120 +71,34 @@ class Adversarial(Recipe):
                                  graph=self.D.name)
         self.load_initial_weights()
         multipliers = self.node_settings([self.G, self.D])
-        self.opt_g = make_optimizer(s.optimizer, [self.G.module], multipliers)
-        self.opt_d = make_optimizer(s.optimizer, [self.D.module], multipliers)
-        self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
-        n = self.steps_per_epoch()
-        self.schedules = {"generator": Schedule(s.schedule, self.opt_g, s.epochs, n),
-                          "discriminator": Schedule(s.schedule, self.opt_d, s.epochs, n)}
-        self._iter = None
-        self._key: tuple[int, int] | None = None
+        points = self.data.task == "points" and "centres" in self.data.info
+        try:  # batches, alternating steps and validation are nnloop's: the code an exported train.py runs
+            self.loop_task = t = GanTask(
+                s.to_dict(), self.G.module, self.D.module, self.step_forward(self.G), self.step_forward(self.D),
+                self.data.train_x, self.data.val_x, latent_shape=self.latent_shape, multipliers=multipliers,
+                frozen=self.frozen, device=self.device, amp=self.ctx.amp,
+                centres=self.data.info["centres"] if points else None, std=float(self.data.info.get("std", 0.0)),
+                coverage=synthetic.mode_coverage)
+        except NothingToTrain as exc:
+            raise SettingsError("nodes", str(exc)) from exc
+        self.loader, self.opt_g, self.opt_d = t.batches, t.opt_g, t.opt_d
+        self.optimizers = {"generator": t.opt_g, "discriminator": t.opt_d}
+        self.schedules = {"generator": t.sched_g, "discriminator": t.sched_d}
         self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name, latent=list(self.latent_shape))
 
     def steps_per_epoch(self) -> int:
-        n = len(self.loader) // self.settings.gan.d_steps
-        cap = self.settings.steps_per_epoch
-        return max(1, min(n, cap) if cap else n)
-
-    def _d_loss(self, score: torch.Tensor, real: bool) -> torch.Tensor:
-        smooth = self.settings.loss.label_smoothing
-        target = torch.full_like(score, (1.0 - smooth) if real else 0.0)
-        if self.settings.gan.d_output == "probability":
-            return F.binary_cross_entropy(score.clamp(1e-6, 1 - 1e-6), target)
-        return F.binary_cross_entropy_with_logits(score, target)
-
-    def _real_batch(self, epoch: int, index: int) -> torch.Tensor:
-        if self._iter is None or self._key != (epoch, index):
-            self._iter = self.loader.batches(epoch, start=index * self.settings.gan.d_steps)
-        self._key = (epoch, index + 1)
-        return next(self._iter)[0].to(self.device)
-
-    def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn((n, *self.latent_shape), device=self.device)
+        return self.loop_task.steps_per_epoch()
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        gs = self.settings.gan
-        wgan = gs.loss == "wgan_gp"
-        r1 = 0.0 if wgan else gs.r1
-        self.train_mode(self.G, self.D)
-        d_total, real_p, fake_p, n, b = 0.0, 0.0, 0.0, 0, 0
-        prob = (lambda t: t) if gs.d_output == "probability" or wgan else torch.sigmoid
-        for _ in range(gs.d_steps):
-            real = self._real_batch(epoch, index) if n == 0 else next(self._iter)[0].to(self.device)
-            b = len(real)
-            with torch.no_grad():
-                fake = self.forward(self.G, self._noise(b))
-            if r1 > 0:
-                real.requires_grad_(True)
-            s_real = self.forward(self.D, real).float().reshape(-1)
-            s_fake = self.forward(self.D, fake).float().reshape(-1)
-            if wgan:
-                loss_d = s_fake.mean() - s_real.mean() + gs.gp * self._gradient_penalty(real.detach(), fake)
-            else:
-                loss_d = self._d_loss(s_real, True) + self._d_loss(s_fake, False)
-            if r1 > 0:
-                grad, = torch.autograd.grad(s_real.sum(), real, create_graph=True)
-                loss_d = loss_d + r1 / 2 * grad.pow(2).reshape(b, -1).sum(1).mean()
-            d_total += self.check_finite(loss_d)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self._clip(self.D)
-            self.opt_d.step()
-            real_p += float(prob(s_real.detach()).mean())
-            fake_p += float(prob(s_fake.detach()).mean())
-            n += 1
-        fake = self.forward(self.G, self._noise(b))
-        s = self.forward(self.D, fake).float().reshape(-1)
-        if wgan:
-            loss_g = -s.mean()
-        elif gs.d_output == "probability":
-            loss_g = F.binary_cross_entropy(s.clamp(1e-6, 1 - 1e-6), torch.ones_like(s))
-        else:
-            loss_g = F.binary_cross_entropy_with_logits(s, torch.ones_like(s))
-        g_value = self.check_finite(loss_g)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self._clip(self.G)
-        self.opt_g.step()
-        for sched in self.schedules.values():
-            sched.after_step()
-        d_value = d_total / n
-        return {"loss": d_value + g_value, "d_loss": d_value, "g_loss": g_value, "d_real": real_p / n,
-                "d_fake": fake_p / n, "samples": float(b * n)}
+        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
+        self.loop_task.step(epoch, index)
+        return self.loop_task.flush()[-1]
 
-    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        alpha = torch.rand((len(real),) + (1,) * (real.dim() - 1), device=real.device)
-        mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        score = self.forward(self.D, mix).float()
-        grad, = torch.autograd.grad(score.sum(), mix, create_graph=True)
-        return ((grad.reshape(len(mix), -1).norm(dim=1) - 1) ** 2).mean()
-
-    def _clip(self, m) -> None:
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(m.module.parameters(), self.settings.grad_clip)
-
-    @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
-        self.G.module.eval()
-        return self.forward(self.G, self._noise(n)).float().cpu()
+        return self.loop_task.sample(n)
 
     def evaluate(self) -> dict[str, float]:
-        m: dict[str, float] = {}
-        if self.data.task == "points" and "centres" in self.data.info:
-            samples = self.sample(2000).numpy().reshape(2000, -1)[:, :2]
-            centres, std = self.data.info["centres"], float(self.data.info["std"])
-            covered, quality = synthetic.mode_coverage(samples, centres, std)
-            d = np.linalg.norm(samples[:, None] - centres[None], axis=2).min(1)
-            m.update(val_modes_covered=float(covered), val_high_quality=quality, val_mode_distance=float(np.mean(d)))
-        with torch.no_grad():
-            self.D.module.eval()
-            real = self.data.val_x[:512].to(self.device)
-            if len(real):
-                raw = self.settings.gan.d_output == "probability" or self.settings.gan.loss == "wgan_gp"
-                prob = (lambda t: t) if raw else torch.sigmoid
-                m["val_d_real"] = float(prob(self.forward(self.D, real).float()).mean())
-                m["val_d_fake"] = float(prob(self.forward(self.D, self.sample(len(real)).to(self.device)).float()).mean())
-        return {k: v for k, v in m.items() if math.isfinite(v)}
+        return self.loop_task.evaluate()
 
     @torch.no_grad()
     def views(self, quick: bool = False) -> dict[str, Any]:
@@ -202,7 +113,7 @@ class Adversarial(Recipe):
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "fixed_noise" in state:
-            self.fixed_noise = state["fixed_noise"].to(self.device)
+            self.fixed_noise = self.loop_task.fixed_noise = state["fixed_noise"].to(self.device)
 
 
 ADVERSARIAL = register(RecipeSpec(

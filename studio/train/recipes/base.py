@@ -137,6 +137,20 @@ class Recipe:
             return out
         return out[built.prediction_index] if isinstance(out, tuple | list) else out
 
+    def step_forward(self, built: BuiltModel) -> Any:
+        """``built``'s prediction at the cost of a bare module call (what nnloop tasks step with); a
+        failing call runs again through :meth:`forward`, which names the node that failed."""
+        module, index = built.module, built.prediction_index
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            try:
+                out = module(x)
+            except Exception:
+                return self.forward(built, x)
+            return out[index] if isinstance(out, tuple | list) else out
+
+        return forward
+
     def autocast(self):
         if self.ctx.amp and self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.float16)

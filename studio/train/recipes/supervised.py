@@ -59,7 +59,7 @@ class Supervised(Recipe):
         multipliers = self.node_settings([self.model])
         try:  # batches, step and validation are nnloop's: the code an exported train.py runs
             self.loop_task = t = SupervisedTask(
-                s.to_dict(), self.model.module, self._step_forward(),
+                s.to_dict(), self.model.module, self.step_forward(self.model),
                 (self.data.train_x, self.data.train_y), (self.data.val_x, self.data.val_y), task=self.task,
                 multipliers=multipliers, frozen=self.frozen, device=self.device, amp=self.ctx.amp,
                 classes=len(self.data.classes), val_baseline=self.data.info.get("val_baseline"))
@@ -80,20 +80,6 @@ class Supervised(Recipe):
                          classes=self.data.classes, task=self.task, dataset=self.data.name)
         self.info.update({k: v for k, v in (("adversarial", robust),
                                             ("label_noise", self.data.info.get("label_noise"))) if v})
-
-    def _step_forward(self):
-        """The prediction, at the cost of a bare module call; a failing call runs again through
-        :meth:`forward`, which names the node that failed."""
-        module, index = self.model.module, self.model.prediction_index
-
-        def forward(x: torch.Tensor) -> torch.Tensor:
-            try:
-                out = module(x)
-            except Exception:
-                return self.forward(self.model, x)
-            return out[index] if isinstance(out, tuple | list) else out
-
-        return forward
 
     def _prep(self, x: torch.Tensor) -> torch.Tensor:
         if self.stats is not None:
