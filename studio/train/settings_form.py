@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import typing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import annotated_types
@@ -147,10 +147,20 @@ def settings_fields(recipe: str | None = None, dataset: str | None = None) -> li
     else:
         spec = recipe_spec(recipe)
         out = [f for f in core_fields() if spec.reads(f.key)] + section_fields(spec)
+        out = [replace(f, kind="choice", choices=watchable_metrics(recipe)) if f.key == "early_stopping.metric" else f
+               for f in out]
     if dataset is not None and (recipe is None or recipe_spec(recipe).reads("dataset.params")):
         at = next((i for i, f in enumerate(out) if f.key == "dataset.name"), len(out) - 1) + 1
         out[at:at] = param_fields(dataset)
     return out
+
+
+def watchable_metrics(recipe: str) -> tuple[str, ...]:
+    """Metrics early stopping can watch for paradigm ``recipe``: its monitor first, then the
+    validation form of every metric it declares (curves, not timings), then the losses."""
+    spec = recipe_spec(recipe)
+    names = [spec.monitor] + [f"val_{m.name}" for m in spec.metrics if m.plot != "none"] + ["val_loss", "loss"]
+    return tuple(dict.fromkeys(names))
 
 
 def field_for(key: str, training: dict[str, Any] | None = None) -> SettingField | None:

@@ -140,3 +140,10 @@ def test_sections_round_trip_and_compare():
     d = s.to_dict()
     assert d["gan"]["d_steps"] == 2 and isinstance(d["rl"]["grid"], dict)
     assert TrainingSettings.from_dict(json.loads(json.dumps(d))) == s
+
+
+def test_early_stopping_offers_the_paradigms_own_metrics():
+    rl = next(f for f in F.settings_fields("q_learning_tabular") if f.key == "early_stopping.metric")
+    assert rl.kind == "choice" and rl.choices[0] == "val_optimal_paths" and "val_accuracy" not in rl.choices
+    cls = next(f for f in F.settings_fields("classification") if f.key == "early_stopping.metric")
+    assert cls.choices[0] == "val_loss" and "val_accuracy" in cls.choices and "val_f1" in cls.choices
