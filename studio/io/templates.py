@@ -34,8 +34,10 @@ def list_templates(folder: Path = TEMPLATE_DIR) -> list[TemplateInfo]:
     infos = []
     for path in template_paths(folder):
         try:
-            meta = json.loads(path.read_text(encoding="utf-8")).get("meta", {})
-        except (OSError, ValueError, AttributeError):
+            meta = json.loads(path.read_text(encoding="utf-8-sig")).get("meta", {})
+        except (OSError, ValueError, AttributeError, RecursionError):
+            continue
+        if not isinstance(meta, dict):
             continue
         infos.append(TemplateInfo(key=path.stem, path=path, title=str(meta.get("title", path.stem)),
                                   description=str(meta.get("description", "")),
