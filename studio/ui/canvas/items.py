@@ -18,6 +18,7 @@ from studio.core.model import Node, identifier
 from studio.core.shapes import NodeShapes
 from studio.core.spec import NodeSpec
 from studio.ui import theme
+from studio.ui.canvas.heat_overlay import paint_overlay
 from studio.ui.style import category_color
 
 if TYPE_CHECKING:
@@ -299,7 +300,7 @@ class NodeItem(BlockItem):
         simple = self._lod(painter) < LOD_SIMPLE
         self._paint_frame(painter, accent, bool(self._error), simple)
         if simple:
-            return
+            return paint_overlay(self, painter)
         title = self.spec.title if self.spec else "Unknown"
         self._paint_title(painter, self._name, "" if self._name_says_type() else title, accent)
         self._paint_ports(painter)
@@ -323,6 +324,7 @@ class NodeItem(BlockItem):
             painter.setFont(_SMALL_FONT)
             painter.drawText(QRectF(PAD, y, self.width - 2 * PAD, ROW),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self._footer)
+        paint_overlay(self, painter)  # training heat map and problem marks
 
 
 class CollapsedGroupItem(BlockItem):

@@ -18,6 +18,7 @@ from studio.core.events import Event
 from studio.core.validation import Issue, validate
 from studio.ui.document import Document
 from studio.ui.panels._common import debouncer, error_color, warning_color
+from studio.ui.panels.target_fixes import FixBar, as_issues, target_issues
 
 REFRESH_DELAY_MS = 250
 _NODE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -29,7 +30,7 @@ def collect_issues(document: Document, graph_id: str) -> list[Issue]:
     graph = document.graph(graph_id)
     shapes = document.shapes(graph_id)
     try:
-        return list(validate(graph, document.registry, shapes))
+        return list(validate(graph, document.registry, shapes)) + as_issues(target_issues(document, graph_id))
     except Exception as exc:  # a validator bug must not take the panel down (nor reach Qt from a slot)
         return [Issue("error", f"validation failed: {type(exc).__name__}: {exc}")]
 
@@ -94,6 +95,8 @@ class ProblemsPanel(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
+        self.fixes = FixBar(document, self)  # one-click fixes of output-vs-target problems
+        layout.addWidget(self.fixes)
 
         self._timer = debouncer(self, REFRESH_DELAY_MS, self.refresh)
         document.shapes_changed.connect(self._maybe_refresh)
@@ -152,6 +155,7 @@ class ProblemsPanel(QWidget):
             if warnings:
                 parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
             self.summary.setText(f"{', '.join(parts)} in <b>{graph.name}</b>")
+        self.fixes.refresh(graph_id)
         self.counts_changed.emit(errors, warnings)
 
     def _activate(self, item: QTreeWidgetItem, _column: int = 0) -> None:
