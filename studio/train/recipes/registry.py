@@ -14,6 +14,7 @@ it without an import cycle; the built-in paradigms are imported on first lookup.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,8 @@ _RECIPES: dict[str, RecipeSpec] = {}
 _METRICS: dict[str, MetricSpec] = {m.name: m for m in COMMON_METRICS}
 _SECTIONS: dict[str, type] = {}
 _loaded = False
+_loading = False
+_lock = threading.RLock()
 
 
 def register(spec: RecipeSpec, *, replace: bool = False) -> RecipeSpec:
@@ -169,15 +172,22 @@ def unregister(name: str) -> None:
 
 
 def _ensure_loaded() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True  # set first: the modules' own imports may look things up
+    """Import the built-in paradigms once. A second thread waits for the first to finish (the
+    training worker and the GUI may both ask first); the loading thread's own nested lookups
+    during the imports return at once."""
+    global _loaded, _loading
+    if _loaded:
+        return
+    with _lock:
+        if _loaded or _loading:
+            return
+        _loading = True
         try:
             for module in BUILTIN_MODULES:
                 importlib.import_module(module)
-        except BaseException:
-            _loaded = False
-            raise
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def all_recipes() -> list[RecipeSpec]:
