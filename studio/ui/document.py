@@ -83,7 +83,10 @@ class OperationCommand(QUndoCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
         if not isinstance(other, OperationCommand) or not self.document.merging:
             return False
-        return self.op.merge(other.op)
+        try:
+            return bool(self.op.merge(other.op))
+        except Exception:  # noqa: BLE001 - called from Qt's C++; unmerged is always correct
+            return False
 
 
 class Document(QObject):
