@@ -8,6 +8,11 @@ Usage (GUI worker thread or command line)::
     control.cancel()              # from any thread: takes effect within one step
     control.pause(); control.resume()
 
+The epochs, steps, validation and early stopping are :class:`studio.train.nnloop.trainer.Trainer`
+running the recipe's nnloop task — the same code an exported ``train.py`` runs; this module adds
+what the app needs around it: throttled updates, pause / cancel / stepping, live views (drawn
+without touching the training's random state), checkpoints and located error messages.
+
 The loop knows nothing of Qt. It never raises for a training fault: every failure ends the run
 with one ``error`` update whose ``message`` says what happened and whose ``node``/``node_id``/
 ``graph``/``setting`` locate the cause. The last good checkpoint is never overwritten by a bad one.

@@ -318,3 +318,26 @@ def test_frozen_batch_norm_keeps_its_statistics(registry, tmp_path):
     free = run_to_end(project(g, training=dict(SPIRALS, epochs=1)), registry, checkpoint_dir=tmp_path / "free")
     assert free.kind == "done"
     assert not torch.equal(load_checkpoint(tmp_path / "free" / "last.pt")["models"]["model"][bn], torch.zeros(8))
+
+
+def test_live_views_never_change_what_is_trained(registry):
+    """Views and validation draw noise (denoising) from a kept random state: a run watched every step,
+    one with views once a second and a headless one train identically."""
+    g = mlp(registry, "model", 2, 8, 2)
+    t = {"recipe": "reconstruction", "dataset": {"name": "spirals", "params": {"n": 300}}, "loss": {"noise": 0.2},
+         "epochs": 2, "batch_size": 32, "threads": 1}
+    watched = run_to_end(project(g, training=t), registry, throttle_s=0.0, view_interval_s=0.0)
+    headless = list(run(project(g, training=t), registry, views=False))
+    assert all(not u.views for u in headless)
+    assert headless[-1].kind == "done" and watched.kind == "done"
+    for a, b in zip(watched.history, headless[-1].history, strict=True):
+        assert {k: v for k, v in a.items() if not k.endswith("_s") and "ms_per" not in k} == \
+            {k: v for k, v in b.items() if not k.endswith("_s") and "ms_per" not in k}
+
+
+def test_a_non_finite_loss_is_named_by_its_step_even_between_metric_reads(tmp_path):
+    """Per-step metrics are read in batches (every throttle window); the error still names the exact step."""
+    reg = _registry_with_extras()
+    g = chain(reg, "model", [2], [("nn.linear", {"out_features": 3}), ("test.late_blowup", {})])
+    last = run_to_end(project(g, training=SPIRALS), reg, checkpoint_dir=tmp_path, throttle_s=3600.0)
+    assert last.kind == "error" and "step 21 " in last.message and "epoch 2" in last.message
