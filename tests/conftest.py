@@ -20,11 +20,8 @@ if os.environ.get("CI"):
 
 @pytest.fixture(scope="session", autouse=True)
 def _torch_threads():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        yield
-        return
+    import torch
+
     torch.set_num_threads(1)
     yield
 

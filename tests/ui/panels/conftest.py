@@ -1,38 +1,16 @@
-"""Fixtures for panel tests: a registry that surely holds conv and LSTM types, and a demo document."""
+"""Fixtures for panel tests: the built-in registry and a demo document."""
 
 from __future__ import annotations
 
 import pytest
-from torch import nn
 
 from studio.catalog import default_registry
 from studio.core.registry import Registry
-from studio.core.spec import ExportInfo, NodeSpec, ParamSpec, PortSpec
-
-
-def _fallback_specs(base: Registry) -> list[NodeSpec]:
-    """Conv / LSTM stand-ins for while the node library does not have them yet."""
-    extra = []
-    if not base.search("conv"):
-        extra.append(NodeSpec(
-            type_id="test.conv2d", title="Conv2d", category="Convolution", inputs=(PortSpec("in"),),
-            params=(ParamSpec("in_channels", "int", None, minimum=1, infer=lambda s: int(s[0][1])),
-                    ParamSpec("out_channels", "int", 8, minimum=1),
-                    ParamSpec("kernel_size", "int", 3, minimum=1)),
-            module=nn.Conv2d, export=ExportInfo("nn.Conv2d"), description="2-D convolution."))
-    if not base.search("lstm"):
-        extra.append(NodeSpec(
-            type_id="test.lstm", title="LSTM", category="Sequence", inputs=(PortSpec("in"),),
-            params=(ParamSpec("input_size", "int", None, minimum=1, infer=lambda s: int(s[0][-1])),
-                    ParamSpec("hidden_size", "int", 16, minimum=1)),
-            module=nn.LSTM, export=ExportInfo("nn.LSTM"), description="Long short-term memory."))
-    return extra
 
 
 @pytest.fixture(scope="session")
 def panel_registry() -> Registry:
-    base = default_registry()
-    return Registry([*base, *_fallback_specs(base)])
+    return default_registry()
 
 
 @pytest.fixture

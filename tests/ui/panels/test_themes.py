@@ -3,6 +3,7 @@
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from studio.ui import theme
 from studio.ui.panels._common import error_color, is_dark
 from studio.ui.panels.code_view import CodePanel
 from studio.ui.panels.inspector import InspectorPanel
@@ -10,8 +11,6 @@ from studio.ui.panels.palette import PalettePanel
 from studio.ui.panels.problems import ProblemsPanel
 from studio.ui.panels.summary import SummaryPanel
 from tests.ui.panels.conftest import node_named
-
-theme = pytest.importorskip("studio.ui.theme")
 
 
 @pytest.fixture
