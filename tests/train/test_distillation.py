@@ -46,11 +46,11 @@ def teacher_run(registry, tmp_path_factory):
     return proj, folder
 
 
-def _distill(proj, folder, epochs: int, alpha: float = 0.9):
+def _distill(proj, folder, epochs: int, alpha: float = 0.5):
     p = copy.deepcopy(proj)
     p.training = {"recipe": "distillation", "graph": "student", "dataset": DATA, "epochs": epochs, "batch_size": 32,
                   "optimizer": {"lr": 0.01}, "threads": 1,
-                  "distill": {"teacher": "teacher", "checkpoint": str(folder), "temperature": 3.0, "alpha": alpha}}
+                  "distill": {"teacher": "teacher", "checkpoint": str(folder), "temperature": 1.0, "alpha": alpha}}
     return p
 
 
@@ -71,10 +71,21 @@ def test_loss_is_zero_on_the_soft_side_when_student_equals_teacher():
 def test_a_distilled_student_agrees_with_its_teacher_better_than_an_untrained_one(registry, teacher_run, tmp_path):
     proj, folder = teacher_run
     untrained = run_to_end(_distill_steps(proj, folder, 1), registry, views=False)
-    trained = run_to_end(_distill(proj, folder, 20), registry, checkpoint_dir=tmp_path, views=False)
+    trained = run_to_end(_distill(proj, folder, 25), registry, checkpoint_dir=tmp_path, views=False)
     assert trained.kind == "done", trained.message
     assert trained.metrics["val_agreement"] > untrained.metrics["val_agreement"] + 0.2
     assert set(torch.load(tmp_path / "last.pt", weights_only=True)["models"]) == {"student"}
+
+
+@pytest.mark.slow
+def test_a_distilled_student_beats_the_same_student_trained_alone(registry, teacher_run):
+    proj, folder = teacher_run
+    distilled = run_to_end(_distill(proj, folder, 25), registry, views=False)
+    alone = copy.deepcopy(proj)
+    alone.training = {**_distill(proj, folder, 25).training, "recipe": "classification"}
+    del alone.training["distill"]
+    plain = run_to_end(alone, registry, views=False)
+    assert distilled.metrics["val_accuracy"] > plain.metrics["val_accuracy"], (distilled.metrics, plain.metrics)
 
 
 def _distill_steps(proj, folder, steps: int):

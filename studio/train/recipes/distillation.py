@@ -29,9 +29,11 @@ class DistillSettings(Section):
     teacher: Str = S("teacher", title="Teacher graph", help="The project graph whose trained copy teaches the student.")
     checkpoint: Str = S("", title="Teacher weights", kind="path",
                         help="A trained run folder (best.pt, else last.pt) or checkpoint holding the teacher's weights.")
-    temperature: Float = S(4.0, title="Temperature", ge=1.0, le=50.0,
-                           help="Softens both softmaxes so the student sees how the teacher ranks the wrong classes.")
-    alpha: Float = S(0.7, title="Teacher weight α", ge=0.0, le=1.0,
+    temperature: Float = S(1.0, title="Temperature", ge=1.0, le=50.0,
+                           help="1 matches the teacher's own probabilities; higher softens both softmaxes so the "
+                                "student sees how the teacher ranks the wrong classes (small students may not "
+                                "follow a very soft teacher).")
+    alpha: Float = S(0.5, title="Teacher weight α", ge=0.0, le=1.0,
                      help="Share of the loss from matching the teacher; the rest is cross-entropy on the labels.")
 
 
