@@ -96,11 +96,6 @@ def _get_reaper() -> _Reaper:
     return _reaper
 
 
-def live_threads() -> list[QThread]:
-    """Task threads that have not ended yet (for shutdown and the tests)."""
-    return [t for t in _LIVE if t.isRunning()]
-
-
 class Task(QObject):
     """GUI-side handle of one job: signals, :meth:`cancel`, :meth:`wait`."""
 

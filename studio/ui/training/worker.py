@@ -1,4 +1,4 @@
-"""The training worker: runs the engine's loop in a ``QThread`` and hands updates to the GUI in batches.
+"""The training worker: runs the engine's loop as a task of the editor's task runner and hands updates to the GUI in batches.
 
 The GUI thread never trains. :class:`TrainingSession` (GUI side) runs one :class:`TrainingLoop`
 as a task of the editor's task runner (:mod:`studio.ui.tasks`). The loop iterates
@@ -156,10 +156,6 @@ class TrainingSession(QObject):
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the thread has ended (``None`` = as long as it takes); never terminates it."""
         return True if self.task is None else self.task.wait(timeout_ms)
-
-    def stop_and_wait(self) -> bool:
-        self.stop()
-        return self.wait()
 
     def _on_finished(self, final) -> None:
         self.final = final
