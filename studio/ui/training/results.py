@@ -404,7 +404,19 @@ def run_summary(run: dict[str, Any]) -> str:
         how = f"was stopped after {steps}"
     else:
         how = f"failed after {steps}: {final.message}"
-    return f"{title} {how}."
+    return f"{title} {how}." + training_marks(run.get("info") or {})
+
+
+def training_marks(info: dict[str, Any]) -> str:
+    """What made the training data differ from the dataset: flipped labels, adversarial examples."""
+    out = ""
+    noise = info.get("label_noise")
+    if noise:
+        out += f" Training labels: {100 * noise['share']:.0f} % flipped ({noise['flipped']} of {noise['of']})."
+    adv = info.get("adversarial")
+    if adv:
+        out += f" Adversarial training: {adv['method'].upper()}, ε = {adv['eps']:g}."
+    return out
 
 
 def _takes_images(run: dict[str, Any]) -> bool:

@@ -31,3 +31,16 @@ def test_analyse_button_opens_the_workspace_on_the_latest_run(qtbot, registry, m
         panel.shutdown()
         ed.window.files.autosave_enabled = False
         ed.window.files.discard_recovery()
+
+
+def test_run_summary_marks_flipped_labels_and_adversarial_training():
+    from types import SimpleNamespace
+
+    from studio.ui.training.results import run_summary
+
+    final = SimpleNamespace(kind="done", step=10, message="")
+    run = {"final": final, "info": {"label_noise": {"share": 0.3, "flipped": 216, "of": 720},
+                                    "adversarial": {"method": "fgsm", "eps": 0.1}}}
+    text = run_summary(run)
+    assert "30 % flipped (216 of 720)" in text and "FGSM, ε = 0.1" in text
+    assert run_summary({"final": final}) == "The last run finished after 10 steps."
