@@ -324,7 +324,10 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
                 else:
                     outs.append(namer.take("out" if len(refs) == 1 else f"out_{port_index}"))
             local[ref] = outs[-1]
-        if expr is None:
+        symbol = _OPERATORS.get(callee) if kind == "step" and item.kind == "function" else None
+        if expr is None and symbol and len(call_args) == 2 and "None" not in call_args and "=" not in "".join(call_args):
+            lines.append(f"{indent}{', '.join(outs)} = {call_args[0]} {symbol} {call_args[1]}")  # same aten op
+        elif expr is None:
             lines.extend(render(Call(callee, call_args), indent, ", ".join(outs) + " = "))
         elif len(picks) <= 1:
             lines.append(f"{indent}{outs[0]} = {expr}{picks[0] if picks else ''}")
@@ -340,6 +343,8 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
 
 
 GENERIC_MODULE, GENERIC_FUNCTION = "generic.module", "generic.function"
+#: two-tensor functions written as the operator that calls the very same op (``out + identity``)
+_OPERATORS = {"torch.add": "+", "torch.sub": "-", "torch.mul": "*", "torch.div": "/", "torch.matmul": "@"}
 
 
 def _generic_helpers(step: Step) -> Any:
