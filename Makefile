@@ -17,15 +17,20 @@ run: $(STAMP)
 
 # One xdist worker: a native crash inside Qt (seen rarely in long UI runs) restarts the worker and
 # reruns only that test; ordinary failures are never retried.
-PYTEST := QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
+PYTEST_CMD := $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
 
-# The layer contracts (pyproject.toml [tool.importlinter]) run first: they take a second.
-test: lint-imports
-	$(PYTEST)
+# The layer contracts (pyproject.toml [tool.importlinter]) run first (a second); the tests run even
+# when a contract is broken, and either failure fails the target.
+CONTRACTS_THEN = $(BIN)/lint-imports; contracts=$$?; QT_QPA_PLATFORM=offscreen
+CHECK_BOTH = tests=$$?; [ $$contracts -eq 0 ] || echo "layer contracts broken: see lint-imports above"; \
+	[ $$contracts -eq 0 ] && [ $$tests -eq 0 ]
+
+test: $(STAMP)
+	@$(CONTRACTS_THEN) $(PYTEST_CMD); $(CHECK_BOTH)
 
 # The inner loop: everything but the tests marked slow.
-test-fast: lint-imports
-	$(PYTEST) -m "not slow"
+test-fast: $(STAMP)
+	@$(CONTRACTS_THEN) $(PYTEST_CMD) -m "not slow"; $(CHECK_BOTH)
 
 lint-imports: $(STAMP)
 	$(BIN)/lint-imports
