@@ -181,7 +181,7 @@ class AttackTab(Tab):
             cp, ap = r["clean_p"][i], r["adv_p"][i]
             c, a = int(np.argmax(cp)), int(np.argmax(ap))
             if x.ndim == 4:
-                scale = fit_scale(x.shape, 96)
+                scale = fit_scale(x.shape, 84)
                 pics = (grey(x[i]), grey(adv[i]), signed(adv[i] - x[i]))
             else:
                 pics = tuple(signed(np.atleast_2d(v.reshape(1, -1) if v.ndim == 1 else v)) for v in

@@ -143,3 +143,38 @@ def test_a_run_that_cannot_be_opened_says_why_in_one_line(qtbot, registry, tmp_p
     assert ws.loaded is None and "Cannot analyse this run" in ws.status.text() and "does not exist" in ws.status.text()
     assert not ws.tabs.widget(0).isEnabled()
     ws.shutdown()
+
+
+def test_a_tune_study_resumes_from_its_sqlite_file_in_a_new_workspace(workspace, mlp_run, qtbot):
+    first = workspace(mlp_run)
+    first.project.training["epochs"] = 1
+    tab = first.tune
+    tab.tick("optimizer.lr", "1e-3:1e-1:log")
+    tab.sampler.setCurrentIndex(tab.sampler.findData("tpe"))
+    tab.trials.setValue(3)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    first.runner.wait()
+    scores = sorted(t.score for t in tab.study.trials)
+    second = workspace(mlp_run)  # as after a restart: a new window on the same run
+    again = second.tune
+    again.tick("optimizer.lr", "1e-3:1e-1:log")
+    again.sampler.setCurrentIndex(again.sampler.findData("tpe"))
+    again.trials.setValue(3)
+    qtbot.mouseClick(again.start_button, Qt.MouseButton.LeftButton)
+    second.runner.wait()
+    assert again.table.rowCount() == 3  # read back from the study, none trained again
+    assert sorted(t.score for t in again.study.trials) == scores
+
+
+def test_stop_ends_a_search_after_the_running_trial(mlp_ws, qtbot):
+    tab = mlp_ws.tune
+    mlp_ws.project.training["epochs"] = 1
+    tab.tick("optimizer.lr", "1e-3:1e-1:log")
+    tab.sampler.setCurrentIndex(tab.sampler.findData("random"))
+    tab.trials.setValue(200)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.table.rowCount() >= 1, timeout=60_000)
+    qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
+    mlp_ws.runner.wait()
+    assert 1 <= len(tab.study.trials) < 200
+    assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
