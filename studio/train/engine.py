@@ -250,7 +250,7 @@ class _Loop:
         view_every = self.view_interval_s
         from studio.train.inspect_stats import Inspector  # per-node statistics (the "inside" views)
 
-        inside = Inspector(r.built, self.inspect_every) if self.inspect_every and r.built else None
+        inside = Inspector.for_recipe(r, self.inspect_every) if self.inspect_every and r.built else None
         yield from self._control_point()
         if inside is not None and inside.due(trainer.global_step + 1, control.watching):
             inside.arm()

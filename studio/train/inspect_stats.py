@@ -63,7 +63,7 @@ class Inspector:
     """Hooks into the recipe's models for one step at a time (see the module docstring)."""
 
     def __init__(self, built: dict[str, BuiltModel], every: int = 20, bins: int = HIST_BINS,
-                 feature_maps: bool = True) -> None:
+                 feature_maps: bool = True, probes: dict[str, tuple[torch.Tensor, ...]] | None = None) -> None:
         self.built = built
         self.every = max(1, int(every))
         self.bins = bins
@@ -72,6 +72,36 @@ class Inspector:
         self._handles: list[Any] = []
         self._seen: dict[tuple[str, str], torch.Tensor] = {}
         self._before: dict[tuple[str, str], list[torch.Tensor]] = {}
+        # a step that ran no forward of a model (a DQN episode acting at random before its warm-up)
+        # still shows its activations: on the inputs it saw last, else on the recipe's own probe
+        self._last_in: dict[str, tuple[torch.Tensor, ...]] = dict(probes or {})
+        self._keep = [b.module.register_forward_pre_hook(self._remember(g)) for g, b in built.items()]
+
+    @classmethod
+    def for_recipe(cls, recipe: Any, every: int = 20) -> Inspector:
+        """An inspector of a recipe's models, with its own inputs as the probe of a single model
+        (supervised: validation samples; DQN: every encoded state)."""
+        probes = {}
+        if len(recipe.built) == 1:
+            for attr in ("view_x", "obs"):
+                x = getattr(recipe, attr, None)
+                if isinstance(x, torch.Tensor) and len(x):
+                    probes[next(iter(recipe.built))] = (x[:64],)
+                    break
+        return cls(recipe.built, every, probes=probes)
+
+    def _remember(self, gname: str):
+        def pre(_m, args):
+            if args and all(isinstance(a, torch.Tensor) for a in args):
+                self._last_in[gname] = tuple(a.detach() for a in args)
+        return pre
+
+    def close(self) -> None:
+        """Remove every hook (the run is over)."""
+        self.disarm()
+        for h in self._keep:
+            h.remove()
+        self._keep = []
 
     def due(self, step: int, watching: bool = False) -> bool:
         """Whether ``step`` (1-based, over the run) should be inspected."""
@@ -110,6 +140,17 @@ class Inspector:
         """After the step: the statistics of every layer node, or None when not armed."""
         if not self.armed:
             return None
+        for gname, built in self.built.items():
+            if not any((gname, n) in self._seen for n in built.targets) and gname in self._last_in:
+                modes = [(m, m.training) for m in built.module.modules()]
+                built.module.eval()  # no BatchNorm statistics move for a look
+                try:
+                    built.module(*self._last_in[gname])
+                except Exception:  # a probe that does not fit: no activations, the rest still counts
+                    pass
+                finally:
+                    for m, mode in modes:
+                        m.training = mode
         self.disarm()
         graphs: dict[str, dict[str, dict[str, Any]]] = {}
         for gname, built in self.built.items():

@@ -205,6 +205,9 @@ class TrainingPanel(QWidget):
         self._clock = QTimer(self)  # ticks the banner's "edited since" note and elapsed time
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._tick)
+        from studio.ui.training.inside import attach
+
+        attach(self)  # the Inside and Checks tabs
 
     # -- the tabs, built on first use -------------------------------------------------------------
     @property
