@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from studio.ui.tasks import TaskRunner
 
@@ -58,8 +58,10 @@ class AnalysisWorkspace(QWidget):
         self.runner = runner or TaskRunner(self, name="nnstudio-analysis")
         self.loaded: LoadedRun | None = None
         self.setWindowTitle(f"Analyse run — {self.run_path.name}")
-        self.status = QLabel("Opening the run…")
+        self.header = QLabel(f"Run <b>{self.run_path.name}</b>")
+        self.status = QLabel("Opening the run…")  # what happened last: errors stay readable beside the header
         self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #a33")
         self.tabs = QTabWidget()
         self.explain = ExplainTab(self)
         self.attack = AttackTab(self)
@@ -70,7 +72,10 @@ class AnalysisWorkspace(QWidget):
             self.tabs.addTab(tab, title)
             tab.setEnabled(False)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.status)
+        top = QHBoxLayout()
+        top.addWidget(self.header)
+        top.addWidget(self.status, 1)
+        lay.addLayout(top)
         lay.addWidget(self.tabs, 1)
         self.resize(1280, 720)
         project_, registry, path = self.project, self.registry, self.run_path
@@ -80,8 +85,9 @@ class AnalysisWorkspace(QWidget):
     def _loaded(self, loaded: LoadedRun) -> None:
         self.loaded = loaded
         d = loaded.data
-        self.status.setText(f"Run <b>{self.run_path.name}</b> — graph <b>{d.graph_name}</b>, "
+        self.header.setText(f"Run <b>{self.run_path.name}</b> — graph <b>{d.graph_name}</b>, "
                             f"{len(d.val_x)} validation samples, {len(d.classes)} classes")
+        self.status.setText("")
         for i in range(self.tabs.count()):
             tab = self.tabs.widget(i)
             tab.setEnabled(True)
@@ -97,6 +103,7 @@ class AnalysisWorkspace(QWidget):
             for i in range(self.tabs.count()):
                 self.tabs.widget(i).job_ended()
 
+        self.status.setText("")
         job = fn if cancellable else (lambda _ctx: fn())
         return self.runner.start(job, name=f"analysis-{name}", on_result=on_result, on_error=failed,
                                  on_progress=on_progress)
