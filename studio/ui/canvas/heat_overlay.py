@@ -141,7 +141,7 @@ def paint_overlay(item: Any, painter: QPainter) -> None:
     painter.setFont(_BADGE_FONT)
     fm = QFontMetricsF(_BADGE_FONT)
     w = fm.horizontalAdvance(text) + 10
-    badge = QRectF(rect.right() - w - 6, rect.bottom() - 19, w, 15)
+    badge = QRectF(rect.left() + 6, rect.bottom() - 19, w, 15)  # left: the parameter count sits right
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(color)
     painter.drawRoundedRect(badge, 4, 4)
