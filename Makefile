@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint lint-imports bench screenshots clean
+.PHONY: run test test-fast lint lint-imports deadcode bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint-imports: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Candidates for removal (Qt overrides and torch hooks show up too: read before deleting).
+deadcode: $(STAMP)
+	$(BIN)/vulture studio nodes tools --min-confidence 80
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
