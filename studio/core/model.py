@@ -25,6 +25,8 @@ _SUFFIXED = re.compile(r"^(.*)_([1-9][0-9]*)$")
 
 #: the longest node name; a numbered name is cut to fit, so ``identifier(name) == name`` always holds
 MAX_NAME = 64
+#: the longest graph or group title a project file holds (the loader refuses longer ones)
+MAX_TITLE = 200
 
 
 def identifier(text: str, fallback: str = "node") -> str:

@@ -7,15 +7,16 @@ panel, the command line (`nnstudio check`) and the compiler all show the same wa
 from __future__ import annotations
 
 import gc
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
 from studio.core.graph_order import find_cycle, would_create_cycle
-from studio.core.model import Graph
+from studio.core.model import MAX_TITLE, Graph
 from studio.core.registry import Registry
 from studio.core.shapes import GraphShapes
-from studio.core.spec import ParamError, validate_params
+from studio.core.spec import MAX_INT, ParamError, validate_params
 
 Severity = Literal["error", "warning"]
 
@@ -199,11 +200,23 @@ def operation_problem(project, registry: Registry, op) -> str | None:
     A parameter edit must hold a value its :class:`~studio.core.spec.ParamSpec` accepts, on a
     node whose type is known (a placeholder keeps its raw record; editing it would be lost).
     """
-    from studio.core.ops import SetParam
+    from studio.core.ops import AddGraph, RenameGraph, SetGroupState, SetParam, SetTraining
 
     for leaf in _leaves(op):
+        # whatever an edit stores must load back: the same bounds as the file loader
+        title = {RenameGraph: lambda o: o.name, SetGroupState: lambda o: o.name,
+                 AddGraph: lambda o: o.graph.name}.get(type(leaf), lambda o: None)(leaf)
+        if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
+            return f"a name must be text of at most {MAX_TITLE} characters"
+        if isinstance(leaf, SetTraining):
+            problem = stored_value_problem(leaf.value, MAX_DEPTH - 1 - leaf.key.count("."))
+            if problem:
+                return f"'{leaf.key}' {problem}"
         if not isinstance(leaf, SetParam):
             continue
+        problem = stored_value_problem(leaf.value, MAX_DEPTH - 1)
+        if problem:
+            return f"'{leaf.name}' {problem}"
         node = project.graph(leaf.graph_id).node(leaf.node_id)
         spec = registry.find(node.type_id)
         if spec is None or node.placeholder is not None:
@@ -215,6 +228,43 @@ def operation_problem(project, registry: Registry, op) -> str | None:
         except ParamError as exc:
             return str(exc)
     return None
+
+
+#: the deepest nesting a stored value may have (the file loader refuses deeper)
+MAX_DEPTH = 32
+
+
+def stored_value_problem(value, depth: int = MAX_DEPTH) -> str | None:
+    """Why ``value`` cannot be stored in a project file and read back, or None.
+
+    JSON types only, finite numbers, whole numbers within ±2**53, text within a million
+    characters, nested at most ``depth`` deep: the bounds the loader holds files to.
+    """
+    if depth < 0:
+        return "is nested too deeply"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return "has a key that is not text"
+            problem = stored_value_problem(v, depth - 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list | tuple):
+        for v in value:
+            problem = stored_value_problem(v, depth - 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= MAX_INT else "is far too large a number"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    if isinstance(value, str):
+        return None if len(value) <= 1_000_000 else "is too long"
+    return f"cannot be stored ({type(value).__name__})"
 
 
 def touches_training(op) -> list[str]:

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from studio.core.model import Edge, Graph, Group, Node, Project, identifier
+from studio.core.model import MAX_TITLE, Edge, Graph, Group, Node, Project, identifier
 from studio.core.ops import MAX_COORD
 from studio.core.registry import Registry
 from studio.core.spec import MAX_INT, ParamError
@@ -259,7 +259,7 @@ class _Reader:
 
     def graph(self, raw: Any, field: str) -> Graph:
         raw = self.obj(raw, field)
-        graph = Graph(name=self.text(raw.get("name", "model"), f"{field}.name", 200),
+        graph = Graph(name=self.text(raw.get("name", "model"), f"{field}.name", MAX_TITLE),
                       id=self.ident(raw.get("id"), f"{field}.id"))
         for i, g in enumerate(self.list(raw.get("groups", []), f"{field}.groups")):
             where = f"{field}.groups[{i}]"
@@ -267,7 +267,7 @@ class _Reader:
             collapsed = g.get("collapsed", False)
             if not isinstance(collapsed, bool):
                 raise self.fail(f"{where}.collapsed", "must be true or false")
-            group = Group(name=self.text(g.get("name", "block"), f"{where}.name", 200), collapsed=collapsed,
+            group = Group(name=self.text(g.get("name", "block"), f"{where}.name", MAX_TITLE), collapsed=collapsed,
                           id=self.ident(g.get("id"), f"{where}.id"))
             graph.groups[group.id] = group
         for i, n in enumerate(self.list(raw.get("nodes", []), f"{field}.nodes")):

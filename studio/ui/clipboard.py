@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from studio.core.model import Edge, Graph, Group, Node, identifier, new_id
+from studio.core.model import Edge, Graph, Group, Node, identifier, new_id, numbered
 from studio.core.ops import AddEdge, AddNode, Batch, Operation, SetGroup, SetGroupState
 from studio.core.registry import Registry
 from studio.core.spec import ParamError
@@ -123,9 +123,10 @@ def paste_ops(graph: Graph, registry: Registry, data: dict[str, Any], offset: tu
 
 
 def _unique(base: str, taken: set[str]) -> str:
+    # numbered() cuts the base before the suffix, so a long name stays itself after a save and load
     name, i = base, 1
     while name in taken:
-        name = f"{base}_{i}"
+        name = numbered(base, i)
         i += 1
     taken.add(name)
     return name

@@ -112,3 +112,30 @@ def test_random_valid_and_invalid_ops_apply_fully_or_not_at_all(registry, steps)
     for op, before in reversed(applied):
         op.revert(project)
         assert _state(project, registry) == before
+
+
+def test_an_edit_may_only_store_what_a_file_can_hold(registry, tmp_path):
+    """Anything an edit stores must load back, or saving would make a file that never opens again."""
+    from studio.core.ops import RenameGraph
+    from studio.io.project_file import load_project, save_project
+
+    project = mlp(registry)
+    graph = project.main_graph
+    refused = [RenameGraph(graph.id, "g" * 201), SetTraining("dataset.params.n", 10 ** 400),
+               SetTraining("dataset.params.x", float("nan")), SetTraining("meta.deep", [[[[[[[[[[]]]]]]]]]] * 1),
+               SetTraining("a.b", {"k": "v" * 1_000_001})]
+    deep = 0
+    for _ in range(40):
+        deep = [deep]
+    refused.append(SetTraining("dataset.params.deep", deep))
+    for op in refused[:3] + refused[4:]:
+        op.apply(project)
+        assert operation_problem(project, registry, op), op
+        op.revert(project)
+    accepted = [RenameGraph(graph.id, "g" * 200), SetTraining("dataset.params.n", 2 ** 53),
+                SetTraining("dataset.params.nested", {"a": [1, 2.5, None, "x"]})]
+    for op in accepted:
+        op.apply(project)
+        assert operation_problem(project, registry, op) is None, op
+    path = save_project(project, tmp_path / "held.nnstudio", registry)
+    assert project_to_dict(load_project(path, registry), registry) == project_to_dict(project, registry)

@@ -22,7 +22,7 @@ from studio.core.ops import (
     SetTraining,
     connect,
 )
-from studio.io.project_file import dumps
+from studio.io.project_file import dumps, load_project
 from tests.ui.conftest import close_editor, open_editor, small_project
 
 TYPES = ["nn.linear", "nn.relu", "nn.tanh", "nn.dropout", "nn.layernorm", "io.output"]
@@ -167,7 +167,7 @@ def _run_action(name: str, editor, rnd: random.Random) -> None:
 
 @pytest.mark.parametrize(("seed", "steps"), [(1, 120), pytest.param(2, 400, marks=pytest.mark.slow),
                                              pytest.param(3, 400, marks=pytest.mark.slow)])
-def test_random_edits_including_failing_ones_undo_to_the_exact_start(editor, registry, seed, steps):
+def test_random_edits_including_failing_ones_undo_to_the_exact_start(editor, registry, tmp_path, seed, steps):
     rnd = random.Random(seed)
     doc = editor.document
     start = dumps(doc.project, registry)
@@ -192,6 +192,9 @@ def test_random_edits_including_failing_ones_undo_to_the_exact_start(editor, reg
         doc.undo_stack.redo()
     editor.flush()
     assert dumps(doc.project, registry) == end
+    # whatever the edits stored, the file opens again (no edit can make a project unloadable)
+    assert editor.window.files.save_as(tmp_path / "fuzzed.nnstudio")
+    assert dumps(load_project(tmp_path / "fuzzed.nnstudio", registry), registry) == end
 
 
 def test_start_up_removes_stale_temp_files_beside_recent_projects(qtbot, registry, tmp_path):
@@ -217,3 +220,21 @@ def test_start_up_removes_stale_temp_files_beside_recent_projects(qtbot, registr
         assert not stale.exists() and path.exists()
     finally:
         close_editor(second)
+
+
+def test_pasted_copies_of_a_long_named_node_keep_their_names_through_save_and_load(editor, registry, tmp_path):
+    from studio.core.model import MAX_NAME
+
+    doc, graph = editor.document, editor.graph
+    linear = next(n for n in graph.nodes.values() if n.type_id == "nn.linear")
+    assert doc.push(RenameNode(graph.id, linear.id, "L" * 90))
+    editor.scene.select_nodes([linear.id])
+    pasted = editor.window.edit.duplicate() + editor.window.edit.duplicate()
+    names = {nid: graph.nodes[nid].name for nid in [linear.id, *pasted]}
+    assert len(set(names.values())) == 3 and all(len(n) <= MAX_NAME for n in names.values())
+    assert editor.window.files.save_as(tmp_path / "long.nnstudio")
+    data = json.loads((tmp_path / "long.nnstudio").read_text())
+    data["graphs"][0]["nodes"].reverse()  # the copies first: they used to take the original's name
+    (tmp_path / "reversed.nnstudio").write_text(json.dumps(data))
+    loaded = load_project(tmp_path / "reversed.nnstudio", registry).main_graph
+    assert {nid: loaded.nodes[nid].name for nid in names} == names
