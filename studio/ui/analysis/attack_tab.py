@@ -123,7 +123,12 @@ class AttackTab(Tab):
         return self.eps.value() * EPS_STEP
 
     def _eps_changed(self) -> None:
-        self.eps_label.setText(f"ε = {self.epsilon:.3f} (input units; pixels are 0..1)")
+        images = self.loaded is not None and self.loaded.data.bounds is not None
+        self.eps_label.setText(f"ε = {self.epsilon:.3f} " + ("(pixels are 0..1)" if images else "(in input units)"))
+
+    def set_run(self, loaded) -> None:
+        super().set_run(loaded)
+        self._eps_changed()
 
     def job_ended(self) -> None:
         self.run_button.setEnabled(True)
@@ -180,15 +185,21 @@ class AttackTab(Tab):
         for i in range(len(x)):
             cp, ap = r["clean_p"][i], r["adv_p"][i]
             c, a = int(np.argmax(cp)), int(np.argmax(ap))
+            mark = "✓" if a == int(r["y"][i]) else "✗"
+            captions = (f"{name(c)} {100 * cp[c]:.0f} %", f"{mark} {name(a)} {100 * ap[a]:.0f} %",
+                        f"label {name(int(r['y'][i]))}")
+            values = (x[i], adv[i], adv[i] - x[i])
+            if x.ndim == 2 and x.shape[1] <= 6:  # a few features: their numbers say more than colours
+                for row, (v, cap) in enumerate(zip(values, captions, strict=True)):
+                    text = QLabel("(" + ", ".join(f"{t:+.2f}" for t in v) + f")<br>{cap}")
+                    text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                    self.grid.addWidget(text, row, i + 1)
+                continue
             if x.ndim == 4:
                 scale = fit_scale(x.shape, 84)
                 pics = (grey(x[i]), grey(adv[i]), signed(adv[i] - x[i]))
             else:
-                pics = tuple(signed(np.atleast_2d(v.reshape(1, -1) if v.ndim == 1 else v)) for v in
-                             (x[i], adv[i], adv[i] - x[i]))
-                scale = 12
-            mark = "✓" if a == int(r["y"][i]) else "✗"
-            captions = (f"{name(c)} {100 * cp[c]:.0f} %", f"{mark} {name(a)} {100 * ap[a]:.0f} %",
-                        f"label {name(int(r['y'][i]))}")
+                pics = tuple(signed(np.atleast_2d(v)) for v in values)
+                scale = max(4, 160 // max(pics[0].shape[:2]))
             for row, (pic, cap) in enumerate(zip(pics, captions, strict=True)):
                 self.grid.addWidget(captioned(pixmap(pic, scale), cap), row, i + 1)

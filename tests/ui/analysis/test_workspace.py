@@ -178,3 +178,15 @@ def test_stop_ends_a_search_after_the_running_trial(mlp_ws, qtbot):
     mlp_ws.runner.wait()
     assert 1 <= len(tab.study.trials) < 200
     assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_attack_tab_works_on_flat_inputs_without_pixel_bounds(mlp_ws, qtbot):
+    tab = mlp_ws.attack
+    tab.method.setCurrentIndex(tab.method.findData("pgd"))
+    tab.eps.setValue(60)  # ε = 0.3 in feature units
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    mlp_ws.runner.wait()
+    assert tab.last is not None, mlp_ws.status.text()
+    assert tab.last["accuracy"][-1] <= tab.last["accuracy"][0]
+    assert tab.grid.count() == 3 + 3 * 6
+    _shot(mlp_ws, 1, "attack_flat")
