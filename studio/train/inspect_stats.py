@@ -37,6 +37,7 @@ RELU_LIKE = ("nn.relu", "nn.relu6")  # units that can die: exactly zero below th
 HIST_BINS = 24
 FMAP_CHANNELS = 16
 FMAP_MAX_SIDE = 64
+SAMPLE = 16384  # activation values kept for mean, std and histogram
 
 
 @dataclass
@@ -171,15 +172,19 @@ class Inspector:
         if t is None or t.numel() == 0 or not (t.is_floating_point() or t.is_complex()):
             return
         x = t.float()
-        finite = x[torch.isfinite(x)]
-        if finite.numel() == 0:
-            return
-        stat.act_mean = float(finite.mean())
-        stat.act_std = float(finite.std()) if finite.numel() > 1 else 0.0
-        lo, hi = float(finite.min()), float(finite.max())
+        flat = x.reshape(-1)
+        if flat.numel() > SAMPLE:  # a strided sample: statistics of a big map cost a step's fraction
+            flat = flat[:: flat.numel() // SAMPLE]
+        if not bool(torch.isfinite(flat).all()):
+            flat = flat[torch.isfinite(flat)]
+            if flat.numel() == 0:
+                return
+        stat.act_mean = float(flat.mean())
+        stat.act_std = float(flat.std()) if flat.numel() > 1 else 0.0
+        lo, hi = float(flat.min()), float(flat.max())
         if hi <= lo:
             hi = lo + 1e-6
-        stat.hist = (torch.histc(finite, self.bins, lo, hi).to(torch.int64).tolist(), lo, hi)
+        stat.hist = (torch.histc(flat, self.bins, lo, hi).to(torch.int64).tolist(), lo, hi)
         if stat.type_id in RELU_LIKE and x.dim() >= 1 and x.shape[0] > 0:
             units = x.reshape(x.shape[0], -1)
             stat.dead = float((units <= 0).all(dim=0).float().mean())
