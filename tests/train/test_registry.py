@@ -176,3 +176,13 @@ def test_trained_graphs_follow_the_declaration(registry):
     assert trained_graphs(p, TrainingSettings.from_dict({"recipe": "adversarial"})) == [b, c]
     assert trained_graphs(p, {"recipe": "q_learning_tabular"}) == []
     assert not recipe_spec("dqn").reads("dataset") and recipe_spec("adversarial").reads("dataset.params")
+
+
+@pytest.mark.parametrize("first", ["studio.train.recipes.rl", "studio.train.recipes.tabular_lab"])
+def test_builtin_order_does_not_depend_on_which_module_is_imported_first(first):
+    import subprocess
+    import sys
+
+    code = f"import {first}\nfrom studio.train.recipes.registry import recipe_names\nprint(','.join(recipe_names()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().split(",")[:len(BUILT_IN)] == list(BUILT_IN)

@@ -14,6 +14,7 @@ it without an import cycle; the built-in paradigms are imported on first lookup.
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ COMMON_METRICS = (
 _RECIPES: dict[str, RecipeSpec] = {}
 _METRICS: dict[str, MetricSpec] = {m.name: m for m in COMMON_METRICS}
 _SECTIONS: dict[str, type] = {}
+_ORIGIN: dict[str, str] = {}  # recipe name -> the module that registered it (orders the built-ins)
 _loaded = False
 _loading = False
 _lock = threading.RLock()
@@ -161,12 +163,14 @@ def register(spec: RecipeSpec, *, replace: bool = False) -> RecipeSpec:
     if spec.section:
         _SECTIONS[spec.section] = spec.settings  # type: ignore[assignment]
     _RECIPES[spec.name] = spec
+    _ORIGIN[spec.name] = str(sys._getframe(1).f_globals.get("__name__", ""))
     return spec
 
 
 def unregister(name: str) -> None:
     """Remove a paradigm (tests that define their own); its section goes when no paradigm uses it."""
     spec = _RECIPES.pop(name, None)
+    _ORIGIN.pop(name, None)
     if spec is not None and spec.section and not any(r.section == spec.section for r in _RECIPES.values()):
         _SECTIONS.pop(spec.section, None)
 
@@ -191,9 +195,13 @@ def _ensure_loaded() -> None:
 
 
 def all_recipes() -> list[RecipeSpec]:
-    """Every registered paradigm, built-ins first, in registration order."""
+    """Every registered paradigm: the built-ins in the order of :data:`BUILTIN_MODULES` (whichever
+    module a program imports first), then the others in registration order."""
     _ensure_loaded()
-    return list(_RECIPES.values())
+    rank = {m: i for i, m in enumerate(BUILTIN_MODULES)}
+    order = {name: i for i, name in enumerate(_RECIPES)}
+    names = sorted(_RECIPES, key=lambda n: (rank.get(_ORIGIN.get(n, ""), len(rank)), order[n]))
+    return [_RECIPES[n] for n in names]
 
 
 def recipe_names() -> tuple[str, ...]:
