@@ -95,3 +95,15 @@ def test_headless_check_covers_targets_of_each_paradigm(registry):
     waves = chain(registry, "w", [32, 1], [("nn.flatten", {}), ("nn.linear", {"out_features": 8})])
     assert check(project(waves, training={"recipe": "sequence", "dataset": {"name": "waves"}}), waves, registry) == []
     assert check(project(few, training={}), few, registry) == []  # no dataset chosen: nothing to compare
+
+
+def test_flatten_is_offered_when_the_class_count_is_wrong_too(registry):
+    """Two mistakes at once: the fix for the layout is still offered; the class count is the next problem."""
+    g = chain(registry, "m", [1, 28, 28], [("nn.linear", {"out_features": 16}), ("nn.relu", {}),
+                                          ("nn.linear", {"out_features": 3})])
+    p = project(g, training=SHAPES)
+    (issue,) = check(p, g, registry)
+    assert [f.label for f in issue.fixes] == ["Insert Flatten before 'linear'"]
+    issue.fixes[0].make().apply(p)
+    (after,) = check(p, g, registry)
+    assert "B×3" in after.message and "set the last layer's size to 6" in after.message and not after.fixes

@@ -414,7 +414,7 @@ class SanityView(QWidget):
             self.plot = pg.PlotWidget()
             theme_plot(self.plot)
             self.plot.getPlotItem().setLabel("left", "loss")
-            self.plot.setMinimumHeight(160)
+            self.plot.setMinimumHeight(110)
             self.lay.insertWidget(2, self.plot, 1)
             self.lay.setStretch(self.lay.count() - 1, 0)  # the plot takes the room the spacer held
         return self.plot
