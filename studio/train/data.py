@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from studio.train import synthetic
+from studio.train import bundled, synthetic
 from studio.train.robust import flip_labels
 from studio.train.settings import FILE_SETS, Augment, DatasetSettings, SettingsError, dataset_params
 
-BUILTIN = tuple(synthetic.GENERATORS)
+BUILTIN = tuple(synthetic.GENERATORS) + tuple(bundled.LOADERS)  # generated, or shipped inside scikit-learn
 ALL_DATASETS = BUILTIN + FILE_SETS
 
 
@@ -69,14 +69,15 @@ def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | Non
         checked = dataset_params(name, ds.params, "params")
     except SettingsError as exc:
         raise DataError(f"dataset '{name}': {exc.key.removeprefix('params.')}: {exc.reason}") from None
-    if name in synthetic.GENERATORS:
+    if name in synthetic.GENERATORS or name in bundled.LOADERS:
         params = dict(checked)
+        make = synthetic.GENERATORS.get(name) or bundled.LOADERS[name]
         if input_shape is not None and len(input_shape) == 3:  # image generators follow the model's Input
             for pname, decl in synthetic.PARAMS.get(name, {}).items():
                 if decl.get("from_input") is not None:
                     params.setdefault(pname, int(input_shape[decl["from_input"]]))
         try:
-            x, y, info = synthetic.GENERATORS[name](seed=seed, **params)
+            x, y, info = make(seed=seed, **params)
         except TypeError as exc:
             raise DataError(f"dataset '{name}': {exc}".replace(f"make_{name}()", "")) from exc
         except ValueError as exc:

@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
 
-from studio.train import synthetic
+from studio.train import bundled, synthetic
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "one_cycle", "plateau")
@@ -30,7 +30,7 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 LOSSES = ("auto", "cross_entropy", "mse", "l1", "huber", "bce")
 INITS = ("default", "xavier", "kaiming", "orthogonal", "normal")
 FILE_SETS = ("mnist", "fashion_mnist", "cifar10", "image_folder", "csv", "text")
-DATASETS = tuple(synthetic.GENERATORS) + FILE_SETS
+DATASETS = tuple(synthetic.GENERATORS) + tuple(bundled.LOADERS) + FILE_SETS
 
 # The learning-rate range, the one place it is defined (the optimizer, the form and the CLI read it).
 # The top is deliberately huge: a too-large rate is a lesson (the loss diverges), not a typo.
@@ -284,7 +284,7 @@ class TrainingSettings(Section):
 # -- dataset parameters ------------------------------------------------------------------------
 def dataset_param_schema(name: str) -> dict[str, dict[str, Any]] | None:
     """The declared parameters of dataset ``name`` (None for datasets that take none)."""
-    return synthetic.PARAMS.get(name) or FILE_PARAMS.get(name)
+    return synthetic.PARAMS.get(name) or bundled.PARAMS.get(name) or FILE_PARAMS.get(name)
 
 
 def dataset_params(name: str, params: Any, prefix: str = "dataset.params") -> dict[str, Any]:
