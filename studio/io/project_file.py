@@ -330,7 +330,7 @@ class _Reader:
             return None
         a, a_port, b, b_port = src.get("node"), src.get("port"), dst.get("node"), dst.get("port")
         if not (type(a_port) is str and 0 < len(a_port) <= 128 and type(b_port) is str and 0 < len(b_port) <= 128
-                and a in graph.nodes and b in graph.nodes):
+                and type(a) is str and type(b) is str and a in graph.nodes and b in graph.nodes):
             return None
         return Edge(a, a_port, b, b_port, id=edge_id)
 

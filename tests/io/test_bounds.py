@@ -33,6 +33,7 @@ CASES = [
     ("optimizer lr digits", lambda d: d.update(training={"optimizer": {"lr": BIG}}), "training.optimizer.lr"),
     ("type_version digits", lambda d: _nodes(d)[1].update(type_version=BIG), "graphs[0].nodes[1].type_version"),
     ("meta digits", lambda d: d.update(meta={"x": [BIG]}), "meta.x[0]"),
+    ("edge end is a list", lambda d: d["graphs"][0]["edges"][0]["from"].update(node=[]), "graphs[0].edges[0].from.node"),
 ]
 
 
