@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from studio.train.engine import run
 from studio.train.inspect_stats import Inspector, ordered_nodes
@@ -113,3 +114,31 @@ def test_inspector_unhooks_after_collect(registry):
     assert inspector.collect(2) is None
     assert len(ordered_nodes(built)) == 3
 
+
+
+def test_gan_step_inspects_generator_and_discriminator(registry):
+    from tests.ui.training import projects
+
+    payloads = _inside(registry, projects.gan(registry))
+    graphs = payloads[0]["graphs"]
+    assert set(graphs) == {"generator", "discriminator"}
+    assert all(s["grad_norm"] for g in graphs.values() for s in g.values() if s["type_id"] == "nn.linear")
+
+
+def test_recipe_inputs_are_what_each_graph_sees(registry):
+    """The Activations view's inputs: never a dataset the graph was not built for (a DQN on spirals)."""
+    from studio.train.inspect_stats import recipe_inputs
+    from tests.ui.training import projects
+
+    dqn = projects.dqn(registry)
+    (states,) = recipe_inputs(dqn, registry, dqn.training, "qnet")
+    assert states.shape[1:] == (12,) and len(states) == 12  # one encoded state per grid cell
+    gan = projects.gan(registry)
+    (noise,) = recipe_inputs(gan, registry, gan.training, "generator")
+    (points,) = recipe_inputs(gan, registry, gan.training, "discriminator")
+    assert noise.shape[1:] == (4,) and points.shape[1:] == (2,)
+    clf = projects.classification(registry)
+    (x,) = recipe_inputs(clf, registry, clf.training, "model", count=8)
+    assert x.shape == (8, 2)
+    with pytest.raises(ValueError, match="does not run graph 'nope'"):
+        recipe_inputs(clf, registry, clf.training, "nope")

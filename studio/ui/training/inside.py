@@ -192,6 +192,8 @@ class InsideView(QWidget):
     def add_updates(self, updates: list) -> None:
         payload = None
         for u in updates:
+            if u.kind == "started" and not u.info.get("models"):
+                self.info.setText("This paradigm learns a table, not a network: there is nothing inside to show.")
             inside = u.info.get("inside") if u.kind == "step" else None
             if inside:
                 payload = inside

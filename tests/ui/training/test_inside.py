@@ -120,3 +120,12 @@ def test_checks_refuse_other_paradigms_with_a_reason(window, qtbot, registry):
     assert checks.run_overfit()
     qtbot.waitUntil(lambda: not checks.busy, timeout=60_000)
     assert "Deep Q-learning" in checks.status.text()
+
+
+def test_a_table_says_there_is_no_network(window, qtbot, registry):
+    window.document.replace_project(projects.tabular(registry))
+    panel = window.window.training_panel
+    panel.step_bar.step_button.click()
+    qtbot.waitUntil(lambda: "table" in panel.inside.info.text(), timeout=30_000)
+    assert panel.inside.latest is None
+    _stop(panel, qtbot)
