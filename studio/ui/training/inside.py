@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +40,7 @@ from studio.ui.canvas import heat_overlay
 from studio.ui.tasks import TaskRunner
 
 HISTORY = 200  # points kept per node and metric
+REFRESH_S = 0.2  # the Inside tab and the canvas heat map repaint at most 5 times a second
 LOG_METRICS = ("grad_norm", "update_ratio", "act_std")
 ROW_H = 30
 
@@ -145,6 +147,10 @@ class InsideView(QWidget):
         self.history: dict[tuple[str, str, str], deque] = {}  # (graph, node id, metric) -> values
         self.names: dict[tuple[str, str], str] = {}
         self.heat_values: dict[str, dict[str, float]] = {}  # graph id -> node id -> raw value on the canvas
+        self._shown_at = 0.0
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self.refresh)
         self.heat = QCheckBox("Heat map on canvas")
         self.heat.setToolTip("Colour the canvas nodes by the chosen statistic (dark: small, bright: large)")
         self.heat.toggled.connect(self._heat_toggled)
@@ -207,9 +213,14 @@ class InsideView(QWidget):
                             self.history[key].append(metric_value(stat, metric))
         if payload is not None:
             self.latest = payload
-            self.refresh()
+            if time.monotonic() - self._shown_at >= REFRESH_S:
+                self.refresh()
+            elif not self._later.isActive():  # at most a few repaints a second, the last payload always shown
+                self._later.start(int(1000 * REFRESH_S))
 
     def refresh(self) -> None:
+        self._shown_at = time.monotonic()
+        self._later.stop()
         payload, metric = self.latest, self.metric_key
         if payload is None:
             return

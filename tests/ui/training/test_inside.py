@@ -65,8 +65,8 @@ def test_statistics_follow_each_step_and_conv_nodes_show_feature_maps(window, qt
     panel = _step_once(window, qtbot)
     assert panel.inside.latest["step"] == 1
     panel.step_bar.step_button.click()
-    qtbot.waitUntil(lambda: panel.inside.latest["step"] == 2, timeout=30_000)
-    assert len(panel.inside.sparks.rows[0][2]) == 2  # two points on each sparkline
+    qtbot.waitUntil(lambda: len(panel.inside.sparks.rows[0][2]) == 2, timeout=30_000)  # two points per sparkline
+    assert panel.inside.latest["step"] == 2
     assert panel.inside.maps.title.startswith("Feature maps of conv")
     assert len(panel.inside.maps.tiles) == 4
     panel.inside.metric_box.setCurrentIndex(panel.inside.metric_box.findData("dead"))
@@ -129,3 +129,24 @@ def test_a_table_says_there_is_no_network(window, qtbot, registry):
     qtbot.waitUntil(lambda: "table" in panel.inside.info.text(), timeout=30_000)
     assert panel.inside.latest is None
     _stop(panel, qtbot)
+
+
+def test_fast_payloads_repaint_a_few_times_a_second_and_show_the_last(window, qtbot, monkeypatch):
+    from studio.train.engine import Update
+
+    inside = window.window.training_panel.inside
+    graph = window.document.project.main_graph
+    nid = next(iter(graph.nodes))
+    shown = []
+    monkeypatch.setattr(inside, "_update_heat", lambda: shown.append(inside.latest["step"]))
+
+    def payload(step):
+        stat = {"node": "fc", "node_id": nid, "type_id": "nn.linear", "grad_norm": float(step), "hist": None}
+        return Update("step", info={"inside": {"step": step, "graphs": {graph.name: {nid: stat}}}})
+
+    for step in range(1, 51):
+        inside.add_updates([payload(step)])
+    assert shown == [1]  # the first at once, the rest coalesced
+    qtbot.waitUntil(lambda: shown[-1] == 50, timeout=2000)
+    assert len(shown) == 2
+    assert len(inside.history[(graph.name, nid, "grad_norm")]) == 50  # every point kept for the sparkline
