@@ -77,8 +77,8 @@ def shape_mismatch(reg: Registry) -> tuple[Project, Project]:
     text = ("The classifier gets 1×12×12 images, but its Linear layers act on the last axis only, so the "
             "output is B×1×12×3 instead of B×3 and training fails. Make the output one score per class.")
     p = _project("", "Fix a shape mismatch", text, {
-        "recipe": "classification", "epochs": 3, "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.005},
-        "dataset": {"name": "shapes", "params": {"n": 600, "classes": 3, "size": 12, "noise": 0.02,
+        "recipe": "classification", "epochs": 8, "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.01},
+        "dataset": {"name": "shapes", "params": {"n": 1500, "classes": 3, "size": 12, "noise": 0.02,
                                                  "rotation": 0.0}}})
     g = GraphBuilder(p, reg, "classifier")
     g.sequential([1, 12, 12], [L("nn.linear", "hidden", out_features=32), L("nn.relu", "act"),
@@ -87,7 +87,7 @@ def shape_mismatch(reg: Registry) -> tuple[Project, Project]:
     ex = Exercise(id="shape_mismatch", title=p.name, locked=["x"], goals=[
         Goal(kind="output_shape", shape=[3]),
         Goal(kind="require_nodes", types=["nn.flatten"]),
-        Goal(kind="metric", metric="val_accuracy", op=">=", value=0.7, epochs=3)])
+        Goal(kind="metric", metric="val_accuracy", op=">=", value=0.7, epochs=8)])
     sol = copy.deepcopy(p)
     _insert_after(sol, reg, "x", "nn.flatten", "flatten")
     return _finish(p, sol, ex)
@@ -118,11 +118,11 @@ def vanishing_gradients(reg: Registry) -> tuple[Project, Project]:
     for i in range(1, 8):
         layers += [L("nn.linear", f"fc{i}", out_features=32), L("nn.sigmoid", f"act{i}")]
     layers.append(L("nn.linear", "head", out_features=3))
-    p = _spirals_mlp(reg, "Vanishing gradients", text, layers, {"epochs": 8})
+    p = _spirals_mlp(reg, "Vanishing gradients", text, layers, {"epochs": 15})
     ex = Exercise(id="vanishing_gradients", title=p.name, goals=[
         Goal(kind="forbid_nodes", types=["nn.sigmoid"]),
         Goal(kind="setting", key="init.scheme", op="==", value="kaiming"),
-        Goal(kind="metric", metric="val_accuracy", op=">=", value=0.6, epochs=8)])
+        Goal(kind="metric", metric="val_accuracy", op=">=", value=0.6, epochs=15)])
     sol = copy.deepcopy(p)
     for i in range(1, 8):
         graph, node = _node(sol, f"act{i}")

@@ -1,0 +1,93 @@
+"""Exercise format and grading: goals pass and fail for the right reasons; the shipped exercises fail
+unsolved and pass with their reference solution."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from studio.catalog import default_registry
+from studio.exercises import Exercise, ExerciseError, Goal, exercise_of, grade, set_exercise
+from studio.io.project_file import load_project
+from tests.factories import chain
+
+ROOT = Path(__file__).resolve().parents[2] / "exercises"
+NAMES = sorted(p.stem for p in ROOT.glob("*.nnstudio"))
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return default_registry()
+
+
+def _project(registry, goals, locked=()):
+    from studio.core.model import Project
+
+    graph = chain(registry, "g", [4], [("nn.linear", {"out_features": 3})])
+    p = Project(name="t", graphs=[graph], training={"recipe": "classification"}, meta={})
+    set_exercise(p, Exercise(id="t", goals=goals, locked=list(locked)))
+    return p
+
+
+def test_at_least_eight_exercises_each_with_a_solution():
+    assert len(NAMES) >= 8
+    for name in NAMES:
+        assert (ROOT / "solutions" / f"{name}.nnstudio").is_file(), name
+
+
+def test_structural_goals_measure_the_submission(registry):
+    goals = [Goal(kind="output_shape", shape=[3]), Goal(kind="param_budget", max=10),
+             Goal(kind="require_nodes", types=["nn.dropout"]), Goal(kind="forbid_nodes", types=["nn.linear"]),
+             Goal(kind="setting", key="optimizer.lr", op="<=", value=0.01)]
+    results = grade(_project(registry, goals), _project(registry, goals), registry, train=False)
+    by = {r.goal: r for r in results}
+    assert by["output has shape B×3"].passed
+    assert not by["parameters ≤ 10"].passed and by["parameters ≤ 10"].value == 15
+    assert by["uses nn.dropout"].detail == "missing nn.dropout"
+    assert not by["does not use nn.linear"].passed
+    assert by["setting optimizer.lr <= 0.01"].passed  # the schema default, 0.001
+
+
+def test_a_locked_node_edited_or_deleted_fails(registry):
+    exercise = _project(registry, [], locked=["linear"])
+    sub = copy.deepcopy(exercise)
+    node = next(n for n in sub.graphs[0].nodes.values() if n.name == "linear")
+    node.params["out_features"] = 5
+    result = [r for r in grade(exercise, sub, registry, train=False) if r.goal.startswith("locked")][0]
+    assert not result.passed and result.detail == "'linear' was edited"
+
+
+def test_a_submission_for_another_exercise_is_refused(registry):
+    exercise = _project(registry, [])
+    other = copy.deepcopy(exercise)
+    set_exercise(other, Exercise(id="other"))
+    with pytest.raises(ExerciseError, match="not a submission for exercise 't': it is for 'other'"):
+        grade(exercise, other, registry)
+    set_exercise(other, None)
+    with pytest.raises(ExerciseError, match="carries no exercise"):
+        grade(exercise, other, registry)
+
+
+def test_a_malformed_exercise_names_the_field(registry):
+    p = _project(registry, [])
+    p.meta["exercise"]["goals"] = [{"kind": "colour"}]
+    with pytest.raises(ExerciseError, match="goals.0.kind"):
+        exercise_of(p)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("attention_sequence", "overfitting")])
+def test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry):
+    exercise = load_project(ROOT / f"{name}.nnstudio", registry)
+    solution = load_project(ROOT / "solutions" / f"{name}.nnstudio", registry)
+    unsolved = grade(exercise, exercise, registry)
+    solved = grade(exercise, solution, registry)
+    assert not all(r.passed for r in unsolved), name
+    assert all(r.passed for r in solved), [r for r in solved if not r.passed]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["attention_sequence", "overfitting"])
+def test_slower_exercise_fails_unsolved_and_its_solution_passes(name, registry):
+    test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry)
