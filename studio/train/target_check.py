@@ -28,6 +28,7 @@ from studio.core.shapes import GraphShapes, ShapeInferencer
 
 # Datasets read from disk: known sample shapes (and class counts) without reading them.
 FILE_SHAPES = {"mnist": ((1, 28, 28), 10), "fashion_mnist": ((1, 28, 28), 10), "cifar10": ((3, 32, 32), 10)}
+TABLES = {"iris": (4, 3), "wine": (13, 3), "breast_cancer": (30, 2)}  # features, classes
 SUPERVISED = ("classification", "regression", "sequence", "reconstruction")
 DQN_ACTIONS = 4
 CLASS_COUNT = "set the last layer's size to"
@@ -73,6 +74,12 @@ def _sample(name: str, params_json: str, input_shape: tuple[int, ...], seed: int
         x, classes = FILE_SHAPES[name]
         return DataShape(x, (), "classification", classes)
     params = json.loads(params_json)
+    if name in TABLES:  # shipped in scikit-learn: known without importing it on the GUI thread
+        features, classes = TABLES[name]
+        return DataShape((features,), (), "classification", classes)
+    if name == "digits" and isinstance(params.get("size", 8), int):
+        size = int(params.get("size", 8))
+        return DataShape((1, size, size), (), "classification", 10)
     image = _image_shape(name, params, input_shape)
     if image is not None:
         return image

@@ -107,3 +107,19 @@ def test_flatten_is_offered_when_the_class_count_is_wrong_too(registry):
     issue.fixes[0].make().apply(p)
     (after,) = check(p, g, registry)
     assert "B×3" in after.message and "set the last layer's size to 6" in after.message and not after.fixes
+
+
+def test_bundled_datasets_are_known_without_loading_them(registry):
+    """The shapes of scikit-learn's datasets agree with what loading them gives (checked once here)."""
+    from studio.train.data import load_data
+    from studio.train.settings import DatasetSettings
+    from studio.train.target_check import dataset_shape
+
+    for name in ("digits", "iris", "wine", "breast_cancer"):
+        known = dataset_shape({"dataset": {"name": name}})
+        bundle = load_data(DatasetSettings(name=name), 0)
+        assert known.x == bundle.sample_shape and known.classes == len(bundle.classes), name
+    g = chain(registry, "m", [1, 8, 8], [("nn.linear", {"out_features": 32}), ("nn.relu", {}),
+                                        ("nn.linear", {"out_features": 10})])
+    (issue,) = check(project(g, training={"recipe": "classification", "dataset": {"name": "digits"}}), g, registry)
+    assert "B×1×8×10" in issue.message and [f.label for f in issue.fixes] == ["Insert Flatten before 'linear'"]
