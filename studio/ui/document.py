@@ -7,6 +7,7 @@ are recomputed after every change and announced with :attr:`Document.shapes_chan
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -55,11 +56,20 @@ class OperationCommand(QUndoCommand):
 
     def __init__(self, document: Document, op: Operation, applied: bool = False) -> None:
         super().__init__(op.label)
-        self.document = document
+        # a weak reference: the undo stack (a C++ child of the Document) owns the commands, so a strong one
+        # would close a cycle through C++ that only a late collection breaks, into a half-destroyed Document
+        self._document = weakref.ref(document)
         self.op = op
         self._applied = applied
         key = op.merge_key()
         self._id = -1 if key is None else OperationCommand._ids.setdefault(key, len(OperationCommand._ids) + 1)
+
+    @property
+    def document(self) -> Document:
+        document = self._document()
+        if document is None:
+            raise RuntimeError("the document of this undo step is gone")
+        return document
 
     def redo(self) -> None:
         if self._applied:
@@ -117,6 +127,8 @@ class Document(QObject):
         self.inferencer = ShapeInferencer(registry)
         self.path: Path | None = None
         self.merging = True  # typing in a field merges into one undo step
+        #: checks run before any edit: ``guard(op) -> reason | None``; a reason refuses the edit (exercise locks)
+        self.guards: list = []
         self._shapes: dict[str, GraphShapes] = {}
         self._unsubscribe = None
         self.project: Project = project or new_project()
@@ -155,6 +167,11 @@ class Document(QObject):
         A failing or refused operation leaves the project and the undo stack as they were, says
         why on :attr:`refused` and returns False; nothing raises into the caller (often a Qt slot).
         """
+        for guard in self.guards:
+            reason = guard(op)
+            if reason:
+                self.report(f"{op.label}: {reason}")
+                return False
         try:
             op.apply(self.project)
         except Exception as exc:  # noqa: BLE001 - operations are atomic: nothing changed
