@@ -57,7 +57,8 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | No
     elif method == "ig":
         ig = attr.IntegratedGradients(model)
         values, delta = ig.attribute(x, baselines=torch.zeros_like(x), target=tgt, n_steps=steps,
-                                     method="gausslegendre", return_convergence_delta=True)
+                                     method="gausslegendre", return_convergence_delta=True,
+                                     internal_batch_size=max(1, 4096 // max(1, x.shape[0])))
     elif method == "gradcam":
         if layer is None:
             raise ExplainError("Grad-CAM needs a conv node to look at")
