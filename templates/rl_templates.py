@@ -150,7 +150,47 @@ def gridworld_sutton_barto(reg: Registry) -> Project:
     return p
 
 
+CARTPOLE_EXPLANATION = """
+What it is: deep Q-learning on CartPole-v1 from gymnasium: push a cart left or right so the pole on it
+stays up; every step it stays up pays +1, and an episode ends after 500 steps at most. The q_network graph
+takes the four observations (cart position and speed, pole angle and angular speed) and returns one value
+per action.
+
+Why it is wired this way: a replay buffer breaks the correlation between successive steps, a slowly
+following target network (soft updates, τ = 0.005) keeps the targets still while the network learns, and
+Double DQN picks the next action with the online network but values it with the target network, which
+stops the values from running away.
+
+What to watch: the Environment page replays the last episode; Greedy return is the mean return of the
+greedy policy over fresh episodes after each epoch (500 is perfect). DQN on CartPole is famously
+unsteady: the best epoch is kept as best.pt.
+
+Try: set Double DQN off and train again, and compare the Greedy return curves of the two runs.
+"""
+
+
+def cartpole_dqn(reg: Registry) -> Project:
+    from templates.build_templates import GraphBuilder, L, new
+
+    training = {"recipe": "dqn_control", "epochs": 12, "graph": "q_network", "seed": 0, "grad_clip": 100.0,
+                "optimizer": {"name": "adam", "lr": 1e-4},
+                "control": {"env": "CartPole-v1", "episodes": 600, "batch_size": 128, "epsilon_start": 0.9,
+                            "epsilon_end": 0.05, "epsilon_steps": 5000, "replay_size": 10_000, "tau": 0.005,
+                            "eval_episodes": 10}}
+    p = new("cartpole_dqn", "CartPole by deep Q-learning",
+            "Balance a pole on a cart: your network is the Q-function, trained from replay with a target network.",
+            10, CARTPOLE_EXPLANATION, training, targets={"val_greedy_return": 475.0},
+            try_steps=[{"setting": "control.double"}])
+    g = GraphBuilder(p, reg, "q_network")
+    g.sequential([4], [L("nn.linear", "hidden1", out_features=128), L("nn.relu", "act1"),
+                       L("nn.linear", "hidden2", out_features=128), L("nn.relu", "act2"),
+                       L("nn.linear", "q_values", out_features=2)], output="action_values")
+    g.layout()
+    return p
+
+
 RL_BUILDERS: dict[str, Callable[[Registry], Project]] = {
+    "cartpole_dqn": cartpole_dqn,
     "gridworld_5x5": gridworld_5x5,
     "gridworld_cliff": gridworld_cliff,
     "gridworld_sutton_barto": gridworld_sutton_barto,

@@ -9,7 +9,7 @@ from bench.templates import apply_stage, load
 from studio.train.engine import run_to_end
 from tests.train.test_tabular import BOOK_V_STAR
 
-RL_TEMPLATES = ("gridworld_5x5", "gridworld_cliff", "gridworld_sutton_barto")
+RL_TEMPLATES = ("gridworld_5x5", "gridworld_cliff", "gridworld_sutton_barto", "cartpole_dqn")
 
 
 def _train(project, registry):
@@ -45,3 +45,11 @@ def test_sutton_barto_stages(registry, stage):
         assert np.abs(values - BOOK_V_STAR).max() < 0.1
     else:
         assert values[0, 1] == pytest.approx(8.8, abs=0.1)
+
+
+def test_cartpole_template_trains_shortened(registry):
+    project = load("cartpole_dqn", registry)
+    project.training["epochs"] = 1
+    project.training["control"].update(episodes=4, warmup=50, batch_size=16, eval_episodes=1)
+    final = _train(project, registry)
+    assert final.history[-1]["val_greedy_return"] >= 8 and final.views["control"]["env"] == "CartPole-v1"

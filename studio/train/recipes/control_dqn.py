@@ -41,8 +41,13 @@ class ControlSettings(Section):
     batch_size: Int = S(64, title="Replay batch", ge=1, le=100_000, advanced=True, help="Transitions per update.")
     warmup: Int = S(1000, title="Warm-up steps", ge=0, le=10_000_000, advanced=True,
                     help="Environment steps of random play before learning starts.")
+    train_every: Int = S(1, title="Learn every", ge=1, le=1000, advanced=True,
+                         help="Environment steps between two replay updates.")
     target_update: Int = S(500, title="Target update every", ge=1, le=10_000_000, advanced=True,
                            help="Environment steps between copies into the target network.")
+    tau: Float = S(0.0, title="Soft target update (τ)", ge=0.0, le=1.0, advanced=True,
+                   help="After every update move the target network this share towards the online one "
+                        "(0: copy it every 'Target update every' steps instead).")
     double: Bool = S(True, title="Double DQN", help="Pick the next action with the online network, value it with "
                                                     "the target network (less overestimation).")
     eval_episodes: Int = S(10, title="Evaluation episodes", ge=1, le=1000,
@@ -119,9 +124,13 @@ class ControlDQN(Recipe):
             self.pos = (self.pos + 1) % len(self.buf_s)
             self.filled = min(self.filled + 1, len(self.buf_s))
             self.env_steps += 1
-            if c.learning and self.env_steps >= c.warmup and self.filled >= c.batch_size:
+            if (c.learning and self.env_steps >= c.warmup and self.filled >= c.batch_size
+                    and self.env_steps % c.train_every == 0):
                 losses.append(self._learn())
-            if self.env_steps % c.target_update == 0:
+            if c.tau > 0:
+                if losses and self.env_steps % c.train_every == 0:
+                    self._soft_update(c.tau)
+            elif self.env_steps % c.target_update == 0:
                 self.target.load_state_dict(self.model.module.state_dict())
             ret += float(r)
             obs, done = nxt, terminated or truncated
@@ -159,6 +168,13 @@ class ControlDQN(Recipe):
         self.optimizer.step()
         self.schedule.after_step()
         return value
+
+    @torch.no_grad()
+    def _soft_update(self, tau: float) -> None:
+        """Polyak averaging: target ← τ · online + (1 − τ) · target."""
+        for t, o in zip(self.target.state_dict().values(), self.model.module.state_dict().values(), strict=True):
+            if t.is_floating_point():
+                t.mul_(1 - tau).add_(o, alpha=tau)
 
     def _target_out(self, s2: torch.Tensor) -> torch.Tensor:
         out = self.target(s2)
