@@ -178,12 +178,14 @@ def corpus_names(quick: bool) -> list[str]:
     return names + models.list_models(module=models) + models.list_models(module=models.segmentation)
 
 
-def import_time(name: str = "densenet121", repeats: int = 3) -> tuple[int, float]:
-    """Nodes and best-of-``repeats`` import seconds of one model (one thread)."""
+def import_time(name: str = "densenet121", repeats: int = 3) -> tuple[int, float, float]:
+    """Nodes, the first import's seconds and the best of ``repeats`` more (one thread)."""
     registry = default_registry()
     model, _, shapes, _ = _case(name)
     model.eval()
-    import_module(model, registry, shapes)  # warm: first meta kernels, registry mapper
+    start = time.perf_counter()
+    import_module(model, registry, shapes)  # the first: torch's meta kernels, the registry's mapper
+    first = time.perf_counter() - start
     best = float("inf")
     nodes = 0
     for _ in range(repeats):
@@ -191,16 +193,20 @@ def import_time(name: str = "densenet121", repeats: int = 3) -> tuple[int, float
         graph, _ = import_module(model, registry, shapes)
         best = min(best, time.perf_counter() - start)
         nodes = len(graph.nodes)
-    return nodes, best
+    return nodes, first, best
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the models the test suite checks")
+    parser.add_argument("--time-only", action="store_true", help="only the import time section")
     parser.add_argument("names", nargs="*")
     options = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
+    if options.time_only:
+        _write_time()
+        return
     names = options.names or corpus_names(options.quick)
     rows = []
     for name in names:
@@ -229,9 +235,14 @@ def main(argv: list[str] | None = None) -> None:
     ]
     lines += [f"- `{r.name}`: {'; '.join(r.failures)}" for r in rows if not r.round_trip]
     write_section("import_corpus", "\n".join(lines))
-    nodes, seconds = import_time()
-    text = (f"Importing densenet121 ({nodes} nodes: trace, map, shape inference, layout) takes "
-            f"{seconds:.2f} s (best of 3, one thread, 3×64×64 input); target ≤ 2 s for a 300-node model.")
+    _write_time()
+
+
+def _write_time() -> None:
+    nodes, first, best = import_time()
+    text = (f"Importing densenet121 ({nodes} nodes: trace, map, shape inference, layout; 3×64×64 input, one "
+            f"thread) takes {first:.2f} s as the first import in a fresh process and {best:.2f} s after it "
+            "(best of 3); target ≤ 2 s for a 300-node model.")
     print(text)
     write_section("import_time", text)
 
