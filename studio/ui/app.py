@@ -22,6 +22,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--template", metavar="NAME", help="template to load ('demo' for the built-in demo)")
     parser.add_argument("--theme", choices=("dark", "light"), help="colour theme")
     parser.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
+    parser.add_argument("--presentation", action="store_true", help="--screenshot in presentation mode")
+    parser.add_argument("--scale", type=int, default=150, choices=(100, 125, 150, 200),
+                        help="UI scale in %% for --presentation (default 150)")
     return parser.parse_args(argv)
 
 
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     theme.apply_theme(app, theme_name if theme_name in theme.THEMES else "dark")
     if args.screenshot:
         try:
-            return screenshot(args.screenshot, args.template or "demo", args.size)
+            return screenshot(args.screenshot, args.template or "demo", args.size,
+                              args.scale if args.presentation else 0)
         except Exception as exc:  # a clear message, not a traceback
             print(f"screenshot failed: {exc}", file=sys.stderr)
             return 1
@@ -139,8 +143,9 @@ def load_named(name: str, registry):
     return load_template(name, registry)
 
 
-def screenshot(out: str, template: str, size: str = "1440x900") -> int:
-    """Render the main window with ``template`` loaded into ``out`` (PNG)."""
+def screenshot(out: str, template: str, size: str = "1440x900", presentation: int = 0) -> int:
+    """Render the main window with ``template`` loaded into ``out`` (PNG); ``presentation``: its UI scale in %
+    (0: the ordinary editor)."""
     from PySide6.QtWidgets import QApplication
 
     from studio.catalog import default_registry
@@ -166,8 +171,13 @@ def screenshot(out: str, template: str, size: str = "1440x900") -> int:
     if first is not None:
         window.views[project.main_graph.id].graph_scene.select_nodes([first.id])
     window._update_size()
+    if presentation:
+        window.presentation.set_scale(presentation)
+        window.presentation.enter(full_screen=False)  # offscreen: keep the requested size
     for _ in range(3):
         app.processEvents()
+    if presentation:
+        window.presentation.relayout()
     image = window.grab()
     if not image.save(out):
         raise OSError(f"cannot write {out}")

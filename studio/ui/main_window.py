@@ -147,6 +147,17 @@ class MainWindow(QMainWindow):
         from studio.ui.panels.explanation import install_explanation
 
         install_explanation(self)  # the template explanation dock, raised when a template opens
+        if self.with_training:  # quitting asks in closeEvent, after the unsaved-changes question
+            from studio.ui.training import _CloseGuard
+
+            for guard in self.findChildren(_CloseGuard):
+                self.removeEventFilter(guard)
+        from studio.ui.exercise import install_exercise
+        from studio.ui.presentation import install_presentation
+
+        install_exercise(self)  # Goals dock and Exercise menu (locks, hidden palette entries)
+        install_presentation(self, self.view_menu)  # F11 and the UI scale
+        document.selection_changed.connect(self._raise_inspector)
         self.default_dock_sizes()
         if self.restore_state:
             self._restore_window_state()
@@ -237,7 +248,7 @@ class MainWindow(QMainWindow):
         menu.addAction(act("Rename graph…", lambda: self._rename_tab(self.tabs.currentIndex())))
         menu.addAction(act("Remove graph", self.remove_graph))
 
-        menu = self.menuBar().addMenu("&View")
+        menu = self.view_menu = self.menuBar().addMenu("&View")
         for key in ("fit", "zoom_in", "zoom_out", "zoom_reset", "snap"):
             menu.addAction(a[key])
         menu.addSeparator()
@@ -558,11 +569,21 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.sync()
 
+    def _raise_inspector(self, _graph_id: str, node_ids: list) -> None:
+        """Selecting a node brings the Inspector to the front of its dock tabs (it shows that node)."""
+        dock = self.docks.get("inspector")
+        if node_ids and dock is not None and dock.toggleViewAction().isChecked():  # open, maybe behind a tab
+            dock.raise_()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.files is not None and not self.files.maybe_save():
+            event.ignore()
+            return
+        panel = getattr(self, "training_panel", None)
+        if panel is not None and not panel.confirm_stop():  # Cancel: the window and the run go on
+            event.ignore()
+            return
         if self.files is not None:
-            if not self.files.maybe_save():
-                event.ignore()
-                return
             self.files.discard_recovery()
             self.files.autosave_enabled = False
         if self.restore_state and self.document is not None:

@@ -140,6 +140,8 @@ class PalettePanel(QWidget):
         #: where saved blocks are listed from (None: the user's blocks folder, studio.ui.blocks)
         self.blocks_folder: Path | None = None
         self._theme_timer = debouncer(self, 0, self.reload)
+        #: node types an exercise hides from students (never listed, whatever the search)
+        self.hidden_types: set[str] = set()
         self.reload()
 
     # -- building -----------------------------------------------------------------------------
@@ -245,6 +247,7 @@ class PalettePanel(QWidget):
                     match = all(w in block_text for w in words)
                 else:
                     match = hits is None or type_id in hits or self._description_matches(type_id, words)
+                    match = match and type_id not in self.hidden_types
                 entry.setHidden(not match)
                 shown += match
             head.setHidden(shown == 0)
