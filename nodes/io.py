@@ -6,7 +6,7 @@ from studio.core.spec import NodeSpec, ParamSpec, PortSpec
 
 DTYPES = ("float32", "int64", "float64", "bool")
 # What a returned value means; the training recipes read roles, never Output names.
-OUTPUT_ROLES = ("prediction", "latent", "attention", "auxiliary")
+OUTPUT_ROLES = ("prediction", "latent", "attention", "auxiliary", "mean", "log_variance")
 
 INPUT = NodeSpec(
     type_id="io.input",

@@ -37,6 +37,7 @@ from studio.core.model import Edge, Graph, Project
 from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
 from studio.core.registry import Registry
 from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
+from templates.digits_templates import DIGITS_BUILDERS
 from templates.rl_templates import RL_BUILDERS
 
 HERE = Path(__file__).resolve().parent
@@ -574,6 +575,7 @@ BUILDERS: dict[str, Callable[[Registry], Project]] = {
     "gridworld_q": gridworld_q,
 }
 BUILDERS.update(RL_BUILDERS)
+BUILDERS.update(DIGITS_BUILDERS)
 
 
 def build(key: str, registry: Registry | None = None) -> Project:

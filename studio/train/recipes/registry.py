@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.tabular_lab",
     "studio.train.recipes.distillation",
     "studio.train.recipes.control_dqn",
+    "studio.train.recipes.vae",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;
@@ -39,6 +40,8 @@ ROLES: dict[str, str] = {
     "latent": "A code or embedding, shown as a latent-space scatter.",
     "attention": "Attention weights, shown as a heatmap.",
     "auxiliary": "Returned by the model but not used in training (kept in exports).",
+    "mean": "A VAE encoder's code mean (the VAE recipe draws the code around it).",
+    "log_variance": "A VAE encoder's code log-variance (how far the VAE recipe's draw spreads).",
 }
 
 # Setting keys every paradigm reads (the form always shows them).

@@ -257,11 +257,11 @@ class LiveViews(QTabWidget):
 
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
-                "attention": "_build_attention", "control": "_build_control"}
+                "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
-             "gridworld": "grid", "returns": "grid", "control": "control"}
+             "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -400,6 +400,19 @@ class LiveViews(QTabWidget):
             item.setLabel("bottom", "PC 1" if pca else "z₁")
             item.setLabel("left", "PC 2" if pca else "z₂")
         self.parts["latent"].set_points(_by_class(np.asarray(d["points"]), d.get("labels"), list(d.get("classes") or []), 5))
+
+    def _build_traversal(self, page: QWidget) -> None:
+        self._single(page, "traversal", TileGrid(title="Latent traversal"))
+
+    def _show_traversal(self, d: dict[str, Any]) -> None:
+        """A VAE's decoder along each code axis: row d decodes z_d = values[j] (columns), other dims 0."""
+        self._page("traversal", "Latent traversal", self._build_traversal)
+        grid, values = np.asarray(d["images"]), list(d.get("values") or [0.0])
+        view = self.parts["traversal"]
+        view.title = (f"Latent traversal: row d decodes z_d from {values[0]:+.1f} (left) to {values[-1]:+.1f} (right), "
+                      "the other code dimensions 0")
+        view.set_tiles([Tile(image=array_image(grid[r, c])) for r in range(grid.shape[0]) for c in range(grid.shape[1])],
+                       columns=grid.shape[1])
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:

@@ -1,0 +1,222 @@
+"""Variational autoencoder (Kingma & Welling 2014): an encoder graph and a decoder graph.
+
+The encoder returns a mean and a log-variance (its Outputs with roles ``mean`` and
+``log_variance``); the recipe draws ``z = mean + exp(log_var / 2) · ε`` (the reparameterisation,
+so gradients reach the encoder through a random draw) and the decoder turns ``z`` into pixels.
+The loss is the negative evidence lower bound per sample: the reconstruction term (binary cross-
+entropy summed over pixels, the decoder ends in a Sigmoid) plus β times the KL divergence of the
+code distribution from the standard normal prior. β = 1 is the textbook VAE; larger β trades
+sharper reconstructions for a smoother, more disentangled latent space (Higgins et al. 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from studio.train.build import BuiltModel, ModelError
+from studio.train.data import TensorLoader, check_input, load_data
+from studio.train.optim import Schedule, make_optimizer
+from studio.train.recipes import metrics_common as M
+from studio.train.recipes.base import Recipe
+from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.settings import Float, Int, S, Section, Str
+
+TRAVERSAL_STEPS = 9  # columns of the traversal grid: z_d from −2.5 to 2.5
+TRAVERSAL_DIMS = 8  # at most this many latent dimensions are traversed (one row each)
+
+
+class VaeSettings(Section):
+    """The VAE paradigm's own settings (``training.vae``)."""
+
+    encoder: Str = S("encoder", title="Encoder graph",
+                     help="Graph whose Outputs (roles mean and log_variance) describe each image's code.")
+    decoder: Str = S("decoder", title="Decoder graph", help="Graph that turns a code into an image (ends in a Sigmoid).")
+    beta: Float = S(1.0, title="β (KL weight)", ge=0.0, le=100.0,
+                    help="Weight of the KL term: 0 is a plain autoencoder with noise; 1 the textbook VAE; larger "
+                         "values pull codes towards the prior (smoother samples, blurrier reconstructions).")
+    samples: Int = S(64, title="Shown samples", ge=1, le=1024, help="Codes drawn once from the prior for the sample view.")
+
+
+def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_var)) ‖ N(0, 1)) per sample, summed over the code's dimensions."""
+    return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).flatten(1).sum(1)
+
+
+def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``mean + σ·ε`` with ε ~ N(0, 1): the draw is an input, so the gradient flows to mean and σ."""
+    eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    return mean + (0.5 * log_var).exp() * eps
+
+
+def reconstruction_term(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy summed over each sample's pixels (pixels are in [0, 1])."""
+    return F.binary_cross_entropy(out.clamp(1e-6, 1 - 1e-6), x, reduction="none").flatten(1).sum(1)
+
+
+class Vae(Recipe):
+    monitor = "val_loss"
+
+    def setup(self) -> None:
+        s, vs = self.settings, self.settings.section("vae")
+        self.enc = self.build(self.graph(vs.encoder))
+        self.dec = self.build(self.graph(vs.decoder))
+        self.i_mean = self._role_index(self.enc, "mean")
+        self.i_logvar = self._role_index(self.enc, "log_variance")
+        for m in (self.enc, self.dec):
+            if len(m.inputs) != 1:
+                raise ModelError(f"graph '{m.name}' needs exactly one Input; it has {len(m.inputs)}", graph=m.name)
+        x_in = self.enc.inputs[0]
+        self.latent_shape = tuple(self.dec.inputs[0].shape)
+        self.data = load_data(s.dataset, s.seed, x_in.shape)
+        check_input(self.data, x_in.shape, x_in.dtype, x_in.name)
+        with torch.no_grad():
+            x = self.data.val_x[:2].to(self.device)
+            mean, log_var = self._encode(x)
+            if tuple(mean.shape[1:]) != self.latent_shape or mean.shape != log_var.shape:
+                raise ModelError(f"the encoder gives mean {tuple(mean.shape[1:])} and log-variance "
+                                 f"{tuple(log_var.shape[1:])}; the decoder's Input takes {self.latent_shape}",
+                                 graph=self.enc.name)
+            out = self.forward(self.dec, mean)
+            if out.shape != x.shape:
+                raise ModelError(f"the decoder makes {tuple(out.shape[1:])} but images are {tuple(x.shape[1:])}",
+                                 graph=self.dec.name)
+        if float(self.data.train_x.min()) < 0 or float(self.data.train_x.max()) > 1:
+            raise ModelError(f"dataset '{self.data.name}' has values outside [0, 1]; the VAE's reconstruction "
+                             "term needs pixel values in [0, 1]", graph=self.enc.name)
+        self.loader = TensorLoader(self.data.train_x, self.data.train_y, s.batch_size, True, s.seed)
+        self.load_initial_weights()
+        multipliers = self.node_settings([self.enc, self.dec])
+        self.optimizer = make_optimizer(s.optimizer, [self.enc.module, self.dec.module], multipliers)
+        self.optimizers = {"main": self.optimizer}
+        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
+        self.schedules = {"main": self.schedule}
+        self.beta = vs.beta
+        self.noise = torch.Generator().manual_seed(s.seed + 29)
+        self.fixed_noise = torch.randn((vs.samples, *self.latent_shape),
+                                       generator=torch.Generator().manual_seed(s.seed + 17))
+        self.baseline = float(((self.data.val_x - self.data.train_x.mean(0)) ** 2).mean())
+        self._batches: Iterator | None = None
+        self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name, latent=list(self.latent_shape))
+
+    @staticmethod
+    def _role_index(m: BuiltModel, role: str) -> int:
+        found = m.outputs_with_role(role)
+        if len(found) != 1:
+            raise ModelError(f"the encoder '{m.name}' needs one Output with role '{role}'; it has {len(found)}",
+                             graph=m.name)
+        return next(iter(found.values()))
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.forward(self.enc, x, all_outputs=True)
+        return out[self.i_mean].float(), out[self.i_logvar].float()
+
+    def steps_per_epoch(self) -> int:
+        cap = self.settings.steps_per_epoch
+        return max(1, min(len(self.loader), cap) if cap else len(self.loader))
+
+    def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        if index == 0 or self._batches is None:
+            self._batches = self.loader.batches(epoch, index)
+        xb, _ = next(self._batches)
+        xb = xb.to(self.device)
+        self.train_mode(self.enc, self.dec)
+        mean, log_var = self._encode(xb)
+        z = reparameterise(mean, log_var, self.noise if self.device.type == "cpu" else None)
+        out = self.forward(self.dec, z).float()
+        recon, kl = reconstruction_term(out, xb), kl_divergence(mean, log_var)
+        loss = (recon + self.beta * kl).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.settings.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_([p for m in self.modules() for p in m.parameters()], self.settings.grad_clip)
+        self.optimizer.step()
+        self.schedule.after_step()
+        return {"loss": self.check_finite(loss), "samples": float(len(xb)),
+                "recon": float(recon.detach().mean()), "kl": float(kl.detach().mean())}
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        for m in self.modules():
+            m.eval()
+        recon = kl = sq = 0.0
+        x_all = self.data.val_x
+        g = torch.Generator().manual_seed(self.settings.seed + 3)  # the same draws every evaluation
+        for i in range(0, len(x_all), 512):
+            x = x_all[i:i + 512].to(self.device)
+            mean, log_var = self._encode(x)
+            out = self.forward(self.dec, reparameterise(mean, log_var, g.manual_seed(self.settings.seed + i))
+                               if self.device.type == "cpu" else reparameterise(mean, log_var)).float()
+            recon += float(reconstruction_term(out, x).sum())
+            kl += float(kl_divergence(mean, log_var).sum())
+            sq += float(((self.forward(self.dec, mean).float() - x) ** 2).sum())
+        n = max(1, len(x_all))
+        mse = sq / (n * max(1, x_all[0].numel()))
+        return {"val_loss": (recon + self.beta * kl) / n, "val_recon": recon / n, "val_kl": kl / n,
+                "val_mse": mse, "val_baseline_mse": self.baseline, "val_vs_baseline": self.baseline / max(mse, 1e-12)}
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """``n`` images decoded from codes drawn from the prior N(0, 1)."""
+        self.dec.module.eval()
+        z = torch.randn((n, *self.latent_shape), generator=torch.Generator().manual_seed(seed)).to(self.device)
+        return self.forward(self.dec, z).float().cpu()
+
+    @torch.no_grad()
+    def views(self, quick: bool = False) -> dict[str, Any]:
+        for m in self.modules():
+            m.eval()
+        x = self.data.val_x[:500].to(self.device)
+        mean, _ = self._encode(x)
+        recon = self.forward(self.dec, mean[:8]).float().cpu().numpy()
+        codes = mean.flatten(1).cpu().numpy()
+        pca = codes.shape[1] > 2
+        if pca:  # more than two dimensions: the two directions along which the codes vary most
+            centred = codes - codes.mean(0)
+            codes = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        samples = self.forward(self.dec, self.fixed_noise.to(self.device)).float().cpu().numpy()
+        dims = min(TRAVERSAL_DIMS, int(np.prod(self.latent_shape)))
+        values = np.linspace(-2.5, 2.5, TRAVERSAL_STEPS, dtype=np.float32)
+        z = torch.zeros((dims, TRAVERSAL_STEPS, int(np.prod(self.latent_shape))))
+        for d in range(dims):
+            z[d, :, d] = torch.from_numpy(values)
+        grid = self.forward(self.dec, z.reshape(-1, *self.latent_shape).to(self.device)).float().cpu().numpy()
+        return {"reconstruction": {"inputs": x[:8].cpu().numpy(), "outputs": recon},
+                "latent": {"points": codes[:, :2], "labels": self.data.val_y[:500].numpy(),
+                           "classes": self.data.classes, "pca": pca},
+                "gan_samples": {"samples": samples},
+                "traversal": {"images": grid.reshape(dims, TRAVERSAL_STEPS, *grid.shape[1:]), "values": values.tolist()}}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"fixed_noise": self.fixed_noise.cpu()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "fixed_noise" in state:
+            self.fixed_noise = state["fixed_noise"]
+
+
+SPEC = register(RecipeSpec(
+    name="vae",
+    label="Variational autoencoder",
+    help="An encoder maps each image to a Gaussian over codes, a decoder draws images from codes; "
+         "the KL term keeps codes close to N(0, 1), so decoding random codes makes new images.",
+    factory=Vae,
+    settings=VaeSettings,
+    section="vae",
+    uses=("dataset", "batch_size", "steps_per_epoch", "optimizer", "schedule", "grad_clip", "nodes", "init"),
+    metrics=(
+        MetricSpec("recon", "Reconstruction term", "nats", plot="loss",
+                   help="Binary cross-entropy summed over an image's pixels."),
+        MetricSpec("kl", "KL term", "nats", plot="loss", help="KL divergence of the code distribution from N(0, 1)."),
+        M.MSE, M.BASELINE_MSE, M.VS_BASELINE,
+    ),
+    monitor="val_loss",
+    roles=("mean", "log_variance"),
+    views=("reconstruction", "latent", "gan_samples", "traversal"),
+    export=False,
+    graph_settings=("vae.encoder", "vae.decoder"),
+))
