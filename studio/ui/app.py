@@ -182,5 +182,7 @@ def screenshot(out: str, template: str, size: str = "1440x900", presentation: in
     if not image.save(out):
         raise OSError(f"cannot write {out}")
     print(f"wrote {out} ({image.width()}×{image.height()})")
+    if presentation:
+        window.presentation.leave()  # the application font goes back to normal
     window.close()
     return 0
