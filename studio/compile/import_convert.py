@@ -283,7 +283,7 @@ class Converter:
         return True
 
     def _generic_module(self, fxn: torch.fx.Node, sub: nn.Module, group: str | None) -> str:
-        from nodes.generic import MAX_INPUTS, class_path
+        from studio.core.torch_names import MAX_INPUTS, class_path
 
         kwargs = generic_arguments(sub)
         if isinstance(kwargs, str):
@@ -339,7 +339,7 @@ class Converter:
         if not isinstance(value, torch.Tensor):
             self.env[fxn] = Val(literal=value) if _plain(value) else Val()
             return
-        from nodes.generic import PARAMETER_DTYPES
+        from studio.core.torch_names import PARAMETER_DTYPES
 
         if target.startswith("_tensor_constant") and value.numel() <= 256 and not value.is_complex():
             return self._constant(fxn, value)
@@ -456,7 +456,7 @@ class Converter:
         return True
 
     def _generic_function(self, fxn: torch.fx.Node, group: str | None) -> str:
-        from nodes.generic import MAX_INPUTS, function_path
+        from studio.core.torch_names import MAX_INPUTS, function_path
 
         path = function_path(fxn.target) if fxn.op in ("call_function", "call_method") else None
         name = fxn.target if isinstance(fxn.target, str) else getattr(fxn.target, "__name__", str(fxn.target))
@@ -486,7 +486,7 @@ class Converter:
 
     def _split_cat(self, fxn: torch.fx.Node, group: str | None) -> tuple[tuple, dict]:
         """torch.cat of more tensors than a node has inputs: joined in runs (a copy, so exactly equal)."""
-        from nodes.generic import MAX_INPUTS
+        from studio.core.torch_names import MAX_INPUTS
 
         args, kwargs = fxn.args, dict(fxn.kwargs)
         if fxn.target not in (torch.cat, torch.concat) or not args or not isinstance(args[0], list | tuple) \

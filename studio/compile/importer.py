@@ -152,7 +152,7 @@ def _leaf_rule(mapper: LeafMapper, root: nn.Module) -> Callable[[nn.Module, str]
     torch.nn module without children (it becomes an opaque node naming why); others are traced through.
 
     Decided for every submodule before tracing: while fx traces, attribute reads return proxies."""
-    from nodes.generic import class_path
+    from studio.core.torch_names import class_path
 
     def decide(module: nn.Module) -> bool:
         if isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict):

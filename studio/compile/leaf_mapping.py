@@ -278,7 +278,7 @@ class ModuleArg:
         self.kwargs = kwargs
 
     def build(self) -> nn.Module:
-        from nodes.generic import resolve_class
+        from studio.core.torch_names import resolve_class
 
         return resolve_class(self.path)(**{k: _built(v) for k, v in self.kwargs.items()})
 
@@ -338,7 +338,7 @@ _GENERIC_CACHE: dict[tuple, dict[str, Any] | str] = {}
 def generic_arguments(module: nn.Module) -> dict[str, Any] | str:
     """Constructor keyword arguments that rebuild an equal ``module`` (the fewest that do), or why there
     are none. The rebuilt module must match class, settings (recursively) and state-dict shapes."""
-    from nodes.generic import class_path
+    from studio.core.torch_names import class_path
 
     cls = type(module)
     if class_path(cls) is None:
