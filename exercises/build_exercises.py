@@ -26,7 +26,7 @@ from studio.core.registry import Registry
 from studio.exercises.format import Exercise, Goal, set_exercise
 from studio.io.project_file import SUFFIX, save_project
 from studio.io.templates import load_template
-from templates.build_templates import GraphBuilder, L
+from templates.build_templates import GraphBuilder, L, stable_ids
 
 HERE = Path(__file__).resolve().parent
 
@@ -231,8 +231,9 @@ def attention_sequence(reg: Registry) -> tuple[Project, Project]:
 
 
 def q_discount(reg: Registry) -> tuple[Project, Project]:
-    text = ("With a discount factor of 0.1 the agent barely values a goal more than two steps away, so it "
-            "never learns the long way round. Raise the discount factor (gamma) so it finds the goal.")
+    text = ("With a discount factor of 0.1 a goal 14 steps away is worth 0.1^14 of its reward: the values "
+            "fade to nearly nothing a few cells from the goal, and any noise swamps them. Raise the discount "
+            "factor (gamma) to 0.8 or more so the goal's value reaches the start.")
     p = load_template("gridworld_q", reg)
     p.meta = {"title": "The discount factor in Q-learning", "description": text, "explanation": text}
     p.training = {**p.training, "rl": {**p.training["rl"], "gamma": 0.1}}
@@ -273,8 +274,9 @@ def build(names: list[str] | None = None, out: Path = HERE) -> list[Path]:
             continue
         exercise, solution = builder(reg)
         (out / "solutions").mkdir(parents=True, exist_ok=True)
-        save_project(exercise, out / f"{name}{SUFFIX}")
-        save_project(solution, out / "solutions" / f"{name}{SUFFIX}")
+        # ids from names (uuid5): a rebuild writes identical bytes, and the solution shares the exercise's ids
+        save_project(stable_ids(exercise, reg), out / f"{name}{SUFFIX}", reg)
+        save_project(stable_ids(solution, reg), out / "solutions" / f"{name}{SUFFIX}", reg)
         written.append(out / f"{name}{SUFFIX}")
     return written
 

@@ -91,3 +91,11 @@ def test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry)
 @pytest.mark.parametrize("name", ["attention_sequence", "overfitting"])
 def test_slower_exercise_fails_unsolved_and_its_solution_passes(name, registry):
     test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry)
+
+
+def test_the_shipped_files_are_what_the_builder_writes(tmp_path):
+    from exercises.build_exercises import build
+
+    for path in build(["shape_mismatch", "q_discount"], out=tmp_path):
+        assert path.read_bytes() == (ROOT / path.name).read_bytes(), f"rebuild exercises: {path.name} is stale"
+        assert (tmp_path / "solutions" / path.name).read_bytes() == (ROOT / "solutions" / path.name).read_bytes()
