@@ -74,6 +74,13 @@ def test_hidden_palette_entries_are_not_listed_even_when_searched(qtbot, registr
         palette.filter.setText("lstm")
         assert "nn.lstm" not in palette.visible_type_ids()
         palette.filter.setText("")
+        # nor can a paste or a block bring a hidden type in
+        from studio.core.factory import make_node
+        from studio.core.ops import AddNode
+
+        lstm = make_node(registry.get("nn.lstm"), ed.graph, name="lstm")
+        assert not ed.document.push(AddNode(ed.graph.id, lstm))
+        assert "nn.lstm is not available in this exercise" in ed.window.status_message.text()
         # the teacher unhides one from the Exercise menu's controller
         ed.window.exercise.set_hidden(["nn.gru"])
         assert "nn.lstm" in palette.visible_type_ids() and "nn.gru" not in palette.visible_type_ids()

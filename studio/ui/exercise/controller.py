@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.core.ops import Batch, Operation, RemoveNode, RenameNode, SetParam
+from studio.core.ops import AddNode, Batch, Operation, RemoveNode, RenameNode, SetParam
 from studio.exercises import Exercise, ExerciseError, Goal, exercise_of, set_exercise
 
 
@@ -62,16 +62,20 @@ class ExerciseController(QObject):
         return set(ex.locked) if ex else set()
 
     def guard(self, op: Operation) -> str | None:
-        """Why ``op`` may not run: it edits, renames or deletes a locked node (moving and wiring are allowed)."""
-        locked = self.locked_names()
-        if not locked:
+        """Why ``op`` may not run: it edits, renames or deletes a locked node (moving and wiring are allowed),
+        or adds a node type the exercise hides (a paste or a saved block would bring it in)."""
+        ex = self.exercise
+        if ex is None or not (ex.locked or ex.hidden_palette):
             return None
+        locked, hidden = set(ex.locked), set(ex.hidden_palette)
         ops = op.ops if isinstance(op, Batch) else [op]
         for sub in ops:
             if isinstance(sub, Batch):
                 reason = self.guard(sub)
                 if reason:
                     return reason
+            if isinstance(sub, AddNode) and sub.node.type_id in hidden:
+                return f"{sub.node.type_id} is not available in this exercise"
             if isinstance(sub, RemoveNode | SetParam | RenameNode):
                 graph = next((g for g in self.document.project.graphs if g.id == sub.graph_id), None)
                 node = graph.nodes.get(sub.node_id) if graph is not None else None
