@@ -73,7 +73,8 @@ decodes to a plausible digit: the VAE is a generative model, an ordinary autoenc
 instead of using the mean makes nearby codes decode to similar images.
 
 What to watch: Reconstruction shows validation digits and their rebuilds; Generated samples decodes
-codes drawn from the prior; Latent traversal moves one code dimension at a time from −2.5 to 2.5; the
+codes drawn from the prior; Latent traversal moves one code dimension at a time from −2.5 to 2.5, the
+most used first (a dimension whose KL stays near 0 is unused: its row never changes); the
 latent view shows the codes (their two main directions), coloured by digit although the VAE never saw
 a label. Recon and KL terms are plotted with the loss.
 

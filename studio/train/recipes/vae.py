@@ -171,7 +171,7 @@ class Vae(Recipe):
         for m in self.modules():
             m.eval()
         x = self.data.val_x[:500].to(self.device)
-        mean, _ = self._encode(x)
+        mean, log_var = self._encode(x)
         recon = self.forward(self.dec, mean[:8]).float().cpu().numpy()
         codes = mean.flatten(1).cpu().numpy()
         pca = codes.shape[1] > 2
@@ -179,17 +179,22 @@ class Vae(Recipe):
             centred = codes - codes.mean(0)
             codes = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
         samples = self.forward(self.dec, self.fixed_noise.to(self.device)).float().cpu().numpy()
-        dims = min(TRAVERSAL_DIMS, int(np.prod(self.latent_shape)))
+        # the most used code dimensions first (their share of the KL): an unused one decodes the same image
+        kl = (-0.5 * (1 + log_var - mean.pow(2) - log_var.exp())).flatten(1).mean(0).cpu().numpy()
+        order = np.argsort(-kl)[:TRAVERSAL_DIMS]
         values = np.linspace(-2.5, 2.5, TRAVERSAL_STEPS, dtype=np.float32)
-        z = torch.zeros((dims, TRAVERSAL_STEPS, int(np.prod(self.latent_shape))))
-        for d in range(dims):
-            z[d, :, d] = torch.from_numpy(values)
+        z = torch.zeros((len(order), TRAVERSAL_STEPS, len(kl)))
+        for row, d in enumerate(order):
+            z[row, :, d] = torch.from_numpy(values)
         grid = self.forward(self.dec, z.reshape(-1, *self.latent_shape).to(self.device)).float().cpu().numpy()
         return {"reconstruction": {"inputs": x[:8].cpu().numpy(), "outputs": recon},
                 "latent": {"points": codes[:, :2], "labels": self.data.val_y[:500].numpy(),
                            "classes": self.data.classes, "pca": pca},
-                "gan_samples": {"samples": samples},
-                "traversal": {"images": grid.reshape(dims, TRAVERSAL_STEPS, *grid.shape[1:]), "values": values.tolist()}}
+                "gan_samples": {"samples": samples, "title": "Decoded from codes drawn from the prior N(0, 1)",
+                                "losses": False},
+                "traversal": {"images": grid.reshape(len(order), TRAVERSAL_STEPS, *grid.shape[1:]),
+                              "values": values.tolist(), "dims": [int(d) + 1 for d in order],
+                              "kl": [float(kl[d]) for d in order]}}
 
     def extra_state(self) -> dict[str, Any]:
         return {"fixed_noise": self.fixed_noise.cpu()}

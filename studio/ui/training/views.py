@@ -409,10 +409,12 @@ class LiveViews(QTabWidget):
         self._page("traversal", "Latent traversal", self._build_traversal)
         grid, values = np.asarray(d["images"]), list(d.get("values") or [0.0])
         view = self.parts["traversal"]
-        view.title = (f"Latent traversal: row d decodes z_d from {values[0]:+.1f} (left) to {values[-1]:+.1f} (right), "
-                      "the other code dimensions 0")
-        view.set_tiles([Tile(image=array_image(grid[r, c])) for r in range(grid.shape[0]) for c in range(grid.shape[1])],
-                       columns=grid.shape[1])
+        dims, kl = list(d.get("dims") or range(1, len(grid) + 1)), list(d.get("kl") or [])
+        view.title = (f"One code dimension per row, {values[0]:+.1f} → {values[-1]:+.1f}, others 0; "
+                      "largest KL (z: KL) first")
+        view.set_tiles([Tile(image=array_image(grid[r, c]),
+                             caption=(f"z{dims[r]}" + (f": {kl[r]:.1f}" if r < len(kl) else "")) if c == 0 else "")
+                        for r in range(grid.shape[0]) for c in range(grid.shape[1])], columns=grid.shape[1])
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:
@@ -481,6 +483,8 @@ class LiveViews(QTabWidget):
     def _show_gan_samples(self, d: dict[str, Any]) -> None:
         self._page("gan", "Generated samples", self._build_gan)
         samples = np.asarray(d["samples"])
+        self.parts["gan_losses"].parentWidget().setVisible(d.get("losses", True))  # a VAE has no D/G losses
+        self.parts["gan_grid"].title = d.get("title", "Generated from the fixed noise batch")
         if samples.ndim == 2 and samples.shape[1] == 2:
             self.parts["gan_grid"].hide()
             self.parts["gan_scatter"].show()
