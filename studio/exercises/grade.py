@@ -36,15 +36,15 @@ def check_same_exercise(exercise: Exercise, submission: Any, source: str = "subm
 
 
 def grade(exercise_project: Any, submission: Any, registry: Any, *, train: bool = True,
-          source: str = "submission") -> list[GoalResult]:
+          source: str = "submission", exercise_source: str = "the exercise file") -> list[GoalResult]:
     """Every goal of ``exercise_project``'s exercise checked on ``submission`` (both loaded projects).
 
     The goals come from the exercise file, never from the submission, so a student cannot edit them
     away; locked nodes are compared with the exercise's. ``train=False`` skips metric goals (reported
     as not passed), as the live Goals panel does while editing."""
-    exercise = exercise_of(exercise_project, "exercise")
+    exercise = exercise_of(exercise_project, exercise_source)
     if exercise is None:
-        raise ExerciseError("the exercise file holds no exercise (Exercise > Save as exercise makes one)")
+        raise ExerciseError(f"{exercise_source} holds no exercise (Exercise > Save as exercise makes one)")
     check_same_exercise(exercise, submission, source)
     results = grade_structure(exercise, submission, registry, reference=exercise_project)
     metric_goals = [g for g in exercise.goals if g.kind == "metric"]

@@ -29,3 +29,11 @@ def test_grade_refuses_a_submission_for_another_exercise(capsys):
     assert code == 2
     assert "is not a submission for exercise 'q_discount': it is for 'gan_mode_collapse'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_grade_names_an_exercise_file_that_holds_no_exercise(capsys):
+    from studio.io.templates import TEMPLATE_DIR
+
+    template = str(TEMPLATE_DIR / "gridworld_q.nnstudio")
+    assert main(["grade", template, str(ROOT / "q_discount.nnstudio"), "--no-train"]) == 2
+    assert f"{template} holds no exercise" in capsys.readouterr().err

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from studio.cli.command import Command
 from studio.cli.common import load
 from studio.cli.output import CliError, say
-from studio.cli.registry import Command
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.submissions:
         submission, _ = load(path)
         try:
-            results = grade(exercise, submission, registry, train=not args.no_train, source=path)
+            results = grade(exercise, submission, registry, train=not args.no_train, source=path,
+                            exercise_source=args.exercise)
         except ExerciseError as exc:
             raise CliError(str(exc), 2) from exc
         book.append({"submission": path, "passed": all(r.passed for r in results),
