@@ -2,7 +2,7 @@
 
 Adding a subcommand is a one-file change: create ``studio/cli/commands/<name>.py`` holding ::
 
-    from studio.cli.registry import Command
+    from studio.cli.command import Command
 
     def arguments(parser):            # argparse options of this command
         parser.add_argument("project")
@@ -28,21 +28,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from studio.cli import commands as _commands_pkg
+from studio.cli.command import Command
 
-
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: its name, the one-line description ``--help`` shows, its options and its work."""
-
-    name: str
-    help: str
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-    order: int = 100  # position in --help (lower first), then by name
+__all__ = ["Command", "build_parser", "command_names", "discover"]
 
 
 def command_names() -> list[str]:

@@ -40,6 +40,10 @@ _HERE = (str(Path(torch.__file__).parent), str(Path(__file__).parents[1]))
 _UNKNOWN = object()
 
 
+class ModelImportError(ValueError):
+    """The model could not be traced or loaded; the message says why in plain words."""
+
+
 class DataDependentBranch(Exception):
     """forward() made a Python decision on tensor values; ``module`` is the submodule path ('' = root)."""
 
@@ -278,7 +282,6 @@ def trace_for_import(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool
 
 def _trace(module: nn.Module, is_leaf: Callable[[nn.Module, str], bool],
            shapes: list[tuple[int, ...] | None]) -> TraceResult:
-    from studio.compile.importer import ModelImportError
 
     fixed = _literal_defaults(module)
     was_training = module.training

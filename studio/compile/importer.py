@@ -45,7 +45,7 @@ import torch.fx
 from torch import nn
 
 from studio.compile.import_convert import Converter, Val
-from studio.compile.import_trace import trace_for_import
+from studio.compile.import_trace import ModelImportError, trace_for_import
 from studio.compile.leaf_mapping import LeafMapper, generic_arguments, mapper_for
 from studio.core.layout import layered_layout
 from studio.core.model import Edge, Graph, Group, Node, identifier
@@ -56,10 +56,6 @@ __all__ = ["ImportReport", "ModelImportError", "import_module", "import_from_fil
            "imported_state_dict"]
 
 OPAQUE_PREFIX = "opaque."
-
-
-class ModelImportError(ValueError):
-    """The model could not be traced or loaded; the message says why in plain words."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ Importing this package is cheap; the modules import torch. The pieces a front en
   call ``control.cancel()`` / ``pause()`` / ``resume()`` from any thread. Keep iterating after
   ``cancel()`` until the final update so the last checkpoint (``last.pt``) gets written.
 - ``studio.train.settings.TrainingSettings.from_dict(project.training)`` validates settings
-  (``SettingsError.key`` is the dotted key); ``settings.describe()`` lists every key with default,
+  (``SettingsError.key`` is the dotted key); ``settings_form.describe()`` lists every key with default,
   choices, range and help for building forms.
 - ``studio.train.views`` documents every live-view payload in ``Update.views``.
 - ``studio.train.data.preview(DatasetSettings, seed, input_shape)`` gives sample grids with labels.

@@ -42,6 +42,15 @@ FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 CIFAR = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
+def human(n: float) -> str:
+    """Bytes as ``512 B`` / ``3.4 MB`` / ``7.5 GB`` / ``1.2 TB``."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
 def read_idx(path: Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """One IDX file (raw or .gz): the big-endian format MNIST ships in.
 
@@ -82,7 +91,6 @@ def read_idx(path: Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
 
 
 def _size(n: int) -> str:
-    from studio.train.memory_budget import human
 
     return human(n)
 

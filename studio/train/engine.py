@@ -42,11 +42,12 @@ from studio.train.checkpoint import CheckpointError, load_checkpoint, save_check
 from studio.train.control import RunControl, apply_live
 from studio.train.data import DataError
 from studio.train.memory_budget import check_before_allocation
-from studio.train.metrics import higher_is_better, model_size
+from studio.train.metrics import model_size
 from studio.train.nnloop import trainer as nnloop_trainer
 from studio.train.nnloop.trainer import EarlyStop, Trainer
 from studio.train.recipes import make_recipe
 from studio.train.recipes.base import Context, NonFiniteLoss, Recipe, _is_oom
+from studio.train.recipes.registry import higher_is_better
 from studio.train.settings import SettingsError, TrainingSettings
 
 FINAL_KINDS = ("done", "cancelled", "error")

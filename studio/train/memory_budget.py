@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.train.data_files import human
 from studio.train.settings import SettingsError
 
 #: bytes per element of the dtypes a wire can carry
@@ -84,15 +85,6 @@ class MemoryEstimate:
                  f"optimizer {human(self.optimizer)}, activations {human(self.activations)})")
         data = f"data {human(self.data)}" + (f" ({'; '.join(self.notes)})" if self.notes else "")
         return f"{model}, {data}"
-
-
-def human(n: float) -> str:
-    """Bytes as ``512 B`` / ``3.4 MB`` / ``7.5 GB`` / ``1.2 TB``."""
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1024 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PB"  # pragma: no cover
 
 
 # -- the limit ---------------------------------------------------------------------------------

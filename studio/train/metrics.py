@@ -81,12 +81,3 @@ class Running:
 
     def means(self) -> dict[str, float]:
         return {k: self.sums[k] / self.weights[k] for k in self.sums if self.weights[k] > 0}
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better, as its paradigm declares it (recipe registry);
-    undeclared metrics count as losses (lower is better)."""
-    from studio.train.recipes.registry import metric_spec
-
-    spec = metric_spec(metric)
-    return bool(spec and spec.higher_is_better)

@@ -30,8 +30,8 @@ from typing import Any
 from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train import gridworld, synthetic
-from studio.train.metrics import higher_is_better
 from studio.train.nnloop import parts as nnloop_parts
+from studio.train.recipes.registry import higher_is_better
 from studio.train.script_template import DATA_FILES, TRAIN_GAN, TRAIN_SUPERVISED, TRAIN_TABULAR_Q
 from studio.train.settings import SettingsError, TrainingSettings
 

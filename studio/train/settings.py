@@ -376,27 +376,3 @@ def _reason(err: dict[str, Any], model: str) -> str:
     if kind in ("too_short", "too_long"):
         return f"must have {ctx.get('min_length', ctx.get('max_length'))} items, got {value!r}"
     return str(err["msg"]).splitlines()[0]
-
-
-def __getattr__(name: str) -> Any:
-    """Paradigm sections live with their paradigm; these names stay importable from here."""
-    if name in ("GanSettings",):
-        from studio.train.recipes import adversarial
-
-        return getattr(adversarial, name)
-    if name in ("RLSettings", "GridSettings"):
-        from studio.train.recipes import rl
-
-        return getattr(rl, name)
-    if name == "RECIPES":
-        from studio.train.recipes.registry import recipe_names
-
-        return recipe_names()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def describe() -> dict[str, dict[str, Any]]:
-    """Every setting by dotted key with default, choices, range and help (see settings_form)."""
-    from studio.train.settings_form import all_fields
-
-    return {f.key: f.as_dict() for f in all_fields()}

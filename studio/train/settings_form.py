@@ -259,3 +259,8 @@ def validate_setting(key: str, value: Any, training: dict[str, Any] | None = Non
         return get_setting(settings.to_dict(), key)
     assert last is not None
     raise S.SettingsError(key, f"cannot be checked: {last}")
+
+
+def describe() -> dict[str, dict[str, Any]]:
+    """Every setting by dotted key with default, choices, range and help."""
+    return {f.key: f.as_dict() for f in all_fields()}

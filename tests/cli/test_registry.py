@@ -16,22 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_new_module_in_the_commands_folder_is_a_new_command(tmp_path, monkeypatch, capsys):
-    (tmp_path / "grade.py").write_text(
+    (tmp_path / "scorecard.py").write_text(
         "from studio.cli.output import say\n"
-        "from studio.cli.registry import Command\n\n"
+        "from studio.cli.command import Command\n\n"
         "def arguments(parser):\n    parser.add_argument('project')\n\n"
         "def run(args):\n    say('graded ' + args.project)\n    return 3\n\n"
-        "COMMAND = Command('grade', 'score a trained project', arguments, run, order=40)\n")
+        "COMMAND = Command('scorecard', 'score a trained project', arguments, run, order=40)\n")
     monkeypatch.setattr(commands_pkg, "__path__", [*commands_pkg.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "studio.cli.commands.grade", raising=False)
-    assert "grade" in command_names() and list(discover())[:3] == ["check", "train", "export"]
-    assert main(["grade", "p.nnsp"]) == 3
+    monkeypatch.delitem(sys.modules, "studio.cli.commands.scorecard", raising=False)
+    assert "scorecard" in command_names() and list(discover())[:3] == ["check", "train", "export"]
+    assert main(["scorecard", "p.nnsp"]) == 3
     assert capsys.readouterr().out == "graded p.nnsp\n"
     assert main(["--help"]) == 0
     assert "score a trained project" in capsys.readouterr().out
     from studio.__main__ import is_headless
 
-    assert is_headless(["grade", "x"]) and is_headless(["--debug", "grade"]) and not is_headless(["x.nnstudio"])
+    assert is_headless(["scorecard", "x"]) and is_headless(["--debug", "scorecard"]) and not is_headless(["x.nnstudio"])
 
 
 def test_a_module_without_a_command_is_reported(tmp_path, monkeypatch):

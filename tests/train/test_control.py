@@ -43,7 +43,7 @@ def test_step_runs_exactly_the_steps_asked_and_reports_each(registry):
         _wait(lambda: any(u.kind == "paused" for u in updates))
         for expected in (1, 2, 5):
             control.step(1 if expected < 5 else 3)
-            _wait(lambda e=expected: sum(u.kind == "paused" for u in updates) >= 1 + (expected if expected < 5 else 3)
+            _wait(lambda e=expected: sum(u.kind == "paused" for u in updates) >= 1 + (e if e < 5 else 3)
                   and updates[-1].kind == "paused")
             steps = [u.step for u in updates if u.kind == "step"]
             assert steps[-1] == expected, steps  # every step reported, none beyond the budget

@@ -127,7 +127,7 @@ def test_gan_step_inspects_generator_and_discriminator(registry):
 
 def test_recipe_inputs_are_what_each_graph_sees(registry):
     """The Activations view's inputs: never a dataset the graph was not built for (a DQN on spirals)."""
-    from studio.train.inspect_stats import recipe_inputs
+    from studio.train.recipe_inputs import recipe_inputs
     from tests.ui.training import projects
 
     dqn = projects.dqn(registry)

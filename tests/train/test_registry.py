@@ -10,7 +10,6 @@ from nodes.io import OUTPUT_ROLES
 from studio.catalog import default_registry
 from studio.train import settings_form as F
 from studio.train.engine import run_to_end
-from studio.train.metrics import higher_is_better
 from studio.train.optim import make_optimizer
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import (
@@ -18,6 +17,7 @@ from studio.train.recipes.registry import (
     MetricSpec,
     RecipeSpec,
     all_recipes,
+    higher_is_better,
     metric_spec,
     recipe_spec,
     register,

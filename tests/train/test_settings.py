@@ -6,7 +6,8 @@ import pytest
 from studio.io.stages import merge
 from studio.io.templates import TEMPLATE_DIR
 from studio.train import settings_form as F
-from studio.train.settings import LR_MAX, LR_MIN, SettingsError, TrainingSettings, describe
+from studio.train.settings import LR_MAX, LR_MIN, SettingsError, TrainingSettings
+from studio.train.settings_form import describe
 
 
 def test_defaults_round_trip():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from studio.cli.command import Command
 from studio.cli.common import load
 from studio.cli.output import CliError, say
-from studio.cli.registry import Command
 
 
 def _eps_list(text: str) -> list[float]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from studio.cli.command import Command
 from studio.cli.common import load
 from studio.cli.output import error, say
-from studio.cli.registry import Command
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import copy
 
+from studio.cli.command import Command
 from studio.cli.common import load
 from studio.cli.output import CliError, say
-from studio.cli.registry import Command
 
 
 def _share(text: str) -> float:

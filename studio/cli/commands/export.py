@@ -6,9 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
+from studio.cli.command import Command
 from studio.cli.common import load, writable_folder
 from studio.cli.output import CliError, say
-from studio.cli.registry import Command
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.cli.command import Command
 from studio.cli.common import Progress, clock, fail_on_invalid, fmt, load
 from studio.cli.output import EXIT_INTERNAL, CliError, say, warn
-from studio.cli.registry import Command
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from studio.cli.command import Command
 from studio.cli.common import fmt, load
 from studio.cli.output import CliError, say
-from studio.cli.registry import Command
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

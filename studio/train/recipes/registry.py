@@ -239,6 +239,13 @@ def metric_spec(name: str) -> MetricSpec | None:
     return _METRICS.get(name) or _METRICS.get(base_metric(name))
 
 
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better, as its paradigm declares it; undeclared metrics
+    count as losses (lower is better)."""
+    spec = metric_spec(metric)
+    return bool(spec and spec.higher_is_better)
+
+
 def metric_label(name: str) -> str:
     """Words for a reported metric: "Validation accuracy" for ``val_accuracy``."""
     spec = metric_spec(name)

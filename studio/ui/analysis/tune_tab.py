@@ -220,7 +220,7 @@ class TuneTab(Tab):
 
     def start(self) -> None:
         from studio.analysis.tune import TuneError, parse_param
-        from studio.train.metrics import higher_is_better
+        from studio.train.recipes.registry import higher_is_better
 
         if self.loaded is None:
             return
@@ -287,7 +287,7 @@ class TuneTab(Tab):
         xs = [t.number for t in done]
         ys = [t.score for t in done]
         metric = self.metric.currentData() or ""
-        from studio.train.metrics import higher_is_better
+        from studio.train.recipes.registry import higher_is_better
 
         pick = np.maximum.accumulate if higher_is_better(metric) else np.minimum.accumulate
         self.history.plot(xs, ys, pen=None, symbol="o", symbolBrush=(40, 90, 200), name=metric)

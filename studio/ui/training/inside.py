@@ -343,7 +343,7 @@ class SanityView(QWidget):
             self.status.setText(str(exc))
             return False
         from studio.train import sanity
-        from studio.ui.training.panel import gui_settings
+        from studio.ui.training.worker import gui_settings
 
         registry = self.document.registry
         settings = gui_settings(snapshot.training)

@@ -34,25 +34,12 @@ from PySide6.QtWidgets import (
 from studio.ui.tasks import TaskRunner
 from studio.ui.training.form_source import check_setting, fields_for, get_setting, label_for
 from studio.ui.training.settings_form import Row, SettingsForm
-from studio.ui.training.worker import TrainingSession, new_run_dir
+from studio.ui.training.worker import TrainingSession, gui_settings, new_run_dir
 
 TAB_TITLES = ("Curves", "Live view", "Dataset", "Activations", "Results")
 FIRST_GRAPH = "(first graph)"
 #: the height the dock opens at when training starts (only ever grown to, never shrunk to)
 DOCK_HEIGHT = 360
-
-
-def gui_settings(training: dict) -> dict:
-    """The project's settings with torch threads kept below the core count, so the GUI keeps a core."""
-    import copy
-    import os
-
-    out = copy.deepcopy(training)
-    cores = os.cpu_count() or 2
-    threads = out.get("threads", 0)
-    if isinstance(threads, int) and not isinstance(threads, bool) and threads >= cores:
-        out["threads"] = max(1, cores - 1)
-    return out
 
 
 def fmt_time(seconds: float | None) -> str:

@@ -109,7 +109,7 @@ def is_loss(metric: str) -> bool:
 
 def direction(metric: str) -> str:
     """↑ when higher is better, ↓ when lower is better, as the metric's paradigm declares it."""
-    from studio.train.metrics import higher_is_better
+    from studio.train.recipes.registry import higher_is_better
 
     return "↑" if higher_is_better(metric) else "↓"
 

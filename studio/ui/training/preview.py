@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.ui.training.panel import get_setting
+from studio.train.settings_form import get_setting
 from studio.ui.training.tiles import TileGrid, tile_for
 
 

@@ -163,3 +163,16 @@ class TrainingSession(QObject):
         if final.kind == "error":
             self.failed.emit(final.message)
         self.finished.emit(final)
+
+
+def gui_settings(training: dict) -> dict:
+    """The project's settings with torch threads kept below the core count, so the GUI keeps a core."""
+    import copy
+    import os
+
+    out = copy.deepcopy(training)
+    cores = os.cpu_count() or 2
+    threads = out.get("threads", 0)
+    if isinstance(threads, int) and not isinstance(threads, bool) and threads >= cores:
+        out["threads"] = max(1, cores - 1)
+    return out
