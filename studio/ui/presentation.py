@@ -19,6 +19,8 @@ SCALES = (100, 125, 150, 200)
 CHROME = ("palette", "inspector", "summary", "code", "problems", "explanation", "goals")
 #: share of the window's height the training dock (curves and live views) gets while presenting
 TRAINING_SHARE = 0.55
+#: the smallest canvas zoom in presentation: below it the canvas drops node text (level of detail)
+READABLE_ZOOM = 0.45
 
 
 class Presentation(QObject):
@@ -127,7 +129,8 @@ class Presentation(QObject):
         self.fit_views()
 
     def fit_views(self) -> None:
-        """Fit each canvas, magnifying up to the UI scale (nodes and ports grow with it)."""
+        """Fit each canvas, magnifying up to the UI scale (nodes and ports grow with it); a graph too big to
+        fit at a zoom that still draws node text shows its start at that zoom instead (pan for the rest)."""
         limit = self.scale / 100.0
         for view in getattr(self.window, "views", {}).values():
             rect = view.content_rect()
@@ -135,10 +138,17 @@ class Presentation(QObject):
                 continue
             rect = QRectF(rect).adjusted(-30, -30, 30, 30)
             view.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            if view.transform().m11() > limit:
+            zoom = view.transform().m11()
+            if zoom > limit or zoom < READABLE_ZOOM:
+                zoom = min(limit, max(zoom, READABLE_ZOOM))
                 view.resetTransform()
-                view.scale(limit, limit)
-            view.centerOn(rect.center())
+                view.scale(zoom, zoom)
+            if view.transform().m11() > zoom_to_fit(view, rect) * 1.001:  # too big: show where data comes in
+                half_w = view.viewport().width() / 2 / zoom
+                half_h = view.viewport().height() / 2 / zoom
+                view.centerOn(rect.left() + half_w, rect.top() + half_h)
+            else:
+                view.centerOn(rect.center())
 
     # -- internals ----------------------------------------------------------------------------
     def _toggled(self, on: bool) -> None:
@@ -168,6 +178,12 @@ class Presentation(QObject):
                 if axis is not None:
                     axis.setStyle(tickFont=font)
                     axis.label.setFont(font)
+
+
+def zoom_to_fit(view, rect: QRectF) -> float:
+    """The zoom at which ``rect`` just fits the view's viewport."""
+    port = view.viewport().rect()
+    return min(port.width() / max(rect.width(), 1.0), port.height() / max(rect.height(), 1.0))
 
 
 def saved_bars(saved: dict) -> list[QToolBar]:

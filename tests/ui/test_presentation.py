@@ -85,3 +85,22 @@ def test_every_template_at_both_sizes_by_the_screenshot_script(tmp_path):
     assert main([str(tmp_path)]) == 0  # exit 1 lists anything clipped
     shots = sorted(tmp_path.glob("*.png"))
     assert len(shots) >= 20 and {QImage(str(p)).width() for p in shots} == {1280, 1920}
+
+
+def test_a_big_graph_keeps_readable_nodes_and_shows_where_data_comes_in(qtbot, registry):
+    from studio.ui.canvas.items import LOD_SIMPLE
+
+    ed = open_editor(qtbot, registry, load_template("conv_autoencoder", registry))
+    try:
+        window = ed.window
+        window.resize(1280, 720)
+        window.presentation.enter(full_screen=False)
+        window.presentation.relayout()
+        view = window.current_view()
+        assert view.zoom_level() > LOD_SIMPLE  # node text is drawn, not the low-detail strips
+        x = ed.node_named("x")
+        item = view.graph_scene.item_for_node(x.id)
+        assert view.viewport().rect().contains(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+        window.presentation.leave()
+    finally:
+        close_editor(ed)
