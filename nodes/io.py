@@ -37,7 +37,8 @@ OUTPUT = NodeSpec(
         ParamSpec("role", "choice", "prediction", choices=OUTPUT_ROLES,
                   help="What this output is for training: prediction (the loss compares it with the target; "
                        "the first one counts), latent (a code, shown as a scatter), attention (weights, shown "
-                       "as a heatmap) or auxiliary (returned, not trained on)."),
+                       "as a heatmap), auxiliary (returned, not trained on), or mean / log_variance (a VAE encoder's "
+                       "code distribution, read by the VAE recipe)."),
     ),
     description="What the model returns. The node's name names the output; several Outputs return a tuple. "
                 "Its role says what training does with it.",
