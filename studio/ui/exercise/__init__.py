@@ -36,7 +36,11 @@ def install_exercise(window) -> ExerciseController:
 
     document.project_replaced.connect(show_goals)
     if panel.exercise is None:
-        dock.hide()  # ordinary projects: the dock waits in the View menu
+        dock.hide()  # ordinary projects: the dock waits in the View menu; the tab in front stays in front
+        explanation = window.panels.get("explanation")
+        front = "explanation" if getattr(explanation, "has_explanation", False) else "inspector"
+        if front in window.docks:
+            window.docks[front].raise_()
     else:
         show_goals()
     training = getattr(window, "training_panel", None)
