@@ -129,8 +129,6 @@ class Document(QObject):
         self.merging = True  # typing in a field merges into one undo step
         #: checks run before any edit: ``guard(op) -> reason | None``; a reason refuses the edit (exercise locks)
         self.guards: list = []
-        #: checks run before any edit: ``guard(op) -> reason | None``; a reason refuses the edit (exercise locks)
-        self.guards: list = []
         self._shapes: dict[str, GraphShapes] = {}
         self._unsubscribe = None
         self.project: Project = project or new_project()
@@ -169,11 +167,6 @@ class Document(QObject):
         A failing or refused operation leaves the project and the undo stack as they were, says
         why on :attr:`refused` and returns False; nothing raises into the caller (often a Qt slot).
         """
-        for guard in self.guards:
-            reason = guard(op)
-            if reason:
-                self.report(f"{op.label}: {reason}")
-                return False
         for guard in self.guards:
             reason = guard(op)
             if reason:
