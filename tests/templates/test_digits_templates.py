@@ -8,7 +8,7 @@ import numpy as np
 from bench.gallery import confident_share
 from bench.templates import load, train
 
-DIGITS_TEMPLATES = ("digits_cnn", "digits_autoencoder", "digits_gan", "digits_vae")
+DIGITS_TEMPLATES = ("digits_cnn", "digits_autoencoder", "digits_gan", "digits_vae", "diffusion_ring")
 SHORT = {"threads": 1, "device": "cpu", "seed": 0}
 
 
@@ -17,7 +17,7 @@ def test_every_digits_template_validates_and_exports_on_the_bundled_digits(regis
 
     for key in DIGITS_TEMPLATES:
         project = _checked(load(key, registry), registry)
-        assert project.training["dataset"]["name"] == "digits"
+        assert project.training["dataset"]["name"] == ("ring" if key == "diffusion_ring" else "digits")
         assert project.meta.get("try_steps"), key
 
 

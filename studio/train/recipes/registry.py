@@ -31,6 +31,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.distillation",
     "studio.train.recipes.control_dqn",
     "studio.train.recipes.vae",
+    "studio.train.recipes.diffusion",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;

@@ -257,11 +257,13 @@ class LiveViews(QTabWidget):
 
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
-                "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal"}
+                "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal",
+                "diffusion": "_build_diffusion"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
-             "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal"}
+             "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal",
+             "diffusion": "diffusion"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -415,6 +417,32 @@ class LiveViews(QTabWidget):
         view.set_tiles([Tile(image=array_image(grid[r, c]),
                              caption=(f"z{dims[r]}" + (f": {kl[r]:.1f}" if r < len(kl) else "")) if c == 0 else "")
                         for r in range(grid.shape[0]) for c in range(grid.shape[1])], columns=grid.shape[1])
+
+    def _build_diffusion(self, page: QWidget) -> None:
+        lay = QVBoxLayout(page)
+        scatter = ScatterView("Reverse process", "x₁", "x₂", equal_axes=True)
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setToolTip("Sampling step by step: pure noise (left) to the finished samples (right)")
+        slider.valueChanged.connect(self._diffusion_frame)
+        lay.addWidget(scatter)
+        lay.addWidget(slider)
+        self.parts.update(diffusion=scatter, diffusion_slider=slider)
+
+    def _show_diffusion(self, d: dict[str, Any]) -> None:
+        """A diffusion model's reverse process: one frame per slider position (2-D points only)."""
+        self._page("diffusion", "Reverse process", self._build_diffusion)
+        self._frames = [np.asarray(f) for f in d.get("frames") or [] if np.asarray(f).ndim == 2]
+        slider = self.parts["diffusion_slider"]
+        slider.setRange(0, max(0, len(self._frames) - 1))
+        slider.setValue(slider.maximum())
+        self._diffusion_frame(slider.value())
+
+    def _diffusion_frame(self, i: int) -> None:
+        frames = getattr(self, "_frames", [])
+        if 0 <= i < len(frames):
+            pts = frames[i][:, :2]
+            self.parts["diffusion"].plot.getPlotItem().setTitle(f"Reverse process: snapshot {i + 1} of {len(frames)} (noise → samples)")
+            self.parts["diffusion"].set_points([("samples", pts, "#f97316", 4)])
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:
