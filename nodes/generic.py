@@ -207,8 +207,8 @@ def evaluate_args(text: str, tensors: Sequence[Any]) -> tuple[list[Any], dict[st
     return eval(code, {**_EVAL_GLOBALS, **classes}, names)  # noqa: S307 - the AST was checked above
 
 
-def _rename(text: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Positional and keyword argument source with ``inN`` replaced by ``names[N]``."""
+def _swapped(text: str, names: Sequence[str]) -> ast.Call:
+    """The parsed call with ``inN`` replaced by ``names[N]`` (and ``torch.nn.X`` written ``nn.X``)."""
     call = parse_args(text)
 
     class Swap(ast.NodeTransformer):
@@ -222,7 +222,12 @@ def _rename(text: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
                 return ast.Attribute(ast.Name("nn", ast.Load()), node.attr, ast.Load())
             return self.generic_visit(node)
 
-    call = Swap().visit(ast.parse(ast.unparse(call), mode="eval").body)
+    return Swap().visit(ast.parse(ast.unparse(call), mode="eval").body)
+
+
+def _rename(text: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Positional and keyword argument source with ``inN`` replaced by ``names[N]``."""
+    call = _swapped(text, names)
     positional = [ast.unparse(a) for a in call.args]
     keywords = [f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords]
     return positional, keywords
@@ -389,9 +394,9 @@ def call_text(fn: str, args: str, names: Sequence[str]) -> str:
     if symbol and len(positional) == 2 and not keywords:
         return f"{positional[0]} {symbol} {positional[1]}"
     if fn == "operator.getitem" and len(positional) == 2 and not keywords:
-        return f"{positional[0]}[{_index_text(args)}]"
-    if fn in EXTRA_FUNCTIONS:
-        return f"{name}({', '.join(positional + keywords)})"
+        return f"{positional[0]}[{_index_text(args, names)}]"
+    if fn in EXTRA_FUNCTIONS:  # by its full path, so the export's `import torchvision` reaches it
+        return f"{fn}({', '.join(positional + keywords)})"
     prefix = "F" if space in ("F", "torch.nn.functional") else space
     return f"{prefix}.{name}({', '.join(positional + keywords)})"
 
@@ -400,9 +405,9 @@ _OPERATORS = {"operator.add": "+", "operator.sub": "-", "operator.mul": "*", "op
               "operator.floordiv": "//", "operator.matmul": "@", "operator.pow": "**", "operator.mod": "%"}
 
 
-def _index_text(args: str) -> str:
-    """``in0, (slice(None, None, None), 0)`` -> ``:, 0``."""
-    index = parse_args(args).args[1]
+def _index_text(args: str, names: Sequence[str]) -> str:
+    """``in0, (slice(None, None, None), 0)`` -> ``:, 0`` (tensors in sizes named as in the forward)."""
+    index = _swapped(args, names).args[1]
     items = index.elts if isinstance(index, ast.Tuple) else [index]
 
     def one(item: ast.AST) -> str:
@@ -449,7 +454,7 @@ GENERIC_PARAMETER = NodeSpec(
     ),
     module=Parameter,
     kwargs=lambda p: {"shape": list(p["shape"]), "trainable": p["trainable"], "dtype": p["dtype"]},
-    export=ExportInfo("Parameter", source_of=(Parameter,)),
+    export=ExportInfo("nn.Parameter"),  # the exporter writes the tensor itself at the node's path
     description="A learned tensor used directly in forward, such as a class token or a position embedding.",
     key_params=("shape",),
     tags=("parameter", "buffer", "token", "embedding", "scale", "generic"),

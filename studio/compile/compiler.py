@@ -21,6 +21,9 @@ from studio.core.model import Graph, Project
 from studio.core.registry import Registry
 from studio.core.shapes import GraphShapes
 
+#: a node that holds one tensor used directly in forward (the generic family's parameter node)
+PARAMETER_NODE = "generic.parameter"
+
 __all__ = ["CompileError", "compile_graph", "compile_project", "compile_plan", "ParamCounts", "parameter_counts"]
 
 
@@ -60,8 +63,18 @@ def compile_plan(plan: Plan) -> torch.fx.GraphModule:
                 if part not in parent._modules:
                     parent.add_module(part, nn.Module())
                 parent = parent._modules[part]
-            parent.add_module(step.attr, build_step_module(step))
-            result = fx.create_node("call_module", step.target, args, {}, name=name)
+            module = build_step_module(step)
+            if step.spec.type_id == PARAMETER_NODE:
+                # the tensor sits at the node's own path (the original model's key), read with get_attr
+                tensor = module.value
+                if isinstance(tensor, nn.Parameter):
+                    parent.register_parameter(step.attr, tensor)
+                else:
+                    parent.register_buffer(step.attr, tensor)
+                result = fx.create_node("get_attr", step.target, (), {}, name=name)
+            else:
+                parent.add_module(step.attr, module)
+                result = fx.create_node("call_module", step.target, args, {}, name=name)
         else:
             assert step.spec.function is not None
             result = fx.create_node("call_function", step.spec.function, args, dict(step.kwargs), name=name)

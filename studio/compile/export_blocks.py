@@ -236,7 +236,7 @@ def describe(structure: Structure, box: Box) -> tuple:
 
     def ctor(child: Box | Step) -> tuple:
         if isinstance(child, Step):
-            if child.spec.type_id == "generic.module":  # written from its text: values are structure
+            if child.spec.type_id in ("generic.module", "generic.parameter"):  # written from its values directly
                 return ("generic", child.path[-1], value_key(child.kwargs))
             kwargs = tuple((k, slot(v, k)) for k, v in child.kwargs.items())
             return ("leaf", child.path[-1], child.spec.type_id, kwargs)

@@ -240,6 +240,15 @@ def _init_lines(slots: _Slots, owner: str, children: list[Box | Step], indent: s
         name = child.path[-1]
         prefix, suffix = (f"{owner}.add_module({slots.ctx.literal(name)}, ", ")") if _quoted(name) \
             else (f"{owner}.{name} = ", "")
+        if isinstance(child, Step) and child.spec.type_id == GENERIC_PARAMETER:
+            if child.resolved.get("trainable", True):  # a parameter at the node's own path
+                if _quoted(name):
+                    prefix = f"{owner}.register_parameter({slots.ctx.literal(name)}, "
+                lines.extend(render(slots.ctor(child), indent, prefix, suffix))
+            else:  # a buffer: saved with the weights, never trained
+                lines.extend(render(parameter_tensor(child), indent,
+                                    f"{owner}.register_buffer({slots.ctx.literal(name)}, ", ")"))
+            continue
         if isinstance(child, Box) and child.kind == "holder":
             lines.extend(render("nn.Module()", indent, prefix, suffix))
             inner = f"getattr({owner}, {slots.ctx.literal(name)})" if _quoted(name) else f"{owner}.{name}"
@@ -342,7 +351,7 @@ def forward_lines(ctx: Context, box: Box, input_names: list[str], names: dict[Va
     return lines, results, table
 
 
-GENERIC_MODULE, GENERIC_FUNCTION = "generic.module", "generic.function"
+GENERIC_MODULE, GENERIC_FUNCTION, GENERIC_PARAMETER = "generic.module", "generic.function", "generic.parameter"
 #: two-tensor functions written as the operator that calls the very same op (``out + identity``)
 _OPERATORS = {"torch.add": "+", "torch.sub": "-", "torch.mul": "*", "torch.div": "/", "torch.matmul": "@"}
 
@@ -378,8 +387,19 @@ def _checked(text: str, step: Step) -> str:
     return text
 
 
+def parameter_tensor(step: Step) -> Call:
+    """``torch.zeros(1, 1, 768)`` for a parameter node: the tensor it registers (weights are loaded later)."""
+    shape = [int(d) for d in step.resolved["shape"]]
+    dtype = str(step.resolved.get("dtype", "float32"))
+    if not dtype.isidentifier():
+        raise RenderError(f"{step.node_name}: dtype {dtype!r} is not a name", step.node_id)
+    return Call("torch.zeros", [*map(str, shape), *([] if dtype == "float32" else [f"dtype=torch.{dtype}"])])
+
+
 def generic_constructor(step: Step) -> Call | None:
     """``nn.PixelShuffle(2)`` for a generic module node (None for any other node)."""
+    if step.spec.type_id == GENERIC_PARAMETER and step.resolved.get("trainable", True):
+        return Call("nn.Parameter", [parameter_tensor(step)])
     if step.spec.type_id != GENERIC_MODULE:
         return None
     helpers = _generic_helpers(step)
@@ -393,6 +413,8 @@ def generic_constructor(step: Step) -> Call | None:
 
 def generic_expression(step: Step, callee: str, args: list[str]) -> tuple[str, list[str]] | None:
     """(call expression, index suffix per output port) for a generic node, as a person writes it."""
+    if step.spec.type_id == GENERIC_PARAMETER:
+        return callee, []  # the tensor itself: self.class_token
     if step.spec.type_id not in (GENERIC_MODULE, GENERIC_FUNCTION):
         return None
     helpers = _generic_helpers(step)

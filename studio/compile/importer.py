@@ -44,6 +44,7 @@ import torch
 import torch.fx
 from torch import nn
 
+from studio.compile.compiler import PARAMETER_NODE
 from studio.compile.import_convert import Converter, Val
 from studio.compile.import_trace import ModelImportError, trace_for_import
 from studio.compile.leaf_mapping import LeafMapper, generic_arguments, mapper_for
@@ -359,7 +360,8 @@ def imported_state_dict(graph: Graph, registry: Registry, report: ImportReport) 
     state: dict[str, torch.Tensor] = {}
     for step in plan.steps:
         for key, value in report.weights.get(step.node_id, {}).items():
-            state[f"{step.target}.{key}"] = value
+            # a parameter node's tensor is stored at the node's own path, like the original model's
+            state[step.target if step.spec.type_id == PARAMETER_NODE else f"{step.target}.{key}"] = value
     return state
 
 

@@ -61,8 +61,17 @@ class BuiltModel:
         return self.graph.name
 
     def submodule(self, node_name: str) -> nn.Module | None:
+        """The node's layer; a parameter node's tensor comes wrapped so freezing and LR multipliers apply."""
         target = self.targets.get(node_name)
-        return None if target is None else self.module.get_submodule(target)
+        if target is None:
+            return None
+        try:
+            return self.module.get_submodule(target)
+        except AttributeError:
+            parent, _, attr = target.rpartition(".")
+            holder = self.module.get_submodule(parent) if parent else self.module
+            tensor = holder._parameters.get(attr)
+            return nn.ParameterList([tensor] if tensor is not None else [])
 
     def role(self, index: int) -> str:
         return self.roles[index] if index < len(self.roles) else "prediction"
