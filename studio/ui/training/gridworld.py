@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 TIE = 1e-9
@@ -58,7 +58,7 @@ class GridworldView(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._step_agent)
         self.timer.setInterval(150)
-        self.setMinimumSize(220, 220)
+        self.setMinimumSize(160, 120)  # the page may be short on a projector at a large UI scale
 
     def set_speed(self, per_second: int) -> None:
         self.timer.setInterval(max(10, int(1000 / max(1, per_second))))
@@ -98,9 +98,14 @@ class GridworldView(QWidget):
             self.agent = (self.agent + 1) % (len(self.path) + 3)  # linger a moment at the end
             self.update()
 
+    def _bar_width(self) -> float:
+        """Room for the colour bar and its numbers at the current font (a larger UI scale needs more)."""
+        metrics = QFontMetrics(self.font())
+        return 26.0 + metrics.horizontalAdvance("-000.00")
+
     def geometry_of_grid(self) -> tuple[float, float, float]:
         h, w = self.cells.shape
-        side = min((self.width() - 64) / w, (self.height() - 8) / h)
+        side = min((self.width() - 8 - self._bar_width()) / w, (self.height() - 8) / h)
         return 4.0, 4.0, max(4.0, side)
 
     def paintEvent(self, _e) -> None:  # noqa: N802 - Qt's name
@@ -195,8 +200,10 @@ class GridworldView(QWidget):
             p.fillRect(QRectF(bx, y0 + height * (1 - (i + 1) / 50), 12, height / 50 + 1), heat(i / 49))
         p.setPen(self.palette().windowText().color())
         p.setFont(self.font())
-        p.drawText(QRectF(bx + 14, y0 - 2, 48, 16), Qt.AlignmentFlag.AlignLeft, number(hi))
-        p.drawText(QRectF(bx + 14, y0 + height - 14, 48, 16), Qt.AlignmentFlag.AlignLeft, number(lo))
+        text_h = QFontMetrics(self.font()).height()
+        room = self._bar_width() - 14
+        p.drawText(QRectF(bx + 14, y0, room, text_h), Qt.AlignmentFlag.AlignLeft, number(hi))
+        p.drawText(QRectF(bx + 14, y0 + height - text_h, room, text_h), Qt.AlignmentFlag.AlignLeft, number(lo))
 
     @staticmethod
     def _arrow(p: QPainter, rect: QRectF, action: int, ink: QColor) -> None:

@@ -548,9 +548,9 @@ class LiveViews(QTabWidget):
         row = QHBoxLayout()
         row.addWidget(speed_label)
         row.addWidget(speed, 1)
-        caption = QLabel("Cell colour and number = value (max Q) · arrows = greedy actions (all ties) · "
-                         "S start · G goal · X pit · C cliff · orange = teleport")
-        caption.setWordWrap(True)
+        caption = QLabel("Colour and number: value · arrows: greedy actions")
+        caption.setToolTip("Cell colour and number = value (max Q) · arrows = greedy actions (all ties shown) · "
+                           "S start · G goal · X pit · C cliff · orange arrow = teleport with its reward")
         numbers = QCheckBox("Numbers")
         numbers.setChecked(True)
         numbers.setToolTip("Write each cell's value (or its four action values) in the cell")
