@@ -30,7 +30,9 @@ def test_the_ring_template_trains_and_plays_the_reverse_process(registry):
     assert final.kind == "done", final.message
     assert final.history[-1]["val_loss"] < final.history[0]["val_loss"]
     frames = final.views["diffusion"]["frames"]
-    assert len(frames) == FRAMES and frames[0].shape == (200, 2)
+    steps = final.views["diffusion"]["steps"]
+    assert 2 <= len(frames) == len(steps) <= FRAMES and frames[0].shape == (200, 2)
+    assert steps[0] == 20 and steps[-1] == 0 and steps == sorted(steps, reverse=True)
     assert frames[0].std() > frames[-1].std() * 0.5  # starts as wide noise
     assert final.views["gan_samples"]["samples"].shape == (200, 2)
 

@@ -104,13 +104,14 @@ class Diffusion(Recipe):
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
-        """``n`` samples by the reverse process, and ``FRAMES`` snapshots of it (pure noise first)."""
+        """``n`` samples by the reverse process, and up to ``FRAMES`` snapshots of it (pure noise first)."""
         self.model.module.eval()
         g = torch.Generator().manual_seed(seed)
         shape = (n, *self.data.train_x.shape[1:])
         x = torch.randn(shape, generator=g).to(self.device)
-        keep = set(np.linspace(self.T, 0, FRAMES).round().astype(int).tolist())
-        frames = [x.cpu().numpy()] if self.T in keep else []
+        # denser near the end, where the linear schedule's last steps give the samples their shape
+        keep = set((self.T * np.linspace(1, 0, FRAMES) ** 2).round().astype(int).tolist())
+        frames = [x.cpu().numpy()]
         for t in range(self.T - 1, -1, -1):
             eps = self._eps(x, torch.full((n,), t, dtype=torch.long, device=self.device))
             a, ab, b = self.alphas[t], self.alpha_bar[t], self.betas[t]
@@ -131,23 +132,27 @@ class Diffusion(Recipe):
         eps = torch.randn(x0.shape, generator=g).to(self.device)
         ab = self.alpha_bar[t].reshape(-1, *[1] * (x0.dim() - 1))
         m = {"val_loss": float(F.mse_loss(self._eps(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps))}
-        samples, frames = self.sample(self.n_samples, self.settings.seed)
-        self._last = {"samples": samples, "frames": frames}
+        self._remember(*self.sample(self.n_samples, self.settings.seed))
+        samples = self._last["samples"]
         if "centres" in self.data.info:
             modes, quality = synthetic.mode_coverage(samples.reshape(len(samples), -1), self.data.info["centres"],
                                                      float(self.data.info.get("std", 0.0)))
             m.update(val_modes_covered=float(modes), val_high_quality=float(quality))
         return m
 
+    def _remember(self, samples: np.ndarray, frames: list[np.ndarray]) -> None:
+        steps = sorted(set((self.T * np.linspace(1, 0, FRAMES) ** 2).round().astype(int).tolist()), reverse=True)
+        self._last = {"samples": samples, "frames": frames, "steps": steps[:len(frames)]}
+
+    @torch.no_grad()
     def views(self, quick: bool = False) -> dict[str, Any]:
         if self._last is None:
-            samples, frames = self.sample(self.n_samples, self.settings.seed)
-            self._last = {"samples": samples, "frames": frames}
+            self._remember(*self.sample(self.n_samples, self.settings.seed))
         points = self.data.task == "points"
         return {"gan_samples": {"samples": self._last["samples"], "real": self.data.val_x[:500].numpy() if points else None,
                                 "centres": self.data.info.get("centres") if points else None,
                                 "title": "Drawn by the reverse process from pure noise", "losses": False},
-                "diffusion": {"frames": self._last["frames"]}}
+                "diffusion": {"frames": self._last["frames"], "steps": self._last["steps"], "T": self.T}}
 
 
 SPEC = register(RecipeSpec(

@@ -432,6 +432,7 @@ class LiveViews(QTabWidget):
         """A diffusion model's reverse process: one frame per slider position (2-D points only)."""
         self._page("diffusion", "Reverse process", self._build_diffusion)
         self._frames = [np.asarray(f) for f in d.get("frames") or [] if np.asarray(f).ndim == 2]
+        self._frame_steps, self._frame_total = list(d.get("steps") or []), d.get("T")
         slider = self.parts["diffusion_slider"]
         slider.setRange(0, max(0, len(self._frames) - 1))
         slider.setValue(slider.maximum())
@@ -441,7 +442,9 @@ class LiveViews(QTabWidget):
         frames = getattr(self, "_frames", [])
         if 0 <= i < len(frames):
             pts = frames[i][:, :2]
-            self.parts["diffusion"].plot.getPlotItem().setTitle(f"Reverse process: snapshot {i + 1} of {len(frames)} (noise → samples)")
+            steps, total = getattr(self, "_frame_steps", []), getattr(self, "_frame_total", None)
+            where = f"step t = {steps[i]} of {total}" if i < len(steps) and total else f"snapshot {i + 1} of {len(frames)}"
+            self.parts["diffusion"].plot.getPlotItem().setTitle(f"Reverse process: {where} (t = 0: the samples)")
             self.parts["diffusion"].set_points([("samples", pts, "#f97316", 4)])
 
     # -- regression / sequences -------------------------------------------------------------
@@ -513,6 +516,7 @@ class LiveViews(QTabWidget):
         samples = np.asarray(d["samples"])
         self.parts["gan_losses"].parentWidget().setVisible(d.get("losses", True))  # a VAE has no D/G losses
         self.parts["gan_grid"].title = d.get("title", "Generated from the fixed noise batch")
+        self.parts["gan_scatter"].plot.getPlotItem().setTitle(d.get("title", "Generated from the fixed noise batch"))
         if samples.ndim == 2 and samples.shape[1] == 2:
             self.parts["gan_grid"].hide()
             self.parts["gan_scatter"].show()
