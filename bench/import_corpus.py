@@ -139,8 +139,8 @@ def check(name: str) -> Row:
         aux = {k for k in missing if k.split(".")[0] in ("aux1", "aux2", "AuxLogits")}
         why = []
         if missing & params:
-            why.append(f"{len(missing & params)} parameters used directly in forward are saved as 'X.value' on "
-                       "parameter nodes (the compiler/exporter should register them at their own path)")
+            why.append(f"{len(missing & params)} parameters used directly in forward have paths longer than a "
+                       "node name may be (64 characters), so their keys are shortened")
         if aux:
             why.append(f"{len(aux)} keys of auxiliary heads that run only in training mode (the graph is traced "
                        "in eval mode)")
