@@ -76,6 +76,8 @@ def load_data(ds: DatasetSettings, seed: int, input_shape: tuple[int, ...] | Non
             for pname, decl in synthetic.PARAMS.get(name, {}).items():
                 if decl.get("from_input") is not None:
                     params.setdefault(pname, int(input_shape[decl["from_input"]]))
+            if name == "digits":  # the 8×8 scans are upscaled to the Input's width
+                params.setdefault("size", int(input_shape[-1]))
         try:
             x, y, info = make(seed=seed, **params)
         except TypeError as exc:

@@ -31,3 +31,10 @@ def test_digits_parameters_are_checked_and_applied():
         load_data(DatasetSettings(name="digits", params={"size": 4}), seed=0)
     with pytest.raises(DataError, match="dataset 'iris'"):
         load_data(DatasetSettings(name="iris", params={"size": 16}), seed=0)
+
+
+def test_digits_follow_the_models_input_size():
+    b = load_data(DatasetSettings(name="digits", params={"n": 50}), seed=0, input_shape=(1, 28, 28))
+    assert b.sample_shape == (1, 28, 28)
+    b = load_data(DatasetSettings(name="digits", params={"n": 50, "size": 16}), seed=0, input_shape=(1, 28, 28))
+    assert b.sample_shape == (1, 16, 16)  # an explicit size wins
