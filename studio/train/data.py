@@ -219,14 +219,6 @@ class TensorLoader:
         return xb
 
 
-def input_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean/std for images (N, C, H, W), per-feature otherwise."""
-    dims = (0, 2, 3) if x.dim() == 4 else (0,)
-    mean = x.float().mean(dim=dims, keepdim=True)[0]
-    std = x.float().std(dim=dims, keepdim=True)[0].clamp_min(1e-6)
-    return mean, std
-
-
 def preview(ds: DatasetSettings, seed: int = 0, input_shape: tuple[int, ...] | None = None,
             n: int = 16) -> dict[str, Any]:
     """A few training samples for the GUI's dataset preview: ``inputs``, ``labels``, ``classes``, ``task``,

@@ -4,42 +4,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
+from studio.train.nnloop.parts import classification_report, confusion_matrix, regression_report
 
-def confusion_matrix(pred: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, classes: int) -> np.ndarray:
-    """Rows are true classes, columns predicted classes."""
-    p = np.asarray(pred).reshape(-1).astype(np.int64)
-    t = np.asarray(target).reshape(-1).astype(np.int64)
-    ok = (t >= 0) & (t < classes) & (p >= 0) & (p < classes)
-    return np.bincount(t[ok] * classes + p[ok], minlength=classes * classes).reshape(classes, classes)
-
-
-def classification_report(cm: np.ndarray) -> dict[str, float]:
-    """Accuracy and macro precision / recall / F1 (classes absent from both sides are skipped)."""
-    cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    predicted = cm.sum(0)
-    actual = cm.sum(1)
-    present = (predicted + actual) > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(actual > 0, tp / actual, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    total = cm.sum()
-    return {
-        "accuracy": float(tp.sum() / total) if total else 0.0,
-        "precision": float(precision[present].mean()) if present.any() else 0.0,
-        "recall": float(recall[present].mean()) if present.any() else 0.0,
-        "f1": float(f1[present].mean()) if present.any() else 0.0,
-    }
-
-
-def regression_report(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    diff = pred.detach().float().reshape(-1) - target.detach().float().reshape(-1)
-    return {"mse": float((diff ** 2).mean()), "mae": float(diff.abs().mean())}
+__all__ = ["Running", "classification_report", "confusion_matrix", "inference_time_per_sample", "model_size",
+           "regression_report"]
 
 
 def model_size(module: nn.Module) -> dict[str, int]:
