@@ -72,8 +72,9 @@ def checkpoint_of(run: str | Path) -> Path:
 
 def open_run(project: Project, registry: Registry, run: str | Path, max_samples: int = 512) -> RunData:
     """Load the run's weights into the project's prediction graph, with up to ``max_samples`` validation samples."""
-    from studio.train.data import input_stats, load_data
+    from studio.train.data import load_data
     from studio.train.engine import load_trained
+    from studio.train.nnloop.parts import input_stats
     from studio.train.settings import TrainingSettings
 
     settings = TrainingSettings.from_dict(project.training)

@@ -39,6 +39,12 @@ def _limit_memory() -> None:
 
 
 def _peak_rss() -> int:
+    """This process's own peak RSS. VmHWM starts afresh at exec; getrusage's ru_maxrss does not (Linux keeps
+    it across execve), so a worker started by a big test process would report that process's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

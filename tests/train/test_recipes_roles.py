@@ -88,7 +88,9 @@ def test_every_template_loads_with_roles_and_round_trips(registry):
         p = load_template(path.stem, registry)
         for g in p.graphs:
             outs = [n for n in g.nodes.values() if n.type_id == "io.output"]
-            assert [n.params["role"] for n in outs].count("prediction") == 1, (path.name, g.name)
+            roles = [n.params["role"] for n in outs]
+            # one prediction at most (a VAE's encoder returns a mean and a log-variance instead)
+            assert outs and roles.count("prediction") <= 1, (path.name, g.name, roles)
         saved = project_to_dict(p, registry)
         assert saved["version"] == CURRENT_VERSION
         again = project_from_dict(json.loads(json.dumps(copy.deepcopy(saved))), registry)

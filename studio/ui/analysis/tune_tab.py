@@ -117,7 +117,7 @@ class TuneTab(Tab):
         self.sampler = QComboBox()
         for label, key in (("Bayesian (TPE)", "tpe"), ("Random", "random"), ("Grid", "grid")):
             self.sampler.addItem(label, key)
-        self.metric = QComboBox()
+        self.metric_box = QComboBox()  # not "metric": that would hide QWidget.metric(), which Qt calls
         self.trials = QSpinBox()
         self.trials.setRange(1, 500)
         self.trials.setValue(8)
@@ -132,7 +132,7 @@ class TuneTab(Tab):
         self.apply_button.clicked.connect(self.apply_best)
         form = QFormLayout()
         form.addRow("Sampler", self.sampler)
-        form.addRow("Watch", self.metric)
+        form.addRow("Watch", self.metric_box)
         form.addRow("Trials", self.trials)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.stop_button, self.apply_button):
@@ -189,12 +189,12 @@ class TuneTab(Tab):
             self.params.setItem(i, 0, tick)
             self.params.setItem(i, 1, QTableWidgetItem(text))
         spec = recipe_spec(s.recipe)
-        self.metric.clear()
+        self.metric_box.clear()
         names = ["val_loss"] + [f"val_{m.name}" for m in spec.metrics if m.plot != "none"]
         for name in names:
             m = metric_spec(name)
-            self.metric.addItem(f"{m.label if m else name} ({name})", name)
-        self.metric.setCurrentIndex(names.index("val_accuracy") if "val_accuracy" in names else 0)
+            self.metric_box.addItem(f"{m.label if m else name} ({name})", name)
+        self.metric_box.setCurrentIndex(names.index("val_accuracy") if "val_accuracy" in names else 0)
 
     def ticked(self) -> list[str]:
         """The search parameters in ``parse_param`` syntax."""
@@ -232,7 +232,7 @@ class TuneTab(Tab):
         if not params:
             self.info.setText("Tick at least one setting or parameter to search.")
             return
-        metric = self.metric.currentData()
+        metric = self.metric_box.currentData()
         args = (self.workspace.project, self.workspace.registry, params, metric, higher_is_better(metric),
                 self.trials.value(), self.sampler.currentData(), self.loaded.run_dir / "tune.sqlite3")
         self.results, self.study = [], None
@@ -286,7 +286,7 @@ class TuneTab(Tab):
             return
         xs = [t.number for t in done]
         ys = [t.score for t in done]
-        metric = self.metric.currentData() or ""
+        metric = self.metric_box.currentData() or ""
         from studio.train.recipes.registry import higher_is_better
 
         pick = np.maximum.accumulate if higher_is_better(metric) else np.minimum.accumulate
