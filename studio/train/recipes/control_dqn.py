@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from studio.train.build import ModelError
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.replay import ReplayBuffer
 from studio.train.settings import Bool, Float, Int, S, Section
 
 ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
@@ -83,12 +84,8 @@ class ControlDQN(Recipe):
         self.setup_single_model_training()
         self.target = copy.deepcopy(self.model.module).eval()
         size = c.replay_size
-        self.buf_s = np.zeros((size, obs_dim), np.float32)
-        self.buf_s2 = np.zeros((size, obs_dim), np.float32)
-        self.buf_a = np.zeros(size, np.int64)
-        self.buf_r = np.zeros(size, np.float32)
-        self.buf_done = np.zeros(size, np.float32)
-        self.filled = self.pos = self.env_steps = self.episode = 0
+        self.replay = ReplayBuffer(size, (obs_dim,), np.float32)
+        self.env_steps = self.episode = 0
         self.rng = np.random.default_rng(self.settings.seed)
         self.returns: list[float] = []
         self.last_states: list[np.ndarray] = []
@@ -118,13 +115,9 @@ class ControlDQN(Recipe):
         while not done:
             a = int(self.rng.integers(self.n_actions)) if self.rng.random() < self.epsilon() else self.greedy(obs)
             nxt, r, terminated, truncated, _ = self.env.step(a)
-            i = self.pos
-            self.buf_s[i], self.buf_a[i], self.buf_r[i], self.buf_s2[i] = obs, a, r, nxt
-            self.buf_done[i] = float(terminated)  # a time limit is not a terminal state: keep bootstrapping
-            self.pos = (self.pos + 1) % len(self.buf_s)
-            self.filled = min(self.filled + 1, len(self.buf_s))
+            self.replay.add(obs, a, r, nxt, terminated)  # a time limit is not a terminal state
             self.env_steps += 1
-            if (c.learning and self.env_steps >= c.warmup and self.filled >= c.batch_size
+            if (c.learning and self.env_steps >= c.warmup and self.replay.filled >= c.batch_size
                     and self.env_steps % c.train_every == 0):
                 losses.append(self._learn())
             if c.tau > 0:
@@ -143,11 +136,7 @@ class ControlDQN(Recipe):
 
     def _learn(self) -> float:
         c = self.settings.control
-        idx = self.rng.integers(0, self.filled, c.batch_size)
-        dev = self.device
-        s, s2 = torch.from_numpy(self.buf_s[idx]).to(dev), torch.from_numpy(self.buf_s2[idx]).to(dev)
-        a = torch.from_numpy(self.buf_a[idx]).to(dev)
-        r, d = torch.from_numpy(self.buf_r[idx]).to(dev), torch.from_numpy(self.buf_done[idx]).to(dev)
+        s, a, r, s2, d = self.replay.sample(self.rng, c.batch_size, self.device)
         self.train_mode(self.model)
         q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
         with torch.no_grad():

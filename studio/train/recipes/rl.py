@@ -19,6 +19,7 @@ from studio.train.build import ModelError
 from studio.train.gridworld import GridError, GridWorld
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
+from studio.train.replay import ReplayBuffer
 from studio.train.settings import Bool, Float, Int, S, Section, SettingsError, Str
 
 DEFAULT_GRID = ["S...#...", ".##.#.#.", "....#.#.", ".#....#.", ".#.##...", ".#..X.#.", ".##.#.#.", "....#..G"]
@@ -267,13 +268,7 @@ class DQN(_GridRecipe):
         self.setup_single_model_training()
         self.target = copy.deepcopy(self.model.module).eval()
         size = s.rl.replay_size
-        self.buf_s = np.zeros(size, np.int64)
-        self.buf_a = np.zeros(size, np.int64)
-        self.buf_r = np.zeros(size, np.float32)
-        self.buf_s2 = np.zeros(size, np.int64)
-        self.buf_done = np.zeros(size, np.float32)
-        self.filled = 0
-        self.pos = 0
+        self.replay = ReplayBuffer(size)  # gridworld states as indices into self.obs
         self.env_steps = 0
         self._q_cache: np.ndarray | None = None
 
@@ -297,13 +292,9 @@ class DQN(_GridRecipe):
             a = self.act(s, eps)
             s2, r, done = env.step(a)
             terminal = env.terminal(s2)
-            i = self.pos
-            self.buf_s[i], self.buf_a[i], self.buf_r[i], self.buf_s2[i] = s, a, r, s2
-            self.buf_done[i] = float(terminal)
-            self.pos = (self.pos + 1) % len(self.buf_s)
-            self.filled = min(self.filled + 1, len(self.buf_s))
+            self.replay.add(s, a, r, s2, terminal)
             self.env_steps += 1
-            if rl.learning and self.env_steps >= rl.warmup and self.filled >= rl.batch_size:
+            if rl.learning and self.env_steps >= rl.warmup and self.replay.filled >= rl.batch_size:
                 losses.append(self._learn())
             if self.env_steps % rl.target_update == 0:
                 self.target.load_state_dict(self.model.module.state_dict())
@@ -317,12 +308,8 @@ class DQN(_GridRecipe):
 
     def _learn(self) -> float:
         rl = self.settings.rl
-        idx = self.rng.integers(0, self.filled, rl.batch_size)
-        s = self.obs[torch.from_numpy(self.buf_s[idx]).to(self.device)]
-        s2 = self.obs[torch.from_numpy(self.buf_s2[idx]).to(self.device)]
-        a = torch.from_numpy(self.buf_a[idx]).to(self.device)
-        r = torch.from_numpy(self.buf_r[idx]).to(self.device)
-        d = torch.from_numpy(self.buf_done[idx]).to(self.device)
+        s, a, r, s2, d = self.replay.sample(self.rng, rl.batch_size, self.device)
+        s, s2 = self.obs[s], self.obs[s2]
         self.train_mode(self.model)
         q = self.forward(self.model, s).float().gather(1, a[:, None])[:, 0]
         with torch.no_grad():
