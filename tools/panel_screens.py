@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from tools.demo import cnn_demo
 
     args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0] if args else "/tmp/nnstudio-panels")
+    out = Path(args[0] if args else "panel-screens")  # a folder relative to where it is run
     app = QApplication.instance() or QApplication([])
     registry = default_registry()
     document = Document(registry, cnn_demo(registry))

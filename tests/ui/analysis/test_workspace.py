@@ -6,19 +6,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-SHOTS = "/tmp/nnstudio-analysis"
-
 
 def _shot(ws, tab: int, name: str) -> None:
-    import os
-
-    os.makedirs(SHOTS, exist_ok=True)
+    """Show tab ``tab`` at 1280×720 and render it (the screenshot tools save such pictures to look at)."""
     ws.tabs.setCurrentIndex(tab)
     ws.resize(1280, 720)
     from PySide6.QtWidgets import QApplication
 
     QApplication.processEvents()  # lay out what the last result added
-    assert ws.grab().save(f"{SHOTS}/{name}.png")
+    assert not ws.grab().isNull(), name
 
 
 @pytest.fixture

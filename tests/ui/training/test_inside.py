@@ -54,7 +54,7 @@ def test_the_heat_map_shows_where_the_gradient_vanishes(window, qtbot, registry,
         panel.tabs.setCurrentWidget(inside)
         window.window.resize(1280, 720)
         window.flush()
-        window.window.grab().save("/tmp/nn_inside_heat.png")
+        assert not window.window.grab().isNull()
     _stop(panel, qtbot)
     inside.heat.setChecked(False)
     assert not state.enabled
@@ -73,7 +73,7 @@ def test_statistics_follow_each_step_and_conv_nodes_show_feature_maps(window, qt
     relu = next(r for r in panel.inside.sparks.rows if r[0] == "relu")
     assert 0.0 <= relu[4] <= 1.0
     panel.tabs.setCurrentWidget(panel.inside)
-    panel.grab().save("/tmp/nn_inside_maps.png")
+    assert not panel.grab().isNull()
     _stop(panel, qtbot)
 
 
@@ -101,10 +101,10 @@ def test_lr_range_test_suggestion_is_one_undo_step(window, qtbot, registry):
     checks = panel.checks
     assert checks.run_range()
     qtbot.waitUntil(lambda: not checks.busy and checks.result is not None, timeout=120_000)
-    assert checks.suggested is not None and checks.apply_button.isVisible() is False or True
+    assert checks.suggested is not None
     assert checks.apply_button.text() == f"Apply learning rate {checks.suggested:.2g}"
     panel.tabs.setCurrentWidget(checks)
-    panel.grab().save("/tmp/nn_checks_range.png")
+    assert not panel.grab().isNull()
     stack = window.document.undo_stack
     before, old = stack.index(), window.document.project.training["optimizer"]["lr"]
     checks.apply_button.click()
