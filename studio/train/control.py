@@ -24,6 +24,7 @@ class RunControl:
         self._budget: int | None = None  # steps left before pausing again (None: run freely)
         self._to_epoch_end = False
         self._live: dict[str, Any] = {}
+        self._moves = False  # steps asked for are single moves of the agent
         self.delay_s = 0.0
 
     # -- from the driver ------------------------------------------------------------------------
@@ -36,19 +37,26 @@ class RunControl:
 
     def resume(self) -> None:
         with self._lock:
-            self._budget, self._to_epoch_end = None, False
+            self._budget, self._to_epoch_end, self._moves = None, False, False
         self._running.set()
 
     def step(self, steps: int = 1) -> None:
         """Run ``steps`` more steps (one batch, one episode or one sweep each), then pause."""
         with self._lock:
-            self._budget, self._to_epoch_end = max(1, int(steps)), False
+            self._budget, self._to_epoch_end, self._moves = max(1, int(steps)), False, False
+        self._running.set()
+
+    def step_move(self) -> None:
+        """Run one move of the agent, then pause: recipes that play moves (tabular TD) make one step one
+        move until the driver asks for anything else; others run one ordinary step."""
+        with self._lock:
+            self._budget, self._to_epoch_end, self._moves = 1, False, True
         self._running.set()
 
     def step_epoch(self) -> None:
         """Run to the end of the current epoch, then pause."""
         with self._lock:
-            self._budget, self._to_epoch_end = None, True
+            self._budget, self._to_epoch_end, self._moves = None, True, False
         self._running.set()
 
     def set_delay(self, seconds: float) -> None:
@@ -66,13 +74,23 @@ class RunControl:
         return self._cancel.is_set()
 
     @property
+    def by_move(self) -> bool:
+        """The driver steps single moves: a recipe that can plays one move per step."""
+        return self._moves
+
+    @property
     def paused(self) -> bool:
         return not self._running.is_set()
 
     @property
+    def stepping(self) -> bool:
+        """A step budget or an epoch end will pause the loop by itself (Step / Step epoch asked for)."""
+        return self._budget is not None or self._to_epoch_end
+
+    @property
     def watching(self) -> bool:
         """Someone follows single steps (stepping or slow motion): send every step's curves and views."""
-        return self.delay_s > 0 or self._budget is not None or self._to_epoch_end
+        return self.delay_s > 0 or self.stepping
 
     def wait_while_paused(self, poll: float = 0.1) -> None:
         while not self._running.wait(poll):

@@ -1,5 +1,5 @@
-"""Classroom controls on the training panel: Step, Step epoch, a speed from slow motion to full, and
-live α / γ / ε sliders that act on a running reinforcement-learning agent.
+"""Classroom controls on the training panel: Step, Step epoch, Play / Pause with a speed from slow motion
+to full, and live α / γ / ε sliders that act on a running reinforcement-learning agent.
 
 They drive the run's :class:`studio.train.control.RunControl`; a slider also stores its value in the
 project (one undo step when released), so what the class sees is what the project keeps.
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from studio.train.settings_form import get_setting
@@ -19,8 +20,16 @@ from studio.train.settings_form import get_setting
 SPEEDS = ((0.0, "full speed"), (0.05, "20 steps/s"), (0.2, "5 steps/s"), (0.5, "2 steps/s"), (1.0, "1 step/s"))
 
 
+#: what the Play button reads while nothing plays, and while a run plays
+PLAY_TEXT, PAUSE_TEXT = "▶ Play", "⏸ Pause"
+
+
 class StepBar(QWidget):
-    """Step / Step epoch buttons and the speed slider, beside Train / Pause / Stop."""
+    """Step / Step epoch, Play / Pause and the speed slider, beside Train / Pause / Stop.
+
+    Play starts a run when none is going (at the chosen speed), resumes a paused or stepped one and
+    pauses a playing one; the speed acts at once on a running loop. Keys: Step F7, Step epoch
+    Shift+F7, Play / Pause F8 (window-wide, so they work in presentation mode without the menu bar)."""
 
     def __init__(self, panel) -> None:
         super().__init__(panel)
@@ -29,26 +38,50 @@ class StepBar(QWidget):
         self.step_button.setToolTip("Run one step (a batch, an episode or a sweep), then pause; starts a run if "
                                     "none is going (F7)")
         self.epoch_button = QPushButton("Step epoch")
-        self.epoch_button.setToolTip("Run to the end of the epoch, then pause")
+        self.epoch_button.setToolTip("Run to the end of the epoch, then pause (Shift+F7)")
+        self.play_button = QPushButton(PLAY_TEXT)
+        self.play_button.setToolTip("Play at the chosen speed (starts a run if none is going), or pause (F8)")
+        font = self.play_button.font()
+        font.setBold(True)
+        self.play_button.setFont(font)
+        # wide enough for either text, so the bar does not jump when it flips
+        self.play_button.setMinimumWidth(max(self.play_button.fontMetrics().horizontalAdvance(t)
+                                             for t in (PLAY_TEXT, PAUSE_TEXT)) + 24)
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setRange(0, len(SPEEDS) - 1)
         self.speed.setFixedWidth(90)
         self.speed.setToolTip("Speed: full, or slowed so the curves and views follow every step")
         self.speed_label = QLabel(SPEEDS[0][1])
-        self.speed_label.setMinimumWidth(70)
+        self.speed_label.setMinimumWidth(self.speed_label.fontMetrics().horizontalAdvance("20 steps/s") + 6)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        for w in (self.step_button, self.epoch_button, self.speed, self.speed_label):
+        for w in (self.step_button, self.epoch_button, self.play_button, self.speed, self.speed_label):
             lay.addWidget(w)
         self.step_button.clicked.connect(self.step)
         self.epoch_button.clicked.connect(self.step_epoch)
+        self.play_button.clicked.connect(self.play_pause)
         self.speed.valueChanged.connect(self._speed_changed)
         panel.started.connect(self._apply_speed)
+        self.actions: dict[str, QAction] = {}
+        for key, text, shortcut, slot in (("step", "Step", "F7", self.step),
+                                          ("step_epoch", "Step epoch", "Shift+F7", self.step_epoch),
+                                          ("play", "Play / Pause", "F8", self.play_pause)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _checked=False, f=slot: f())
+            self.actions[key] = action
+        self.show_state("idle")
 
     @property
     def delay_s(self) -> float:
         return SPEEDS[self.speed.value()][0]
+
+    @property
+    def playing(self) -> bool:
+        """A run goes on by itself (not paused, not stepping towards a pause)."""
+        control = self._control()
+        return control is not None and not control.paused and not control.stepping
 
     def _control(self):
         session = self.panel.session
@@ -73,6 +106,25 @@ class StepBar(QWidget):
 
     def step_epoch(self) -> None:
         self._run(lambda control: control.step_epoch())
+
+    def play_pause(self) -> None:
+        """Pause a playing run; otherwise play: resume a paused (or stepping) run, or start one."""
+        control = self._control()
+        if control is not None and self.playing:
+            control.pause()
+            self.panel.show_paused()
+            return
+
+        def play(control) -> None:
+            control.set_delay(self.delay_s)
+            control.resume()
+
+        self._run(play)
+
+    def show_state(self, state: str) -> None:
+        """The Play button follows the run: Pause while it plays, Play when idle or paused."""
+        playing = state == "running" and (self._control() is None or not self._control().stepping)
+        self.play_button.setText(PAUSE_TEXT if playing else PLAY_TEXT)
 
     def _speed_changed(self, _value: int) -> None:
         self.speed_label.setText(SPEEDS[self.speed.value()][1])

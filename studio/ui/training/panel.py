@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.tasks import TaskRunner
 from studio.ui.training.form_source import check_setting, fields_for, get_setting, label_for
+from studio.ui.training.run_status import RunStatus
 from studio.ui.training.settings_form import Row, SettingsForm
 from studio.ui.training.worker import TrainingSession, gui_settings, new_run_dir
 
@@ -58,7 +59,7 @@ def value_words(value: Any) -> str:
     return str(value) if value != "" else "(none)"
 
 
-class TrainingPanel(QWidget):
+class TrainingPanel(RunStatus, QWidget):
     """Settings, controls, progress and the training tabs for one document."""
 
     #: emitted with the final Update of every run (done / cancelled / error)
@@ -187,7 +188,7 @@ class TrainingPanel(QWidget):
         self.stop_action = QAction("Stop", self)
         self.stop_action.setShortcut(QKeySequence("Shift+F5"))
         self.stop_action.triggered.connect(self.stop_training)
-        self.actions_list = [self.train_action, self.pause_action, self.stop_action]
+        self.actions_list = [self.train_action, self.pause_action, self.stop_action, *self.step_bar.actions.values()]
 
         self._clock = QTimer(self)  # ticks the banner's "edited since" note and elapsed time
         self._clock.setInterval(1000)
@@ -419,18 +420,21 @@ class TrainingPanel(QWidget):
         self.updates_seen = 0
         self.progress.setValue(0)
         self.progress_label.setText("Preparing data and model…")
+        if prepare is not None:
+            prepare(session.control)
         self._set_state("running")
         self._update_banner()
         self._clock.start()
-        if prepare is not None:
-            prepare(session.control)
         session.start()
         self.started.emit()
         return True
 
     def show_running(self) -> None:
-        """Buttons and status of a run that stepping just set going again."""
+        """Buttons and status of a run that stepping or Play just set going again."""
         self._set_state("running")
+
+    def show_paused(self) -> None:
+        self._set_state("paused")
 
     def toggle_pause(self) -> None:
         if not self.running:
@@ -488,6 +492,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.step_bar.show_state(state)
         if state == "paused":
             self.progress_label.setText("Paused — press Resume (F6) to go on.")
 
@@ -560,81 +565,6 @@ class TrainingPanel(QWidget):
             return None
         path = self.last_run["dir"] / "last.pt"
         return str(path) if path.exists() else None
-
-    # -- errors ----------------------------------------------------------------------------
-    def show_error(self, final) -> None:
-        where = []
-        if final.node:
-            where.append(f"node '{final.node}'")
-        if final.setting:
-            where.append(f"setting '{final.setting}'")
-        head = "Training failed" + (f" at {', '.join(where)}" if where else "")
-        self.error_label.setText(f"{head}: {final.message}")
-        self.error_label.show()
-        self.progress_label.setText("Training failed — see the message above.")
-        self.show_node_button.setVisible(bool(final.node_id))
-        self.reveal_error()
-        if final.setting:
-            key = final.setting if final.setting in self.controls else {"dataset": "dataset.name"}.get(final.setting)
-            row = self.controls.get(key or "")
-            if row is not None:
-                row.show_problem(final.message)
-                self.control_for(row.field_spec.key)
-
-    def _clear_error_marks(self) -> None:
-        for row in self.controls.values():
-            row.show_problem(None)
-
-    def error_graph_id(self, final) -> str | None:
-        project = self.document.project
-        for g in project.graphs:
-            if final.node_id and final.node_id in g.nodes:
-                return g.id
-        if final.graph:
-            for g in project.graphs:
-                if g.name == final.graph:
-                    return g.id
-        return None
-
-    def reveal_error(self) -> None:
-        """Select (and centre on) the node the last fault names, if it is still in the project."""
-        final = self.last_final
-        if final is None or not final.node_id:
-            return
-        gid = self.error_graph_id(final)
-        if gid is None or final.node_id not in self.document.project.graph(gid).nodes:
-            return
-        self.document.set_current_graph(gid)
-        self.document.set_selection(gid, [final.node_id])
-        if self.window is not None and hasattr(self.window, "reveal_node"):
-            self.window.reveal_node(gid, final.node_id)
-
-    # -- banner ----------------------------------------------------------------------------
-    def _update_banner(self) -> None:
-        if self.last_run is None:
-            self.banner.hide()
-            return
-        at = time.strftime("%H:%M", time.localtime(self.snapshot_time))
-        edited = self.document.undo_stack.index() != self.snapshot_version
-        if self.running:
-            text = f"Training snapshot taken at {at} — edits apply to the next run."
-            if edited:
-                text += " The project has changed since."
-        else:
-            text = f"Last run used the snapshot taken at {at}."
-            if edited:
-                text += " The project has changed since; train again to use the edits."
-        self.banner.setText(text)
-        self.banner.show()
-
-    def _on_index_changed(self, _index: int) -> None:
-        try:
-            self._update_banner()
-        except RuntimeError:  # the document is being torn down with the window
-            pass
-
-    def _tick(self) -> None:
-        self._update_banner()
 
     def _tab_changed(self, index: int) -> None:
         if self.built and self.tabs.widget(index) is self._tab_widgets["preview"]:

@@ -97,3 +97,74 @@ def test_slider_release_is_one_named_undo_step(window, registry):
     doc.undo_stack.undo()
     assert doc.project.training["rl"].get("epsilon_end") != 0.3
     assert live.sliders["rl.epsilon_start"].value() != 30  # the slider follows the undo
+
+
+def _watch_views(panel) -> list[int]:
+    """The step of every views payload the live views get, in order."""
+    seen: list[int] = []
+    original = panel.views.show_views
+
+    def spy(views):
+        original(views)
+        seen.append(panel.views.last_step)
+
+    panel.views.show_views = spy
+    return seen
+
+
+def _play_slowly_then_pause(window, qtbot, registry, paradigm: str) -> None:
+    project = getattr(projects, paradigm)(registry)
+    window.document.replace_project(project)
+    panel = window.window.training_panel
+    bar = panel.step_bar
+    bar.speed.setValue(2)  # slow motion: 5 steps/s
+    seen = _watch_views(panel)
+    assert bar.play_button.text() == "▶ Play"
+    bar.play_button.click()  # nothing runs: Play starts a run at the chosen speed
+    assert panel.running and bar.play_button.text() == "⏸ Pause"
+    assert panel.session.control.delay_s == 0.2
+    qtbot.waitUntil(lambda: _steps(panel) >= 4 and len(seen) >= 4, timeout=60_000)
+    steps = [s for s in seen if s > 0]
+    # every step is shown, one after the other: the views and the curve move after each step
+    assert steps[-4:] == list(range(steps[-4], steps[-4] + 4)), steps
+    assert _steps(panel) >= steps[-1] - 1
+    bar.play_button.click()  # Pause
+    qtbot.waitUntil(lambda: panel.session.paused, timeout=10_000)
+    assert bar.play_button.text() == "▶ Play" and panel.pause_button.text() == "Resume"
+    qtbot.wait(600)
+    frozen = _steps(panel), panel.views.last_step
+    qtbot.wait(600)
+    assert (_steps(panel), panel.views.last_step) == frozen  # paused: nothing moves
+    bar.actions["play"].trigger()  # F8: play again from the pause
+    assert bar.play_button.text() == "⏸ Pause"
+    qtbot.waitUntil(lambda: _steps(panel) > frozen[0] + 1, timeout=30_000)
+    _stop(panel, qtbot)
+
+
+@pytest.mark.slow
+def test_play_starts_pauses_and_resumes_in_slow_motion(window, qtbot, registry):
+    _play_slowly_then_pause(window, qtbot, registry, "classification")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paradigm", [p for p in PARADIGMS if p != "classification"])
+def test_play_in_slow_motion_updates_views_after_each_step_in_every_paradigm(window, qtbot, registry, paradigm):
+    _play_slowly_then_pause(window, qtbot, registry, paradigm)
+
+
+@pytest.mark.slow
+def test_play_resumes_a_stepped_run_at_full_speed_and_keys_reach_the_bar(window, qtbot, registry):
+    window.document.replace_project(projects.classification(registry, epochs=50))
+    panel = window.window.training_panel
+    bar = panel.step_bar
+    assert {a.shortcut().toString() for a in bar.actions.values()} == {"F7", "Shift+F7", "F8"}
+    assert all(a in window.window.actions() for a in bar.actions.values())  # window-wide: no menu bar needed
+    bar.actions["step"].trigger()
+    qtbot.waitUntil(lambda: panel.session.paused and _steps(panel) == 1, timeout=60_000)
+    assert bar.play_button.text() == "▶ Play"
+    bar.play_button.click()  # a paused (stepped) run plays on at full speed
+    assert not panel.session.paused and panel.session.control.delay_s == 0.0
+    qtbot.waitUntil(lambda: _steps(panel) >= 20, timeout=30_000)
+    assert not panel.session.control.stepping and bar.play_button.text() == "⏸ Pause"
+    _stop(panel, qtbot)
+    qtbot.waitUntil(lambda: bar.play_button.text() == "▶ Play", timeout=5_000)
