@@ -1,131 +1,38 @@
-"""Training against corrupted data: noisy labels and adversarial examples.
+"""Training against corrupted data, as the app's data bundles and settings ask for it.
 
-Both are options of ordinary supervised training rather than paradigms: a noisy-label run and a
-clean run (or a robust run and a plain one) train the same graph and their curves overlay.
-The attacks here act on a training batch; :mod:`studio.analysis.attack` measures a trained model
-with the same FGSM / PGD definitions (the analysis layer sits above training, so it cannot be
-imported from here).
+The label flipping and the attacks themselves are :mod:`studio.train.nnloop.robust` (the loop
+package, so an exported ``train.py`` runs the same code); this module adapts them to a
+:class:`~studio.train.data.DataBundle` and to the ``dataset.augment`` settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from studio.train.nnloop import robust as _loop
+from studio.train.nnloop.robust import AdversarialBatches, attack
+
+__all__ = ["AdversarialBatches", "attach_adversarial", "attack", "flip_labels"]
 
 
 def flip_labels(bundle: Any, share: float, seed: int) -> Any:
     """A copy of ``bundle`` whose training labels are flipped to another class for ``share`` of the samples.
 
-    Seeded (the same seed flips the same samples); validation labels are never touched, so the
-    curves show how well the model learns the true labels from noisy ones. ``bundle.info`` gains
-    ``label_noise`` (share asked, samples flipped) for the run info and the curves.
+    Validation labels are never touched. ``bundle.info`` gains ``label_noise`` (share asked,
+    samples flipped) for the run info and the curves.
     """
-    if share <= 0:
+    noisy, done = _loop.flip_labels(bundle.train_y, share, seed, len(bundle.info.get("classes", [])),
+                                    bundle.info.get("task", "classification"), bundle.name)
+    if done is None:
         return bundle
-    y = bundle.train_y
-    if bundle.info.get("task", "classification") != "classification" or y.is_floating_point() or y.dim() != 1:
-        raise ValueError(f"label noise needs one class label per sample; dataset '{bundle.name}' has none")
-    classes = max(len(bundle.info.get("classes", [])), int(y.max()) + 1 if len(y) else 0)
-    if classes < 2:
-        raise ValueError(f"label noise needs at least two classes; dataset '{bundle.name}' has {classes}")
-    rng = np.random.default_rng(seed + 7919)
-    n = int(round(share * len(y)))
-    idx = torch.from_numpy(rng.choice(len(y), size=n, replace=False)).long()
-    shift = torch.from_numpy(rng.integers(1, classes, size=n)).to(y.dtype)  # never the true class
-    noisy = y.clone()
-    noisy[idx] = (y[idx] + shift) % classes
-    info = dict(bundle.info, label_noise={"share": float(share), "flipped": n, "of": len(y)})
-    return dataclasses.replace(bundle, train_y=noisy, info=info)
-
-
-class _Forward(nn.Module):
-    """A prediction callable on raw inputs as a module, so attacks can switch train / eval mode."""
-
-    def __init__(self, module: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor],
-                 stats: tuple[torch.Tensor, torch.Tensor] | None) -> None:
-        super().__init__()
-        self.module, self.fn, self.stats = module, forward, stats
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stats is not None:
-            x = (x - self.stats[0].to(x.device)) / self.stats[1].to(x.device)
-        return self.fn(x)
-
-
-def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, method: str = "fgsm", steps: int = 7,
-           bounds: tuple[float, float] | None = None) -> torch.Tensor:
-    """FGSM (one signed step) or PGD (``steps`` projected steps, random start) in the L∞ ball of ``eps``."""
-    def clip(t: torch.Tensor) -> torch.Tensor:
-        return t if bounds is None else t.clamp(*bounds)
-
-    def grad(at: torch.Tensor) -> torch.Tensor:
-        at = at.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(F.cross_entropy(model(at).float(), y), at)
-        return g
-
-    if eps <= 0:
-        return x.detach()
-    if method == "fgsm":
-        return clip(x + eps * grad(x).sign()).detach()
-    alpha = 2.5 * eps / steps
-    adv = clip(x + eps * (torch.rand_like(x) * 2 - 1))
-    for _ in range(steps):
-        adv = adv + alpha * grad(adv).sign()
-        adv = clip(torch.max(torch.min(adv, x + eps), x - eps)).detach()
-    return adv
-
-
-class AdversarialBatches:
-    """Training batches with an adversarial copy of each one appended (clean plus attacked, same labels).
-
-    Wraps the batches of a supervised task; the attack runs on the model as it is at that step,
-    in raw input units (batches are standardised, so they are un-standardised for the attack).
-    """
-
-    def __init__(self, batches: Any, module: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor],
-                 method: str, eps: float, bounds: tuple[float, float] | None,
-                 device: torch.device | None = None) -> None:
-        self.inner, self.method, self.eps, self.bounds = batches, method, eps, bounds
-        self.stats = batches.stats
-        self.model = _Forward(module, forward, self.stats)
-        self.device = device or torch.device("cpu")
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getattr__(self, name: str) -> Any:  # everything else is the wrapped batches'
-        return getattr(self.inner, name)
-
-    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for xb, yb in self.inner.batches(epoch, start=start):
-            yield self.extend(xb, yb)
-
-    def extend(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = xb.to(self.device), yb.to(self.device)
-        raw = x if self.stats is None else x * self.stats[1].to(x.device) + self.stats[0].to(x.device)
-        self.model.module.eval()  # the task's step switches back to training mode (frozen nodes stay in eval)
-        adv = attack(self.model, raw, y, self.eps, self.method, bounds=self.bounds)
-        if self.stats is not None:
-            adv = (adv - self.stats[0].to(x.device)) / self.stats[1].to(x.device)
-        return torch.cat([x, adv]), torch.cat([y, y])
+    return dataclasses.replace(bundle, train_y=noisy, info=dict(bundle.info, label_noise=done))
 
 
 def attach_adversarial(task: Any, module: nn.Module, augment: Any, train_x: torch.Tensor) -> dict[str, Any] | None:
-    """Make ``task`` (a supervised nnloop task) train on clean plus adversarial batches when asked.
-
-    Returns what the run info should say, or None when adversarial training is off.
-    """
-    if augment.adversarial == "off":
-        return None
-    if task.task != "classification" or task.bce:
-        raise ValueError("adversarial training needs a classifier trained with cross-entropy")
-    bounds = (float(train_x.min()), float(train_x.max())) if train_x.dim() == 4 else None
-    task.train_batches = AdversarialBatches(task.train_batches, module, task.forward, augment.adversarial,
-                                            augment.adversarial_eps, bounds, task.device)
-    return {"method": augment.adversarial, "eps": float(augment.adversarial_eps)}
+    """Make ``task`` (a supervised nnloop task) train on clean plus adversarial batches when
+    ``augment.adversarial`` asks; returns what the run info should say, or None when it is off."""
+    return _loop.attach_adversarial(task, module, augment.adversarial, augment.adversarial_eps, train_x)

@@ -11,20 +11,21 @@ sharper reconstructions for a smoother, more disentangled latent space (Higgins 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from studio.train.build import BuiltModel, ModelError
-from studio.train.data import TensorLoader, check_input, load_data
-from studio.train.optim import Schedule, make_optimizer
+from studio.train.data import check_input, load_data
+from studio.train.nnloop.parts import NothingToTrain
+from studio.train.nnloop.vae import VaeTask, kl_divergence, reconstruction_term, reparameterise
 from studio.train.recipes import metrics_common as M
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
-from studio.train.settings import Float, Int, S, Section, Str
+from studio.train.settings import Float, Int, S, Section, SettingsError, Str
+
+__all__ = ["Vae", "VaeSettings", "kl_divergence", "reconstruction_term", "reparameterise"]
 
 TRAVERSAL_STEPS = 9  # columns of the traversal grid: z_d from −2.5 to 2.5
 TRAVERSAL_DIMS = 8  # at most this many latent dimensions are traversed (one row each)
@@ -40,22 +41,6 @@ class VaeSettings(Section):
                     help="Weight of the KL term: 0 is a plain autoencoder with noise; 1 the textbook VAE; larger "
                          "values pull codes towards the prior (smoother samples, blurrier reconstructions).")
     samples: Int = S(64, title="Shown samples", ge=1, le=1024, help="Codes drawn once from the prior for the sample view.")
-
-
-def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(log_var)) ‖ N(0, 1)) per sample, summed over the code's dimensions."""
-    return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).flatten(1).sum(1)
-
-
-def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``mean + σ·ε`` with ε ~ N(0, 1): the draw is an input, so the gradient flows to mean and σ."""
-    eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    return mean + (0.5 * log_var).exp() * eps
-
-
-def reconstruction_term(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy summed over each sample's pixels (pixels are in [0, 1])."""
-    return F.binary_cross_entropy(out.clamp(1e-6, 1 - 1e-6), x, reduction="none").flatten(1).sum(1)
 
 
 class Vae(Recipe):
@@ -88,19 +73,19 @@ class Vae(Recipe):
         if float(self.data.train_x.min()) < 0 or float(self.data.train_x.max()) > 1:
             raise ModelError(f"dataset '{self.data.name}' has values outside [0, 1]; the VAE's reconstruction "
                              "term needs pixel values in [0, 1]", graph=self.enc.name)
-        self.loader = TensorLoader(self.data.train_x, self.data.train_y, s.batch_size, True, s.seed)
         self.load_initial_weights()
         multipliers = self.node_settings([self.enc, self.dec])
-        self.optimizer = make_optimizer(s.optimizer, [self.enc.module, self.dec.module], multipliers)
-        self.optimizers = {"main": self.optimizer}
-        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
-        self.schedules = {"main": self.schedule}
+        try:  # batches, step and validation are nnloop's: the code an exported train.py runs
+            self.loop_task = t = VaeTask(
+                s.to_dict(), self.enc.module, self.dec.module, self._step_encode(), self.step_forward(self.dec),
+                self.data.train_x, self.data.val_x, multipliers=multipliers, frozen=self.frozen, device=self.device)
+        except NothingToTrain as exc:
+            raise SettingsError("nodes", str(exc)) from exc
+        self.loader, self.optimizer, self.schedule = t.batches, t.optimizer, t.schedule
+        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
         self.beta = vs.beta
-        self.noise = torch.Generator().manual_seed(s.seed + 29)
         self.fixed_noise = torch.randn((vs.samples, *self.latent_shape),
                                        generator=torch.Generator().manual_seed(s.seed + 17))
-        self.baseline = float(((self.data.val_x - self.data.train_x.mean(0)) ** 2).mean())
-        self._batches: Iterator | None = None
         self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name, latent=list(self.latent_shape))
 
     @staticmethod
@@ -115,49 +100,30 @@ class Vae(Recipe):
         out = self.forward(self.enc, x, all_outputs=True)
         return out[self.i_mean].float(), out[self.i_logvar].float()
 
+    def _step_encode(self):
+        """(mean, log-variance) at the cost of a bare module call; a failing call runs again through
+        :meth:`forward`, which names the node that failed."""
+        module, i_mean, i_logvar = self.enc.module, self.i_mean, self.i_logvar
+
+        def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            try:
+                out = module(x)
+            except Exception:
+                out = self.forward(self.enc, x, all_outputs=True)
+            return out[i_mean].float(), out[i_logvar].float()
+
+        return encode
+
     def steps_per_epoch(self) -> int:
-        cap = self.settings.steps_per_epoch
-        return max(1, min(len(self.loader), cap) if cap else len(self.loader))
+        return self.loop_task.steps_per_epoch()
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        if index == 0 or self._batches is None:
-            self._batches = self.loader.batches(epoch, index)
-        xb, _ = next(self._batches)
-        xb = xb.to(self.device)
-        self.train_mode(self.enc, self.dec)
-        mean, log_var = self._encode(xb)
-        z = reparameterise(mean, log_var, self.noise if self.device.type == "cpu" else None)
-        out = self.forward(self.dec, z).float()
-        recon, kl = reconstruction_term(out, xb), kl_divergence(mean, log_var)
-        loss = (recon + self.beta * kl).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_([p for m in self.modules() for p in m.parameters()], self.settings.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_step()
-        return {"loss": self.check_finite(loss), "samples": float(len(xb)),
-                "recon": float(recon.detach().mean()), "kl": float(kl.detach().mean())}
+        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
+        self.loop_task.step(epoch, index)
+        return self.loop_task.flush()[-1]
 
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        for m in self.modules():
-            m.eval()
-        recon = kl = sq = 0.0
-        x_all = self.data.val_x
-        g = torch.Generator().manual_seed(self.settings.seed + 3)  # the same draws every evaluation
-        for i in range(0, len(x_all), 512):
-            x = x_all[i:i + 512].to(self.device)
-            mean, log_var = self._encode(x)
-            out = self.forward(self.dec, reparameterise(mean, log_var, g.manual_seed(self.settings.seed + i))
-                               if self.device.type == "cpu" else reparameterise(mean, log_var)).float()
-            recon += float(reconstruction_term(out, x).sum())
-            kl += float(kl_divergence(mean, log_var).sum())
-            sq += float(((self.forward(self.dec, mean).float() - x) ** 2).sum())
-        n = max(1, len(x_all))
-        mse = sq / (n * max(1, x_all[0].numel()))
-        return {"val_loss": (recon + self.beta * kl) / n, "val_recon": recon / n, "val_kl": kl / n,
-                "val_mse": mse, "val_baseline_mse": self.baseline, "val_vs_baseline": self.baseline / max(mse, 1e-12)}
+        return self.loop_task.evaluate()
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
