@@ -214,6 +214,7 @@ class _Loop:
         check_before_allocation(self.project, self.registry, s, device)  # refuse what cannot fit, before allocating
         ctx = Context(self.project, self.registry, s, device, amp=s.amp and device.type == "cuda")
         self.recipe = make_recipe(ctx)
+        self.recipe.control = self.control  # a recipe that plays moves reads control.by_move
         self.recipe.setup()
         self.task = _task_of(self.recipe)
         self.epochs = s.epochs

@@ -43,6 +43,21 @@ class Episode:
 
 
 @dataclass
+class Move:
+    """One move and the update it made: Q(s, a) ← old + α · (target − old) = new."""
+
+    state: int
+    action: int
+    reward: float
+    next_state: int
+    done: bool
+    old: float
+    target: float
+    new: float
+    alpha: float
+
+
+@dataclass
 class TDAgent:
     """An ε-greedy agent whose α, γ and ε may change between moves (live sliders act on it)."""
 
@@ -60,6 +75,7 @@ class TDAgent:
             raise ValueError(f"unknown algorithm '{self.algorithm}' (choose {', '.join(ALGORITHMS)})")
         self.q = np.zeros((self.n_states, 4))
         self.rng = np.random.default_rng(self.seed)
+        self._done = True  # no episode begun
 
     def act(self, state: int) -> int:
         if self.rng.random() < self.epsilon:
@@ -78,22 +94,49 @@ class TDAgent:
             ahead = float(epsilon_greedy_probs(row, self.epsilon) @ row)
         return reward + self.gamma * ahead
 
+    def begin(self, env: GridWorld, start: int | None = None) -> None:
+        """Start an episode that :meth:`move` plays one move at a time (the first action is chosen now)."""
+        state = env.reset(start)
+        self.walk = Episode(0.0, 0, [state], False)
+        self._state, self._action, self._done = state, self.act(state), False
+
+    @property
+    def walking(self) -> bool:
+        """An episode begun and not finished (a stepped run continues it before starting another)."""
+        return not self._done
+
+    def move(self, env: GridWorld) -> Move:
+        """One move of the episode begun by :meth:`begin`: act, observe, choose the next action, update Q."""
+        state, action = self._state, self._action
+        nxt, reward, done = env.step(action)
+        next_action = self.act(nxt)
+        old = float(self.q[state, action])
+        target = float(self.target(reward, nxt, next_action, done))
+        if self.learning:
+            self.q[state, action] += self.alpha * (target - old)
+        walk = self.walk
+        walk.ret += reward
+        walk.path.append(nxt)
+        walk.length += 1
+        self._state, self._action, self._done = nxt, next_action, done
+        if done:
+            walk.reached_goal = bool(env.cells.flat[nxt] == GOAL)
+        return Move(state, action, float(reward), nxt, done, old, target, float(self.q[state, action]), self.alpha)
+
     def episode(self, env: GridWorld, start: int | None = None, max_steps: int | None = None) -> Episode:
         """Play one episode from ``start``, learning after every move unless ``learning`` is off."""
-        state = env.reset(start)
-        action = self.act(state)
-        ret, path, done = 0.0, [state], False
+        self.begin(env, start)
+        return self.finish(env, max_steps)
+
+    def finish(self, env: GridWorld, max_steps: int | None = None) -> Episode:
+        """Play the begun episode to its end (a run stepped move by move goes on from where it was)."""
         limit = max_steps or env.max_steps
-        while not done and len(path) <= limit:
-            nxt, reward, done = env.step(action)
-            next_action = self.act(nxt)
-            if self.learning:
-                td = self.target(reward, nxt, next_action, done) - self.q[state, action]
-                self.q[state, action] += self.alpha * td
-            ret += reward
-            path.append(nxt)
-            state, action = nxt, next_action
-        return Episode(ret, len(path) - 1, path, env.cells.flat[state] == GOAL)
+        while not self._done and len(self.walk.path) <= limit:
+            self.move(env)
+        self._done = True
+        walk = self.walk
+        walk.reached_goal = bool(env.cells.flat[self._state] == GOAL)
+        return walk
 
 
 def _backup(model, v: np.ndarray, gamma: float) -> np.ndarray:

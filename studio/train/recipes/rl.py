@@ -109,11 +109,23 @@ class _GridRecipe(Recipe):
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.last_path: list[int] = []
+        self.last_move: Any = None  # the move of a run stepped move by move (tabular.Move), shown with its update
         self.info.update(grid=[self.env.height, self.env.width], states=self.env.n_states,
                          episodes=self.settings.rl.episodes)
 
     def steps_per_epoch(self) -> int:
         return max(1, math.ceil(self.settings.rl.episodes / self.settings.epochs))
+
+    def by_move(self) -> bool:
+        """The driver steps single moves (Step move): each engine step plays one move of the episode, and
+        the stepped moves count against the run's steps as episodes would."""
+        control = getattr(self, "control", None)
+        return bool(control is not None and getattr(control, "by_move", False))
+
+    def move_metrics(self, move: Any, path: list[int]) -> dict[str, float]:
+        """A stepped move that did not end its episode: the trail so far, and |TD error| as the loss."""
+        self.last_move, self.last_path = move, list(path)
+        return {"loss": abs(move.target - move.old)}
 
     def samples_per_step(self) -> int:
         return 1
@@ -177,8 +189,14 @@ class _GridRecipe(Recipe):
         values = np.where(self.env.cells == 1, np.nan, values)
         path = [divmod(int(s), self.env.width) for s in self.last_path]
         agent = self.last_path[-1] if self.last_path else None
+        move = self.last_move
+        stepped = None if move is None else {
+            "from": divmod(move.state, self.env.width), "action": move.action, "reward": move.reward,
+            "to": divmod(move.next_state, self.env.width), "done": move.done, "old": move.old,
+            "target": move.target, "new": move.new, "alpha": move.alpha, "gamma": self.settings.rl.gamma}
         return {
             "gridworld": {"cells": self.env.cells.copy(), "values": values, "actions": actions, "path": path,
+                          "move": stepped,
                           "q": q.reshape(self.env.height, self.env.width, 4).astype(np.float32),
                           "teleports": [(*divmod(src, self.env.width), *divmod(dst, self.env.width), reward)
                                         for src, (dst, reward) in self.env.teleports.items()],
@@ -213,27 +231,48 @@ class TabularQ(_GridRecipe):
         best = np.flatnonzero(row == row.max())
         return int(best[0] if len(best) == 1 else self.rng.choice(best))
 
+    def begin(self) -> None:
+        """Start an episode that :meth:`move` plays one move at a time."""
+        s = self.env.reset(self.start_state())
+        self.walk = {"state": s, "eps": self.epsilon(), "ret": 0.0, "td": 0.0, "n": 0, "path": [s], "done": False}
+
+    def move(self) -> Any:
+        """One ε-greedy move and its Q-learning update."""
+        from studio.train.tabular import Move
+
+        rl, env, q, w = self.settings.rl, self.env, self.q, self.walk
+        s = w["state"]
+        a = self.act(s, w["eps"])
+        s2, r, done = env.step(a)
+        target = r if env.terminal(s2) else r + rl.gamma * q[s2].max()
+        old = float(q[s, a])
+        if rl.learning:
+            q[s, a] += rl.lr * (target - old)
+        w["td"] += abs(target - old)
+        w["ret"] += r
+        w["n"] += 1
+        w["state"], w["done"] = s2, done
+        w["path"].append(s2)
+        return Move(s, a, float(r), s2, done, old, float(target), float(q[s, a]), rl.lr)
+
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        rl = self.settings.rl
-        env, q = self.env, self.q
-        s = env.reset(self.start_state())
-        eps = self.epsilon()
-        ret, td_sum, n, done, path = 0.0, 0.0, 0, False, [s]
-        while not done:
-            a = self.act(s, eps)
-            s2, r, done = env.step(a)
-            terminal = env.terminal(s2)
-            target = r if terminal else r + rl.gamma * q[s2].max()
-            td = target - q[s, a]
-            if rl.learning:
-                q[s, a] += rl.lr * td
-            td_sum += abs(td)
-            ret += r
-            n += 1
-            s = s2
-            path.append(s)
-        metrics = self.finish_episode(ret, n, env.cells.flat[s] == 2, path)
-        metrics["loss"] = td_sum / max(1, n)
+        walking = getattr(self, "walk", None) is not None and not self.walk["done"]
+        if self.by_move():
+            if not walking:
+                self.begin()
+            move = self.move()
+            if not self.walk["done"]:
+                return self.move_metrics(move, self.walk["path"])
+            self.last_move = move
+        else:
+            self.last_move = None
+            if not walking:
+                self.begin()
+            while not self.walk["done"]:
+                self.move()
+        w = self.walk
+        metrics = self.finish_episode(w["ret"], w["n"], self.env.cells.flat[w["state"]] == 2, w["path"])
+        metrics["loss"] = w["td"] / max(1, w["n"])
         return metrics
 
     def extra_state(self) -> dict[str, Any]:

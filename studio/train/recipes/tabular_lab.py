@@ -40,10 +40,23 @@ class TDControl(_GridRecipe):
         rl = self.settings.rl
         agent = self.agent
         agent.alpha, agent.gamma, agent.epsilon, agent.learning = rl.lr, rl.gamma, self.epsilon(), rl.learning
-        before = agent.q.copy()
-        episode = agent.episode(self.env, self.start_state())
+        if not agent.walking:
+            agent.begin(self.env, self.start_state())
+            self._td = 0.0
+        if self.by_move():
+            move = agent.move(self.env)
+            self._td += abs(move.target - move.old)
+            if agent.walking:
+                return self.move_metrics(move, agent.walk.path)
+            self.last_move = move
+        else:
+            self.last_move = None
+            before = agent.q.copy()
+            agent.finish(self.env)
+            self._td += float(np.abs(agent.q - before).sum() / max(agent.alpha, 1e-12))
+        episode = agent.walk
         metrics = self.finish_episode(episode.ret, episode.length, episode.reached_goal, episode.path)
-        metrics["loss"] = float(np.abs(agent.q - before).sum() / max(1, episode.length * max(agent.alpha, 1e-12)))
+        metrics["loss"] = self._td / max(1, episode.length)
         return metrics
 
     def extra_state(self) -> dict[str, Any]:

@@ -1,15 +1,19 @@
 """The gridworld live view: walls, pits, cliffs and goals; each free cell coloured by its value with the
 number written in it (or the four action values), every tied greedy action as an arrow, teleports as
-curved arrows, and the agent replaying its last episode with its trail, at a speed the user picks."""
+curved arrows, and the agent replaying its last episode with its trail, at a speed the user picks.
+
+:class:`MoveBar` steps a tabular TD run one move at a time: the agent stands where the move took it, the
+trail shows the episode so far, the updated action is outlined and the bar writes the update
+Q(s, a) ← old + α · (target − old)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 TIE = 1e-9
 DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # up, right, down, left as (dx, dy)
@@ -43,6 +47,8 @@ class GridworldView(QWidget):
     """The gridworld: walls, pits, goal; each cell coloured by its value; greedy arrows; the agent walking."""
 
     COLORS = {1: QColor(70, 70, 78), 2: QColor(40, 180, 80), 3: QColor(200, 50, 50), 4: QColor(150, 60, 40)}
+    #: the payload's stepped move (a dict) or None, after each new payload
+    move_shown = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,6 +59,7 @@ class GridworldView(QWidget):
         self.teleports: list[tuple[int, int, int, int, float]] = []
         self.path: list[tuple[int, int]] = []
         self.agent = 0
+        self.move: dict[str, Any] | None = None
         self.show_numbers = True
         self.show_q = False
         self.timer = QTimer(self)
@@ -79,10 +86,16 @@ class GridworldView(QWidget):
         self.q = np.asarray(payload["q"], dtype=np.float64) if payload.get("q") is not None else None
         self.teleports = [tuple(t) for t in payload.get("teleports", [])]
         path = [tuple(int(v) for v in rc) for rc in payload.get("path", [])]
-        if path != self.path:
-            self.path, self.agent = path, 0
-        if self.path and not self.timer.isActive():
-            self.timer.start()
+        self.move = payload.get("move")
+        if self.move is not None:  # a stepped move: the agent stands where it went, no replay
+            self.timer.stop()
+            self.path, self.agent = path, max(0, len(path) - 1)
+        else:
+            if path != self.path:
+                self.path, self.agent = path, 0
+            if self.path and not self.timer.isActive():
+                self.timer.start()
+        self.move_shown.emit(self.move)
         self.update()
 
     def best_actions(self, r: int, c: int) -> list[int]:
@@ -146,6 +159,7 @@ class GridworldView(QWidget):
                     if self.show_numbers and side >= 26:
                         self._numbers(p, rect, r, c, font, ink_on(fill))
         self._draw_teleports(p, x0, y0, side, font)
+        self._draw_move(p, x0, y0, side)
         self._draw_trail(p, x0, y0, side)
         self._colour_bar(p, x0 + w * side + 10, y0, h * side, lo, hi)
         p.end()
@@ -180,6 +194,21 @@ class GridworldView(QWidget):
             p.setFont(font)
             p.drawText(QRectF(bend.x() - side / 2, bend.y() - side / 4, side, side / 2),
                        Qt.AlignmentFlag.AlignCenter, f"{reward:+g}")
+
+    def _draw_move(self, p: QPainter, x0: float, y0: float, side: float) -> None:
+        """Outline the cell the stepped move left and mark the action whose value it updated."""
+        if self.move is None:
+            return
+        r, c = (int(v) for v in self.move["from"])
+        rect = QRectF(x0 + c * side, y0 + r * side, side, side)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(255, 140, 0), max(2.0, side / 12)))
+        p.drawRect(rect.adjusted(1, 1, -1, -1))
+        dx, dy = DIRECTIONS[int(self.move["action"]) % 4]
+        centre = rect.center()
+        edge = QPointF(centre.x() + dx * side * 0.36, centre.y() + dy * side * 0.36)
+        p.setBrush(QColor(255, 140, 0))
+        p.drawEllipse(edge, side * 0.09, side * 0.09)
 
     def _draw_trail(self, p: QPainter, x0: float, y0: float, side: float) -> None:
         if not self.path:
@@ -219,3 +248,69 @@ class GridworldView(QWidget):
         back = QPointF(tip.x() - dx * s * 0.45, tip.y() - dy * s * 0.45)
         p.setBrush(colour)
         p.drawPolygon(QPolygonF([tip, QPointF(back.x() + ox, back.y() + oy), QPointF(back.x() - ox, back.y() - oy)]))
+
+
+ARROWS = "↑→↓←"
+
+
+def move_text(move: dict[str, Any]) -> str:
+    """The stepped move's update in words and numbers: Q(s, a) ← old + α · (target − old) = new."""
+    r, c = (int(v) for v in move["from"])
+    tr, tc = (int(v) for v in move["to"])
+    old, target, new, alpha = (float(move[k]) for k in ("old", "target", "new", "alpha"))
+    end = " · episode over" if move.get("done") else ""
+    return (f"Moved {ARROWS[int(move['action']) % 4]} from ({r}, {c}) to ({tr}, {tc}), reward {move['reward']:+g}{end}\n"
+            f"Q({r}, {c}, {ARROWS[int(move['action']) % 4]}) ← {old:.3f} + {alpha:g} · ({target:.3f} − {old:.3f})"
+            f" = {new:.3f}")
+
+
+class MoveBar(QWidget):
+    """"Step move" on the gridworld page and the last stepped move's update under the grid.
+
+    It drives the training panel's run like the Step button does (starting a run when none is going)
+    but asks for one move of the agent (:meth:`RunControl.step_move`); DP recipes run one sweep."""
+
+    def __init__(self, world: GridworldView) -> None:
+        super().__init__()
+        self.world = world
+        self.button = QPushButton("Step move")
+        self.button.setToolTip("Play one move of the agent and show its Q-value update, then pause (tabular TD "
+                               "paradigms; a DP paradigm runs one sweep). Each stepped move counts as one of the "
+                               "run's steps; Train or Step goes on from the episode in progress.")
+        self.button.clicked.connect(self.step_move)
+        self.update_label = QLabel("Step move: one move at a time, with its update")
+        self.update_label.setWordWrap(True)
+        self.update_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.button)
+        lay.addWidget(self.update_label, 1)
+        world.move_shown.connect(self.show_move)
+
+    def show_move(self, move: dict[str, Any] | None) -> None:
+        if move is not None:
+            self.update_label.setText(move_text(move))
+
+    def panel(self) -> Any:
+        """The training panel this page belongs to (the widget that starts and steers runs)."""
+        w = self.parentWidget()
+        while w is not None and not (hasattr(w, "start_training") and hasattr(w, "session")):
+            w = w.parentWidget()
+        return w if w is not None else getattr(self, "driver", None)
+
+    def step_move(self) -> None:
+        panel = self.panel()
+        if panel is None:
+            return
+        session = panel.session
+        if session is not None and panel.running:
+            session.control.step_move()
+            panel.show_running()
+            return
+        bar = getattr(panel, "step_bar", None)
+
+        def prepare(control) -> None:
+            control.set_delay(bar.delay_s if bar is not None else 0.0)
+            control.step_move()
+
+        panel.start_training(prepare=prepare)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
 
-from studio.ui.training.gridworld import GridworldView, heat
+from studio.ui.training.gridworld import GridworldView, MoveBar, heat
 from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, tile_for
 
 CLASS_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899",
@@ -564,13 +564,15 @@ class LiveViews(QTabWidget):
         q_values.toggled.connect(world.set_q_values)
         row.addWidget(numbers)
         row.addWidget(q_values)
+        move = MoveBar(world)
         left.addWidget(world, 1)
         left.addWidget(caption)
         left.addLayout(row)
+        left.addWidget(move)
         returns = _plot("Episode return", "episode", "return")
         lay.addLayout(left, 3)
         lay.addWidget(returns, 2)
-        self.parts.update(grid_world=world, grid_speed=speed, returns=returns)
+        self.parts.update(grid_world=world, grid_speed=speed, grid_move=move, returns=returns)
         self.parts["returns_curve"] = returns.plot(pen=pg.mkPen("#94a3b8", width=1))
         self.parts["returns_mean"] = returns.plot(pen=pg.mkPen("#3b82f6", width=2))
 

@@ -47,3 +47,30 @@ def test_the_views_page_has_the_toggles(qtbot, registry):
     boxes["Numbers"].setChecked(False)
     assert not views.parts["grid_world"].show_numbers
     assert np.isfinite(views.parts["grid_world"].values).all()
+
+
+def test_step_move_button_moves_the_agent_one_cell_and_shows_the_update(window, qtbot, registry):
+    """The Step move control on the gridworld page: each click is one move, its update written under the grid."""
+    from studio.core.ops import SetTraining
+
+    window.document.replace_project(project(mlp(registry, "q", 12, 8, 4), training={
+        "recipe": "sarsa", "epochs": 1, "seed": 1,
+        "rl": {"episodes": 50, "random_start": False, "epsilon_start": 0.5, "epsilon_end": 0.5,
+               "grid": {"layout": ["S...", "....", "...G"], "step_reward": -1.0, "goal_reward": 0.0}}}))
+    window.document.push(SetTraining("rl.lr", 0.5))
+    panel = window.window.training_panel
+    panel.views.prepare(("gridworld", "returns"))
+    panel.views.show_views({"gridworld": {"cells": np.zeros((3, 4)), "values": np.zeros((3, 4)),
+                                          "actions": np.zeros((3, 4))}})
+    bar = panel.views.parts["grid_move"]
+    world = panel.views.parts["grid_world"]
+    for clicks in (1, 2, 3):
+        bar.button.click()
+        assert panel.running
+        qtbot.waitUntil(lambda c=clicks: panel.session.paused and panel.views.last_step == c, timeout=30_000)
+        assert world.move is not None and len(world.path) == clicks + 1
+        assert world.agent == clicks and not world.timer.isActive()  # the agent stands where the move took it
+        if clicks == 1:  # from the start, reward −1, nothing learned yet: Q goes from 0 halfway to −1
+            assert "← 0.000 + 0.5 · (-1.000 − 0.000) = -0.500" in bar.update_label.text()
+    panel.stop_training()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
