@@ -12,6 +12,8 @@ import torch
 from torch import nn
 
 METHODS = ("saliency", "ig", "gradcam", "occlusion", "lrp")
+METHOD_NAMES = {"saliency": "Saliency", "ig": "Integrated Gradients", "gradcam": "Grad-CAM",
+                "occlusion": "Occlusion", "lrp": "LRP"}
 
 
 class ExplainError(ValueError):
@@ -20,7 +22,8 @@ class ExplainError(ValueError):
 
 @dataclass
 class Attribution:
-    """Attribution values shaped like the input (Grad-CAM: upsampled to the input's spatial size)."""
+    """Attribution values shaped like the input (Grad-CAM: upsampled to the input's spatial size; token ids:
+    one value per token)."""
 
     method: str
     values: torch.Tensor
@@ -42,13 +45,16 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | No
               *, layer: nn.Module | None = None, steps: int = 64, window: int = 3) -> Attribution:
     """Attribute the model's score for ``target`` (default: its prediction) to each input element.
 
-    ``layer`` is the conv module Grad-CAM looks at. ``window`` is occlusion's patch size.
+    ``layer`` is the conv module Grad-CAM looks at. ``window`` is occlusion's patch size. Token ids
+    (integer inputs) are attributed per token through the model's Embedding (:mod:`.tokens`).
     """
     from captum import attr
 
     if method not in METHODS:
         raise ExplainError(f"unknown method '{method}' (choose one of {', '.join(METHODS)})")
     model.eval()
+    if not x.is_floating_point():
+        return _attribute_tokens(model, x, target, method, steps)
     x = x.detach().float()
     tgt = _targets(model, x, target)
     delta = None
@@ -72,6 +78,23 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | No
     else:
         values = _lrp(model, x, tgt)
     return Attribution(method, values.detach(), tgt, None if delta is None else delta.detach().abs())
+
+
+def _attribute_tokens(model: nn.Module, ids: torch.Tensor, target: int | torch.Tensor | None, method: str,
+                      steps: int) -> Attribution:
+    """Token ids: one value per token, taken at the Embedding's output (ids carry no gradient)."""
+    from studio.analysis.tokens import TOKEN_METHODS, find_embedding, token_attribution
+
+    if method not in TOKEN_METHODS:
+        raise ExplainError(f"{METHOD_NAMES[method]} does not apply to token ids; "
+                           "use saliency, Integrated Gradients or occlusion for this sequence model")
+    embedding = find_embedding(model)
+    if embedding is None:
+        raise ExplainError("the model reads integer token ids but has no Embedding node to attribute through")
+    ids = ids.detach().long()
+    tgt = _targets(model, ids, target)
+    values, delta = token_attribution(model, ids, tgt, method, embedding, steps)
+    return Attribution(method, values, tgt, delta)
 
 
 def _window(x: torch.Tensor, size: int) -> tuple[int, ...]:

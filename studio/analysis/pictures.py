@@ -1,7 +1,8 @@
 """Attribution pictures as PNG files, drawn with Pillow (no Qt: the CLI writes them headless).
 
 Images get the input in grey beside the attribution as a heat overlay (red: raises the class
-score, blue: lowers it); flat inputs (tables, sequences) get one bar per feature or step.
+score, blue: lowers it); flat inputs (tables, sequences) get one bar per feature or step, and
+token sequences one bar per token with the token (its character or id) written under it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,28 @@ def _bars(values: np.ndarray, height: int = 160, bar: int = 14) -> np.ndarray:
     return img
 
 
+def token_bars(values: np.ndarray, labels: list[str], title: str = "", marked: int | None = None):
+    """One bar per token with its label under it (a PIL image); ``marked``: the explained position, underlined."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    bar = 30
+    font = ImageFont.load_default(size=14)
+    bars = _bars(np.asarray(values, dtype=np.float64), height=160, bar=bar)
+    top, below = (22 if title else 4), 40
+    img = Image.new("RGB", (max(bars.shape[1], 8 * len(title) + 8), top + bars.shape[0] + below), "white")
+    img.paste(Image.fromarray(bars), (0, top))
+    draw = ImageDraw.Draw(img)
+    if title:
+        draw.text((4, 3), title, fill=(30, 30, 30), font=font)
+    y = top + bars.shape[0] + 4
+    for i, label in enumerate(labels):
+        w = draw.textlength(label, font=font)
+        draw.text((i * bar + (bar - w) / 2, y), label, fill=(20, 20, 20), font=font)
+        if i == marked:
+            draw.line((i * bar + 3, y + 19, (i + 1) * bar - 3, y + 19), fill=(200, 60, 50), width=2)
+    return img
+
+
 def attribution_image(x: torch.Tensor, values: torch.Tensor) -> np.ndarray:
     """One sample (C×H×W or flat) and its attribution side by side, as an RGB array."""
     xs, vs = x.detach().cpu().float().numpy(), values.detach().cpu().float().numpy()
@@ -56,8 +79,14 @@ def attribution_image(x: torch.Tensor, values: torch.Tensor) -> np.ndarray:
     return _bars(vs.sum(-1) if vs.ndim == 2 else vs)
 
 
-def write_pictures(x: torch.Tensor, values: torch.Tensor, names: list[str], out: str | Path) -> list[Path]:
-    """One PNG per sample into ``out`` (created); returns the paths written."""
+def write_pictures(x: torch.Tensor, values: torch.Tensor, names: list[str], out: str | Path,
+                   tokens: list[list[str]] | None = None, titles: list[str] | None = None,
+                   marked: int | None = None) -> list[Path]:
+    """One PNG per sample into ``out`` (created); returns the paths written.
+
+    ``tokens``: each sample's token labels (sequence models: bars labelled by token); ``titles``: a
+    line over each token picture; ``marked``: the explained output position, underlined.
+    """
     from PIL import Image
 
     folder = Path(out)
@@ -65,6 +94,10 @@ def write_pictures(x: torch.Tensor, values: torch.Tensor, names: list[str], out:
     written = []
     for i, name in enumerate(names):
         path = folder / f"{name}.png"
-        Image.fromarray(attribution_image(x[i], values[i])).save(path)
+        if tokens is not None:
+            token_bars(values[i].detach().cpu().float().numpy(), tokens[i], titles[i] if titles else "",
+                       marked).save(path)
+        else:
+            Image.fromarray(attribution_image(x[i], values[i])).save(path)
         written.append(path)
     return written
