@@ -3,8 +3,9 @@
 Opens the editor offscreen, enters presentation mode at ``--scale`` % (150 by default) at each of
 ``--sizes`` (1280x720 and 1920x1080), loads each template, and saves the window as
 ``OUTDIR/<template>__<WxH>__<scale>.png``; with ``--train`` each template also trains a few steps and a
-second picture shows the live view mid-run. For every picture it lists what is clipped: the run
-controls not wholly on screen, or a button or tab narrower than its text needs. Exit 1 when anything is.
+picture per live-view page shows it mid-run. For every picture it lists what is clipped: the run
+controls not wholly on screen, a button or tab narrower than its text needs, or a tile's caption or
+text cut. Exit 1 when anything is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def squeezed(window) -> list[str]:
     from PySide6.QtCore import QPoint, QRect
     from PySide6.QtWidgets import QAbstractButton, QTabBar
 
+    from studio.ui.training.tiles import TileGrid
+
     out = []
     frame = QRect(QPoint(0, 0), window.size())
     for button in window.findChildren(QAbstractButton):
@@ -41,6 +44,9 @@ def squeezed(window) -> list[str]:
             for i in range(bar.count()):
                 if bar.tabRect(i).right() > bar.width() + 1 and not bar.usesScrollButtons():
                     out.append(f"tab '{bar.tabText(i)}' cut off")
+    for grid in window.findChildren(TileGrid):
+        if grid.isVisible() and not grid.visibleRegion().isEmpty():
+            out += [f"{grid.title or 'tiles'}: {what}" for what in grid.clipped[:3]]
     return out
 
 
@@ -100,10 +106,15 @@ def main(argv: list[str] | None = None) -> int:
                         panel.stop_training()
                         wait(app, lambda: not panel.running, 60)
                     panel.tabs.setCurrentWidget(panel.views if panel.views.received else panel.plots)
-                    wait(app, lambda: False, 0.4)
-                    window.grab().save(str(args.out / f"{name}__live.png"))
-                    written += 1
-                    problems += [f"{name}__live: {b}" for b in clipped(panel) + squeezed(window)]
+                    pages = range(panel.views.count()) if panel.views.received else [None]
+                    for page in pages:  # every page of the live view: predictions, attention, ...
+                        if page is not None:
+                            panel.views.setCurrentIndex(page)
+                        wait(app, lambda: False, 0.4)
+                        shot = f"{name}__live" + (f"_{page}" if page else "")
+                        window.grab().save(str(args.out / f"{shot}.png"))
+                        written += 1
+                        problems += [f"{shot}: {b}" for b in clipped(panel) + squeezed(window)]
     presentation.leave()
     panel.shutdown()
     window.files.discard_recovery()

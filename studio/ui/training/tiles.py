@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 GOOD = QColor(60, 170, 90)
@@ -84,8 +84,19 @@ def tile_for(sample: np.ndarray, caption: str = "", ok: bool | None = None) -> T
     return Tile(text=", ".join(f"{v:.2f}" for v in flat), caption=caption, ok=ok)
 
 
+#: a caption wraps onto at most this many lines (a sequence's tokens need two or three at a large scale)
+CAPTION_LINES = 3
+#: the smallest font a tile's own text shrinks to before it is elided
+MIN_TEXT_PT = 6.0
+
+
 class TileGrid(QWidget):
-    """A wrapping grid of tiles that scales them to the space it has."""
+    """A wrapping grid of tiles that scales them to the space it has.
+
+    Heights follow the font (the title's line, each caption's wrapped lines), so at a large UI scale
+    nothing is cut: captions wrap under their tile, and a tile's own text shrinks to fit its box.
+    ``clipped`` lists what still could not be shown whole at the last paint (the screenshot tools report it).
+    """
 
     def __init__(self, parent: QWidget | None = None, tile: int = 72, title: str = "") -> None:
         super().__init__(parent)
@@ -93,6 +104,7 @@ class TileGrid(QWidget):
         self.tile = tile
         self.title = title
         self.columns: int | None = None
+        self.clipped: list[str] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 120)
 
@@ -104,58 +116,92 @@ class TileGrid(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(8 * (self.tile + 8), 2 * (self.tile + 30) + 24)
 
-    def _layout(self) -> tuple[int, int, float]:
+    # -- fonts and geometry ------------------------------------------------------------------------
+    def _fonts(self) -> tuple[QFont, QFont, QFont]:
+        """(title, caption, tile text) fonts, all derived from the widget's font (the UI scale)."""
+        title = QFont(self.font())
+        title.setBold(True)
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.5, self.font().pointSizeF() * 0.85))
+        return title, small, QFont(small)
+
+    def _top(self) -> float:
+        return QFontMetricsF(self._fonts()[0]).height() + 6 if self.title else 4.0
+
+    def _caption_lines(self, width: float, fm: QFontMetricsF) -> int:
+        """Lines the longest caption needs at ``width`` (a quick estimate, refined by word wrapping)."""
+        widest = max((fm.horizontalAdvance(t.caption) for t in self.tiles if t.caption), default=0.0)
+        if widest <= 0:
+            return 0
+        return int(min(CAPTION_LINES, max(1, -(-widest // max(1.0, width * 0.85)))))
+
+    def _layout(self) -> tuple[int, int, float, float]:
+        """(columns, rows, tile side, caption height) that make the tiles as large as the space allows."""
         n = max(1, len(self.tiles))
-        top = 22 if self.title else 4
+        fm = QFontMetricsF(self._fonts()[1])
+        top = self._top()
         w, h = max(1, self.width() - 8), max(1, self.height() - top - 4)
-        best = (1, n, 8.0)
+        best = (1, n, 8.0, fm.lineSpacing() + 2)
         cols_range = [self.columns] if self.columns else range(1, n + 1)
         for cols in cols_range:
             rows = -(-n // cols)
-            side = min(w / cols - 6, (h / rows) - 20)
+            side = w / cols - 6
+            cap = self._caption_lines(side + 6, fm) * fm.lineSpacing() + 4
+            side = min(side, h / rows - cap)
             if side > best[2]:
-                best = (cols, rows, side)
-        cols, rows, side = best
-        return cols, rows, max(8.0, min(side, 160.0))
+                best = (cols, rows, side, cap)
+        cols, rows, side, cap = best
+        return cols, rows, max(8.0, min(side, 160.0)), cap
 
+    # -- painting ------------------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pal = self.palette()
-        fg = pal.windowText().color()
-        font = QFont(self.font())
+        fg = self.palette().windowText().color()
+        title_font, small, _text = self._fonts()
+        clipped: list[str] = []
         if self.title:
-            font.setBold(True)
-            p.setFont(font)
+            p.setFont(title_font)
             p.setPen(fg)
-            p.drawText(QRectF(4, 2, self.width() - 8, 18), Qt.AlignmentFlag.AlignLeft, self.title)
-            font.setBold(False)
+            fm = QFontMetricsF(title_font)
+            shown = fm.elidedText(self.title, Qt.TextElideMode.ElideRight, self.width() - 8)
+            if shown != self.title:
+                clipped.append(f"title '{self.title}'")
+            p.drawText(QRectF(4, 2, self.width() - 8, fm.height() + 2), Qt.AlignmentFlag.AlignLeft, shown)
         if not self.tiles:
+            p.setFont(self.font())
             p.setPen(fg)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "nothing to show yet")
+            self.clipped = clipped
             return
-        cols, _rows, side = self._layout()
-        top = 22 if self.title else 4
-        small = QFont(font)
-        small.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
-        p.setFont(small)
+        cols, _rows, side, cap = self._layout()
+        top = self._top()
+        fm = QFontMetricsF(small)
+        wrap = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
         for i, t in enumerate(self.tiles):
             r, c = divmod(i, cols)
-            x, y = 4 + c * (side + 6), top + r * (side + 20)
+            x, y = 4 + c * (side + 6), top + r * (side + cap)
             box = QRectF(x, y, side, side)
-            self._paint_tile(p, t, box, fg)
+            if not self._paint_tile(p, t, box, fg, small):
+                clipped.append(f"tile text '{t.text}'")
             if t.ok is not None:
                 p.setPen(QPen(GOOD if t.ok else BAD, 3 if not t.ok else 1.5))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(box.adjusted(-1, -1, 1, 1))
             if t.caption:
+                p.setFont(small)
                 p.setPen(BAD if t.ok is False else fg)
-                p.drawText(QRectF(x - 3, y + side + 1, side + 6, 18),
-                           Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                           p.fontMetrics().elidedText(t.caption, Qt.TextElideMode.ElideRight, int(side + 6)))
+                area = QRectF(x - 3, y + side + 2, side + 6, cap - 2)
+                text = t.caption
+                if fm.boundingRect(area, int(wrap), text).height() > area.height() + 0.5:
+                    clipped.append(f"caption '{t.caption}'")  # longer than the lines allowed: elide the end
+                    text = fm.elidedText(text, Qt.TextElideMode.ElideRight, (side + 6) * max(1, cap // fm.lineSpacing()))
+                p.drawText(area, int(wrap), text)
+        self.clipped = clipped
         p.end()
 
-    def _paint_tile(self, p: QPainter, t: Tile, box: QRectF, fg: QColor) -> None:
+    def _paint_tile(self, p: QPainter, t: Tile, box: QRectF, fg: QColor, font: QFont) -> bool:
+        """Paint one tile's content; False when its text could not be shown whole."""
         p.setPen(QPen(QColor(128, 128, 128, 90), 1))
         p.setBrush(QColor(128, 128, 128, 30))
         p.drawRect(box)
@@ -180,5 +226,26 @@ class TileGrid(QWidget):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawPath(path)
         elif t.text:
-            p.setPen(fg)
-            p.drawText(box.adjusted(3, 3, -3, -3), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, t.text)
+            return self._paint_text(p, t.text, box.adjusted(3, 3, -3, -3), fg, font)
+        return True
+
+    @staticmethod
+    def _paint_text(p: QPainter, text: str, area: QRectF, fg: QColor, font: QFont) -> bool:
+        """Word-wrapped text in ``area``, its font shrunk (down to MIN_TEXT_PT) until it fits."""
+        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        f = QFont(font)
+        size = f.pointSizeF() if f.pointSizeF() > 0 else 8.0
+        while True:
+            f.setPointSizeF(size)
+            rect = QFontMetricsF(f).boundingRect(area, flags, text)
+            fits = rect.height() <= area.height() + 0.5 and rect.width() <= area.width() + 0.5
+            if fits or size <= MIN_TEXT_PT:
+                break
+            size = max(MIN_TEXT_PT, size - 0.5)
+        p.setFont(f)
+        p.setPen(fg)
+        p.save()
+        p.setClipRect(area)  # never over the neighbouring tiles or the caption
+        p.drawText(area, flags, text)
+        p.restore()
+        return fits

@@ -86,7 +86,9 @@ class MatrixView(QWidget):
         font.setBold(True)
         p.setFont(font)
         p.setPen(fg)
-        p.drawText(QRectF(0, 2, self.width(), 18), Qt.AlignmentFlag.AlignHCenter, self.title)
+        title_h = p.fontMetrics().height() + 4  # follows the UI scale: never cut at 150 %
+        p.drawText(QRectF(0, 2, self.width(), title_h), Qt.AlignmentFlag.AlignHCenter,
+                   p.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, self.width()))
         font.setBold(False)
         if self.matrix is None:
             p.setFont(font)
@@ -99,7 +101,7 @@ class MatrixView(QWidget):
         p.setFont(small)
         fm = p.fontMetrics()
         label_w = min(90, max([fm.horizontalAdvance(s) for s in self.rows] + [10]) + 6)
-        left, top = label_w + 22, 24
+        left, top = label_w + 22, title_h + 6
         bottom_pad = fm.height() * 2 + 10
         side = min((self.width() - left - 80) / n_c, (self.height() - top - bottom_pad) / n_r)
         side = max(4.0, side)
@@ -112,7 +114,7 @@ class MatrixView(QWidget):
             for j in range(n_c):
                 r = QRectF(left + j * side, top + i * side, side, side)
                 p.fillRect(r, heat(norm[i, j]))
-                if self.counts and side >= 16:
+                if self.counts and side >= max(16, fm.horizontalAdvance(str(int(m.max()))) + 4):
                     p.setPen(QColor("black") if norm[i, j] > 0.55 else QColor("white"))
                     p.drawText(r, Qt.AlignmentFlag.AlignCenter, str(int(m[i, j])))
         p.setPen(fg)
@@ -121,7 +123,8 @@ class MatrixView(QWidget):
             p.drawText(QRectF(22, top + i * side, label_w - 4, side), Qt.AlignmentFlag.AlignRight
                        | Qt.AlignmentFlag.AlignVCenter, fm.elidedText(self.rows[i] if i < len(self.rows) else str(i),
                                                                        Qt.TextElideMode.ElideRight, label_w - 4))
-        step_c = max(1, int(np.ceil(max([fm.horizontalAdvance(s) for s in self.cols] + [8]) / side)))
+        gap = fm.horizontalAdvance("  ")  # labels never touch: "0:4" "1:7", not "0:41:7"
+        step_c = max(1, int(np.ceil((max([fm.horizontalAdvance(s) for s in self.cols] + [8]) + gap) / side)))
         for j in range(0, n_c, step_c):
             p.drawText(QRectF(left + j * side - side, top + n_r * side + 2, side * 3, fm.height()),
                        Qt.AlignmentFlag.AlignHCenter, self.cols[j] if j < len(self.cols) else str(j))

@@ -1,0 +1,38 @@
+"""Tile grids at a presentation scale: captions wrap under their tile and a tile's text shrinks to its box,
+so nothing is cut at 150 % on a 1280×720 or 1920×1080 projector."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+
+from studio.ui.training.tiles import Tile, TileGrid
+
+
+def _sequence_tiles(n: int = 16) -> list[Tile]:
+    """What the attention template's prediction grid shows: the tokens in and wanted, the tokens got."""
+    return [Tile(text="in: 4 7 0 1 7 2 8 3\nwant: 3 8 2 7 1 0 7 4", caption="got: 8 3 0 7 9 7 2 7", ok=False)
+            for _ in range(n)]
+
+
+def _grid(qtbot, width: int, height: int, scale: float) -> TileGrid:
+    grid = TileGrid(title="Validation samples: prediction (true) — red = mistake")
+    qtbot.addWidget(grid)
+    font = QFont(grid.font())
+    font.setPointSizeF(font.pointSizeF() * scale)
+    grid.setFont(font)
+    grid.resize(width, height)
+    grid.set_tiles(_sequence_tiles())
+    grid.grab()  # paints: the grid records what it could not show whole
+    return grid
+
+
+def test_sequence_captions_are_whole_at_150_percent_on_both_projector_sizes(qtbot):
+    # the prediction grid's share of the live view at 1280×720 and at 1920×1080 (presentation, 150 %)
+    for size in ((740, 250), (1140, 330)):
+        grid = _grid(qtbot, *size, 1.5)
+        assert grid.clipped == [], (size, grid.clipped)
+
+
+def test_a_grid_too_small_for_its_captions_says_so(qtbot):
+    grid = _grid(qtbot, 170, 125, 2.0)
+    assert grid.clipped  # the screenshot tool reports this instead of silently cutting text
