@@ -1,14 +1,24 @@
-"""Real datasets that ship inside scikit-learn: usable offline, in class, with no download.
+"""Real datasets that ship inside scikit-learn, and public-domain texts that ship inside NN Studio:
+usable offline, in class, with no download.
 
-Like :mod:`studio.train.synthetic`, every loader returns ``(x, y, info)`` and imports no studio
-code, so an export can copy this file beside ``train.py`` (it then needs scikit-learn installed).
-Why scikit-learn: its digits, iris, wine and breast-cancer sets are bundled in the wheel, with
-their class names, and have been the classroom's first real data for two decades.
+Like :mod:`studio.train.synthetic`, every loader returns ``(x, y, info)`` and needs numpy only (its
+one studio import, :func:`studio.train.synthetic.text_windows`, is a numpy-only function an export
+carries too), so an export can copy this file beside ``train.py`` (it then needs scikit-learn
+installed). Why scikit-learn: its digits, iris, wine and breast-cancer sets are bundled in the
+wheel, with their class names, and have been the classroom's first real data for two decades. The
+texts live in ``texts/`` beside this file (their sources in ``texts/README.md``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+try:  # the one implementation of character windows (numpy only; an export's data.py defines it above this text)
+    from studio.train.synthetic import text_windows
+except ImportError:  # pragma: no cover - a copy in an exported folder
+    pass
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,16 +70,68 @@ def make_breast_cancer(n: int = 0, seed: int = 0):
     return _table(load_breast_cancer, n, seed)
 
 
+# -- bundled texts: public-domain language for character models and word embeddings ---------------
+#: name -> what it is and where it comes from (texts/README.md says more)
+TEXTS: dict[str, str] = {
+    "sonnets": "William Shakespeare, Sonnets 1-154 (1609), public domain (Project Gutenberg #1041)",
+}
+TEXTS_DIR = Path(__file__).resolve().parent / "texts"
+
+
+def text_names() -> list[str]:
+    """The bundled texts, by name."""
+    return list(TEXTS)
+
+
+def bundled_text(name: str = "sonnets") -> str:
+    """The whole text ``name`` (UTF-8, newline line ends); ValueError naming the known ones."""
+    if name not in TEXTS:
+        raise ValueError(f"no bundled text {name!r}; choose one of {', '.join(TEXTS)}")
+    return (TEXTS_DIR / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def text_split(name: str = "sonnets", holdout: float = 0.1) -> tuple[str, str]:
+    """The text's training part and its held-out tail (validation never overlaps training)."""
+    text = bundled_text(name)
+    cut = int(round(len(text) * (1.0 - holdout)))
+    return text[:cut], text[cut:]
+
+
+def make_text(text: str = "sonnets", length: int = 64, many_to_many: bool = True, max_windows: int = 6000,
+              holdout: float = 0.1, seed: int = 0):
+    """Character windows of a bundled text, next character(s) as targets. Validation windows come
+    from the last ``holdout`` of the text, so overlapping windows never leak validation into training."""
+    full = bundled_text(text)
+    vocab = sorted(set(full))
+    head, tail = text_split(text, holdout)
+    x, y, info = text_windows(head, length, many_to_many, max_windows, vocab=vocab)
+    n_val = max(1, int(round(max_windows * holdout / (1.0 - holdout))))
+    xv, yv, _ = text_windows(tail, length, many_to_many, n_val, vocab=vocab)
+    info.update(val_x=xv, val_y=yv, text=text)
+    return x, y, info
+
+
 def _param(default, minimum, maximum, help: str) -> dict:
     return {"kind": "int", "default": default, "minimum": minimum, "maximum": maximum, "help": help,
             "choices": ()}
 
 
 _N = _param(0, 0, 100_000, "Use at most this many samples (0 = all).")
-LOADERS = {"digits": make_digits, "iris": make_iris, "wine": make_wine, "breast_cancer": make_breast_cancer}
+LOADERS = {"digits": make_digits, "iris": make_iris, "wine": make_wine, "breast_cancer": make_breast_cancer,
+           "bundled_text": make_text}
 PARAMS: dict[str, dict[str, dict]] = {
     "digits": {"n": _N, "size": _param(8, 8, 64, "Image width and height (upscaled from 8×8).")},
     "iris": {"n": _N},
     "wine": {"n": _N},
     "breast_cancer": {"n": _N},
+    "bundled_text": {
+        "text": {"kind": "choice", "default": "sonnets", "minimum": None, "maximum": None, "choices": tuple(TEXTS),
+                 "help": "Which bundled public-domain text."},
+        "length": _param(64, 1, 4096, "Characters per sample (the model Input's length)."),
+        "many_to_many": {"kind": "bool", "default": True, "minimum": None, "maximum": None, "choices": (),
+                         "help": "Predict the next character at every position (else only the last)."},
+        "max_windows": _param(6000, 1, 1_000_000, "At most this many training samples from the text."),
+        "holdout": {"kind": "float", "default": 0.1, "minimum": 0.02, "maximum": 0.5, "choices": (),
+                    "help": "The last part of the text kept for validation (never trained on)."},
+    },
 }

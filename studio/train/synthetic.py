@@ -240,9 +240,11 @@ def take_balanced(indices: np.ndarray, labels: np.ndarray, limit: int) -> np.nda
     return indices[np.sort(order[:limit])]
 
 
-def text_windows(text: str, length: int = 32, many_to_many: bool = True, max_windows: int = 20000):
-    """Character-level samples from a text: ``x`` (n, length) ids and the next character(s) as ``y``."""
-    vocab = sorted(set(text))
+def text_windows(text: str, length: int = 32, many_to_many: bool = True, max_windows: int = 20000,
+                 vocab: list[str] | None = None):
+    """Character-level samples from a text: ``x`` (n, length) ids and the next character(s) as ``y``.
+    ``vocab``: the characters to number (default: the text's own), so two parts of one text share ids."""
+    vocab = sorted(set(text)) if vocab is None else list(vocab)
     if len(text) < length + 2:
         raise ValueError(f"the text has {len(text)} characters; at least {length + 2} are needed for length {length}")
     index = {ch: i for i, ch in enumerate(vocab)}
