@@ -169,10 +169,12 @@ def value_iteration_sweeps(env: GridWorld, gamma: float, theta: float = 1e-10,
 
 
 def policy_evaluation_sweeps(env: GridWorld, policy: np.ndarray, gamma: float, theta: float = 1e-10,
-                             max_sweeps: int = 10_000) -> Iterator[tuple[np.ndarray, float]]:
-    """Iterative policy evaluation of ``policy`` ([state, action] probabilities): (V, change) per sweep."""
+                             max_sweeps: int = 10_000, v0: np.ndarray | None = None
+                             ) -> Iterator[tuple[np.ndarray, float]]:
+    """Iterative policy evaluation of ``policy`` ([state, action] probabilities): (V, change) per sweep,
+    starting from ``v0`` (zeros by default; policy iteration starts from the previous policy's V)."""
     model = env.transitions()
-    v = np.zeros(env.n_states)
+    v = np.zeros(env.n_states) if v0 is None else np.array(v0, dtype=np.float64)
     for _ in range(max_sweeps):
         new_v = np.where(_blocked(env), 0.0, (policy * _backup(model, v, gamma)).sum(1))
         delta = float(np.abs(new_v - v).max())
@@ -199,6 +201,46 @@ def evaluate_policy(env: GridWorld, policy: np.ndarray, gamma: float) -> np.ndar
 
 def random_policy(env: GridWorld) -> np.ndarray:
     return np.full((env.n_states, 4), 0.25)
+
+
+ARROWS = {"^": 0, "u": 0, "↑": 0, ">": 1, "r": 1, "→": 1, "v": 2, "d": 2, "↓": 2, "<": 3, "l": 3, "←": 3}
+
+
+class PolicyError(ValueError):
+    """Arrows that do not describe a policy on this grid (the message names the row and column)."""
+
+
+def arrows_policy(env: GridWorld, text: str) -> np.ndarray:
+    """The policy a teacher writes as arrows, one row of the grid per word: ``>>v ^.v``.
+
+    ``^ > v <`` (or ``U R D L``, or ``↑ → ↓ ←``) pick that move in the cell; any other mark (``.``) and cells
+    past the end of a row or past the last row keep the equiprobable random choice."""
+    policy = random_policy(env)
+    rows = text.replace("/", " ").split()
+    if len(rows) > env.height:
+        raise PolicyError(f"{len(rows)} rows of arrows for a grid of {env.height} rows")
+    for r, row in enumerate(rows):
+        if len(row) > env.width:
+            raise PolicyError(f"row {r + 1} has {len(row)} arrows for a grid {env.width} cells wide")
+        for c, mark in enumerate(row):
+            a = ARROWS.get(mark.lower())
+            if a is not None:
+                policy[r * env.width + c] = np.eye(4)[a]
+    return policy
+
+
+def improve(env: GridWorld, policy: np.ndarray, v: np.ndarray, gamma: float) -> tuple[np.ndarray, bool]:
+    """Policy improvement: greedy in the one-step lookahead of ``v``; a state keeps its action while that
+    action still ties for the best (so ties never make policy iteration flip forever). Returns the new
+    deterministic policy and whether it equals ``policy``."""
+    q = q_from_v(env, v, gamma)
+    new = np.zeros_like(policy)
+    for s in range(env.n_states):
+        best = greedy_actions(q[s])
+        kept = [a for a in np.flatnonzero(policy[s] > 0) if a in best]
+        new[s, kept[0] if len(kept) == 1 and policy[s, kept[0]] == 1.0 else best[0]] = 1.0
+    playable = ~_blocked(env)
+    return new, bool(np.array_equal(new[playable], policy[playable]))
 
 
 def greedy_policy(q: np.ndarray) -> np.ndarray:

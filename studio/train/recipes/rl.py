@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -69,6 +69,14 @@ class RLSettings(Section):
     random_start: Bool = S(True, title="Random start", help="Start episodes in random free cells (explores every state).")
     learning: Bool = S(True, title="Learning", help="Update the values after every move; off: the agent "
                                                     "only plays what it has learned so far.")
+    policy: Literal["random", "arrows", "greedy"] = S(
+        "random", title="Policy evaluated",
+        help="Policy evaluation: random = each move with probability ¼ (Sutton & Barto 4.1); arrows = the policy "
+             "written in Policy arrows; greedy = policy iteration: evaluate, make the policy greedy in those values, "
+             "evaluate again, until the policy no longer changes (starts from the arrows, random where none).")
+    policy_arrows: Str = S("", title="Policy arrows",
+                           help="Policy evaluation: one word per grid row, one mark per cell: ^ > v < (or U R D L) "
+                                "for that move, . for a random move; missing cells move at random. Example: >>v ^.v")
     grid: GridSettings = S(factory=GridSettings)
 
 

@@ -17,6 +17,7 @@ import torch
 from studio.train import tabular
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.recipes.rl import RL_METRICS, RLSettings, _GridRecipe
+from studio.train.settings import SettingsError
 
 
 class TDControl(_GridRecipe):
@@ -105,8 +106,12 @@ class _Sweeps(_GridRecipe):
     def greedy(self, state: int) -> int:
         return int(self.q[state].argmax())
 
+    @property
+    def converged(self) -> bool:
+        return self.delta < 1e-10
+
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        if self.delta >= 1e-10:
+        if not self.converged:
             self.advance()
             self.sweep += 1
         self.returns.append(self.v[self.env.start])
@@ -134,7 +139,7 @@ class _Sweeps(_GridRecipe):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.load_common_state(state)
         for _ in range(int(state.get("sweep", 0))):  # replay the sweeps: deterministic, and cheap on a grid
-            if self.delta < 1e-10:
+            if self.converged:
                 break
             self.advance()
             self.sweep += 1
@@ -154,23 +159,71 @@ class ValueIteration(_Sweeps):
 
 
 class PolicyEvaluation(_Sweeps):
-    """V(s) ← Σ_a π(a|s) Σ p · (r + γ V(s′)) for the equiprobable random policy (Sutton & Barto 4.1)."""
+    """V(s) ← Σ_a π(a|s) Σ p · (r + γ V(s′)), one sweep per step, for the policy ``rl.policy`` names.
+
+    ``random``: the equiprobable policy (Sutton & Barto 4.1). ``arrows``: the policy a teacher writes in
+    ``rl.policy_arrows``. ``greedy``: policy iteration (4.3): once the evaluation settles, the policy becomes
+    greedy in its values and the next evaluation starts from them, until the policy stops changing. The view's
+    arrows are the evaluated policy (for ``random``: the greedy arrows of V, the book's Figure 4.1)."""
+
+    def start_policy(self) -> np.ndarray:
+        rl = self.settings.rl
+        if rl.policy == "random" or not rl.policy_arrows.strip():
+            return tabular.random_policy(self.env)
+        try:
+            return tabular.arrows_policy(self.env, rl.policy_arrows)
+        except tabular.PolicyError as exc:
+            raise SettingsError("rl.policy_arrows", str(exc)) from exc
 
     def make_sweeps(self):
-        return tabular.policy_evaluation_sweeps(self.env, tabular.random_policy(self.env), self.settings.rl.gamma)
+        self.policy = self.start_policy()
+        self.improvements = 0
+        self.stable = self.settings.rl.policy != "greedy"
+        return self._evaluate()
+
+    def _evaluate(self):
+        return tabular.policy_evaluation_sweeps(self.env, self.policy, self.settings.rl.gamma, v0=self.v)
+
+    @property
+    def converged(self) -> bool:
+        return self.delta < 1e-10 and self.stable
 
     def advance(self) -> None:
+        gamma = self.settings.rl.gamma
+        if self.delta < 1e-10 and not self.stable:  # evaluated: improve the policy, evaluate the new one
+            self.policy, self.stable = tabular.improve(self.env, self.policy, self.v, gamma)
+            if self.stable:
+                return
+            self.improvements += 1
+            self.sweeps = self._evaluate()
         try:
             self.v, self.delta = next(self.sweeps)
         except StopIteration:
             self.delta = 0.0
             return
-        self.q = tabular.q_from_v(self.env, self.v, self.settings.rl.gamma)
+        self.q = tabular.q_from_v(self.env, self.v, gamma)
+
+    def train_step(self, epoch: int, index: int) -> dict[str, float]:
+        metrics = super().train_step(epoch, index)
+        metrics["improvements"] = float(self.improvements)
+        return metrics
+
+    def views(self, quick: bool = False) -> dict[str, Any]:
+        out = super().views(quick)
+        if self.settings.rl.policy != "random":
+            h, w = self.env.height, self.env.width
+            out["gridworld"]["policy"] = (self.policy > 0).reshape(h, w, 4)
+        out["gridworld"]["improvements"] = self.improvements
+        return out
 
 
 SWEEP_METRICS = RL_METRICS + (
     MetricSpec("sweeps", "Sweeps", "sweeps", plot="none"),
     MetricSpec("start_value", "Value of the start", "reward", True),
+)
+EVALUATION_METRICS = SWEEP_METRICS + (
+    MetricSpec("improvements", "Policy improvements", "steps", plot="none",
+               help="Policy iteration: how often the evaluated policy was made greedy in its values."),
 )
 
 
@@ -189,6 +242,6 @@ _register("expected_sarsa", "Expected SARSA (table)", ExpectedSarsa,
 _register("value_iteration", "Value iteration", ValueIteration,
           "Dynamic programming on the known grid: the Bellman optimality backup, one sweep per step.",
           SWEEP_METRICS, "val_optimal_action_share")
-_register("policy_evaluation", "Policy evaluation (random)", PolicyEvaluation,
-          "Dynamic programming: the values of the equiprobable random policy, one sweep per step.",
-          SWEEP_METRICS, "val_v_error")
+_register("policy_evaluation", "Policy evaluation", PolicyEvaluation,
+          "Dynamic programming: the values of a policy (random, your arrows, or policy iteration from them), "
+          "one sweep per step.", EVALUATION_METRICS, "val_v_error")

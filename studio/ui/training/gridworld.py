@@ -56,6 +56,7 @@ class GridworldView(QWidget):
         self.values: np.ndarray | None = None
         self.actions: np.ndarray | None = None
         self.q: np.ndarray | None = None
+        self.policy: np.ndarray | None = None
         self.teleports: list[tuple[int, int, int, int, float]] = []
         self.path: list[tuple[int, int]] = []
         self.agent = 0
@@ -84,6 +85,7 @@ class GridworldView(QWidget):
         self.values = np.asarray(payload["values"], dtype=np.float64)
         self.actions = np.asarray(payload["actions"])
         self.q = np.asarray(payload["q"], dtype=np.float64) if payload.get("q") is not None else None
+        self.policy = np.asarray(payload["policy"], dtype=bool) if payload.get("policy") is not None else None
         self.teleports = [tuple(t) for t in payload.get("teleports", [])]
         path = [tuple(int(v) for v in rc) for rc in payload.get("path", [])]
         self.move = payload.get("move")
@@ -99,7 +101,10 @@ class GridworldView(QWidget):
         self.update()
 
     def best_actions(self, r: int, c: int) -> list[int]:
-        """Every greedy action of a cell (ties shown), from Q when the view has it."""
+        """Every greedy action of a cell (ties shown), from Q when the view has it; the evaluated policy's
+        actions when the payload names one (policy evaluation of arrows, policy iteration)."""
+        if self.policy is not None:
+            return [int(a) for a in np.flatnonzero(self.policy[r, c])]
         if self.q is not None:
             row = self.q[r, c]
             return [int(a) for a in np.flatnonzero(row >= row.max() - TIE)]
