@@ -39,6 +39,7 @@ from studio.core.registry import Registry
 from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
 from templates.digits_templates import DIGITS_BUILDERS
 from templates.rl_templates import RL_BUILDERS
+from templates.ssl_templates import SSL_BUILDERS
 
 HERE = Path(__file__).resolve().parent
 # spacing as in the editor's auto-layout (studio/ui/arrange.py): room for a B×C×H×W label between nodes
@@ -576,6 +577,7 @@ BUILDERS: dict[str, Callable[[Registry], Project]] = {
 }
 BUILDERS.update(RL_BUILDERS)
 BUILDERS.update(DIGITS_BUILDERS)
+BUILDERS.update(SSL_BUILDERS)
 
 
 def build(key: str, registry: Registry | None = None) -> Project:

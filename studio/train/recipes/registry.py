@@ -32,6 +32,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.control_dqn",
     "studio.train.recipes.vae",
     "studio.train.recipes.diffusion",
+    "studio.train.recipes.contrastive",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;

@@ -261,12 +261,12 @@ class LiveViews(QTabWidget):
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
                 "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal",
-                "diffusion": "_build_diffusion"}
+                "diffusion": "_build_diffusion", "pairs": "_build_pairs"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
              "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal",
-             "diffusion": "diffusion"}
+             "diffusion": "diffusion", "pairs": "pairs"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -421,34 +421,29 @@ class LiveViews(QTabWidget):
                              caption=(f"z{dims[r]}" + (f": {kl[r]:.1f}" if r < len(kl) else "")) if c == 0 else "")
                         for r in range(grid.shape[0]) for c in range(grid.shape[1])], columns=grid.shape[1])
 
+    def _build_pairs(self, page: QWidget) -> None:
+        self._single(page, "pairs", TileGrid(title="Two augmented views of each image"))
+
+    def _show_pairs(self, d: dict[str, Any]) -> None:
+        """Contrastive learning's input: each column is one image, its two random views one above the other."""
+        self._page("pairs", "Augmented views", self._build_pairs)
+        first, second = np.asarray(d["first"]), np.asarray(d["second"])
+        self.parts["pairs"].title = d.get("title", "Two augmented views of each image")
+        self.parts["pairs"].set_tiles([tile_for(v, "view 1" if i == 0 else "") for i, v in enumerate(first)]
+                                      + [tile_for(v, "view 2" if i == 0 else "") for i, v in enumerate(second)],
+                                      columns=len(first))
+
     def _build_diffusion(self, page: QWidget) -> None:
-        lay = QVBoxLayout(page)
-        scatter = ScatterView("Reverse process", "x₁", "x₂", equal_axes=True)
-        slider = QSlider(Qt.Orientation.Horizontal)
-        slider.setToolTip("Sampling step by step: pure noise (left) to the finished samples (right)")
-        slider.valueChanged.connect(self._diffusion_frame)
-        lay.addWidget(scatter)
-        lay.addWidget(slider)
-        self.parts.update(diffusion=scatter, diffusion_slider=slider)
+        from studio.ui.training.reverse_view import ReverseProcess
+
+        view = ReverseProcess(ScatterView("Reverse process", "x₁", "x₂", equal_axes=True))
+        self._single(page, "diffusion_page", view)
+        self.parts.update(diffusion=view.scatter, diffusion_grid=view.grid, diffusion_slider=view.slider)
 
     def _show_diffusion(self, d: dict[str, Any]) -> None:
-        """A diffusion model's reverse process: one frame per slider position (2-D points only)."""
+        """A diffusion model's reverse process: one frame per slider position (2-D points, or images as tiles)."""
         self._page("diffusion", "Reverse process", self._build_diffusion)
-        self._frames = [np.asarray(f) for f in d.get("frames") or [] if np.asarray(f).ndim == 2]
-        self._frame_steps, self._frame_total = list(d.get("steps") or []), d.get("T")
-        slider = self.parts["diffusion_slider"]
-        slider.setRange(0, max(0, len(self._frames) - 1))
-        slider.setValue(slider.maximum())
-        self._diffusion_frame(slider.value())
-
-    def _diffusion_frame(self, i: int) -> None:
-        frames = getattr(self, "_frames", [])
-        if 0 <= i < len(frames):
-            pts = frames[i][:, :2]
-            steps, total = getattr(self, "_frame_steps", []), getattr(self, "_frame_total", None)
-            where = f"step t = {steps[i]} of {total}" if i < len(steps) and total else f"snapshot {i + 1} of {len(frames)}"
-            self.parts["diffusion"].plot.getPlotItem().setTitle(f"Reverse process: {where} (t = 0: the samples)")
-            self.parts["diffusion"].set_points([("samples", pts, "#f97316", 4)])
+        self.parts["diffusion_page"].set_frames(d)
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:
