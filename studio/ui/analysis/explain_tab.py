@@ -1,7 +1,9 @@
 """Explain: why the model predicts what it does for one sample, by saliency, IG, Grad-CAM, occlusion or LRP.
 
 Images get the attribution drawn over the input (and beside it, signed); sequences and tables get
-one bar per step or feature. A graph with an attention Output shows its map in the same place.
+one bar per step or feature, token sequences one bar per token labelled with the token. A graph
+with an attention Output shows its map (query × key, token labels) next to the attributions. A
+model that predicts at every position is explained at the position the user picks (default: last).
 """
 
 from __future__ import annotations
@@ -23,18 +25,26 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.analysis.common import Tab, captioned, class_name, fit_scale, grey, overlay, pixmap, signed
+from studio.ui.analysis.token_views import AttentionMap, draw_token_bars
 
 METHOD_LABELS = {"saliency": "Saliency (|gradient|)", "ig": "Integrated Gradients", "gradcam": "Grad-CAM",
                  "occlusion": "Occlusion", "lrp": "Layer-wise relevance (LRP)"}
 
 
-def explain_job(loaded, index: int, target: int | None, method: str, node: str | None) -> dict[str, Any]:
+TOKEN_ONLY = ("saliency", "ig", "occlusion")  # what applies to token ids
+
+
+def explain_job(loaded, index: int, target: int | None, method: str, node: str | None,
+                position: int | None = None) -> dict[str, Any]:
     """Attribution, prediction and attention map for one validation sample (runs in the background)."""
     import torch
 
     from studio.analysis.explain import attribute
+    from studio.analysis.tokens import token_label
 
     d = loaded.data
+    if d.positions is not None:
+        d.set_position(position)
     x = d.val_x[index:index + 1]
     layer = loaded.convs.get(node) if method == "gradcam" else None
     if method == "gradcam" and layer is None:
@@ -47,7 +57,9 @@ def explain_job(loaded, index: int, target: int | None, method: str, node: str |
         probs = torch.softmax(d.model(x).float(), -1)[0]
     out: dict[str, Any] = {"x": x[0].numpy(), "values": result.values[0].float().numpy(), "method": method,
                            "target": int(result.target[0]), "probs": probs.numpy(), "label": int(d.val_y[index]),
-                           "delta": None if result.delta is None else float(result.delta.max())}
+                           "delta": None if result.delta is None else float(result.delta.max()),
+                           "position": d.position, "index": index,
+                           "tokens": [token_label(t, d.vocab) for t in x[0].tolist()] if d.tokens else None}
     if loaded.attention:
         module = d.model.module
         with torch.no_grad():
@@ -73,6 +85,8 @@ class ExplainTab(Tab):
         for key, label in METHOD_LABELS.items():
             self.method.addItem(label, key)
         self.method.setCurrentIndex(1)
+        self.position = QSpinBox()
+        self.position.setToolTip("This model predicts at every position: which position's prediction to explain")
         self.node = QComboBox()
         self.node.setToolTip("Grad-CAM: the conv node to look at")
         self.method.currentIndexChanged.connect(self._method_changed)
@@ -80,6 +94,8 @@ class ExplainTab(Tab):
         self.run_button.clicked.connect(self.compute)
         form = QFormLayout()
         form.addRow("Sample", self.sample)
+        form.addRow("Position", self.position)
+        self.form = form
         form.addRow("Class", self.target)
         form.addRow("Method", self.method)
         form.addRow("Conv node", self.node)
@@ -103,12 +119,14 @@ class ExplainTab(Tab):
         self.bars.setLabel("bottom", "step / feature")
         self.bars.getAxis("left").enableAutoSIPrefix(False)
         self.bars.hide()
-        self.attention = QLabel()
-        self.attention.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.attention = AttentionMap()
+        self.attention.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.bars, 3)
+        row.addWidget(self.attention, 2)
         right = QVBoxLayout()
         right.addWidget(self.pictures_box, 1)
-        right.addWidget(self.bars, 1)
-        right.addWidget(self.attention)
+        right.addLayout(row, 1)
         lay = QHBoxLayout(self)
         lay.addWidget(side)
         lay.addLayout(right, 1)
@@ -128,6 +146,20 @@ class ExplainTab(Tab):
             self.node.addItem(name)
         if loaded.convs:
             self.node.setCurrentIndex(self.node.count() - 1)
+        positions = d.positions
+        self.form.setRowVisible(self.position, positions is not None)
+        self.form.setRowVisible(self.node, bool(loaded.convs))
+        if positions is not None:
+            self.position.setRange(0, positions - 1)
+            self.position.setValue(d.position if d.position is not None else positions - 1)
+        model = self.method.model()
+        for i in range(self.method.count()):  # Grad-CAM and LRP need real-valued inputs
+            usable = not d.tokens or self.method.itemData(i) in TOKEN_ONLY
+            model.item(i).setEnabled(usable)
+            model.item(i).setToolTip("" if usable else "needs real-valued inputs; this model reads token ids")
+        if d.tokens and self.method.currentData() not in TOKEN_ONLY:
+            self.method.setCurrentIndex(self.method.findData("ig"))
+        self.attention.setVisible(bool(loaded.attention))
         self._method_changed()
 
     def _method_changed(self) -> None:
@@ -140,8 +172,9 @@ class ExplainTab(Tab):
     def compute(self) -> None:
         if self.loaded is None:
             return
+        per_position = self.loaded.data.positions is not None
         args = (self.loaded, self.sample.value(), self.target.currentData(), self.method.currentData(),
-                self.node.currentText() or None)
+                self.node.currentText() or None, self.position.value() if per_position else None)
         self.run_button.setEnabled(False)
         self.info.setText("Computing…")
         self.workspace.job(lambda: explain_job(*args), self.show_result, "Explain")
@@ -154,12 +187,15 @@ class ExplainTab(Tab):
             return class_name(classes, i)
 
         pred = int(np.argmax(r["probs"]))
-        lines = [f"<b>{METHOD_LABELS[r['method']]}</b> for class <b>{name(r['target'])}</b>",
+        where = f" at position <b>{r['position']}</b>" if r.get("position") is not None else ""
+        lines = [f"<b>{METHOD_LABELS[r['method']]}</b> for class <b>{name(r['target'])}</b>{where}",
                  f"Prediction: {name(pred)} ({100 * r['probs'][pred]:.1f} %)", f"Label: {name(r['label'])}"]
         if r["delta"] is not None:
             lines.append(f"Convergence delta (completeness): {r['delta']:.2e}")
         lines.append("<span style='color:#b33'>red</span> raises the score, "
                      "<span style='color:#33b'>blue</span> lowers it")
+        if r.get("position") is not None:
+            lines.append("Outlined: the explained position (its bar, its row of attention)")
         self.info.setText("<br>".join(lines))
         while self.pictures.count():
             item = self.pictures.takeAt(0)
@@ -173,22 +209,29 @@ class ExplainTab(Tab):
             for pic, caption in ((grey(x), "input"), (overlay(x, v), "attribution over the input"),
                                  (signed(v), "attribution (signed)")):
                 self.pictures.addWidget(captioned(pixmap(pic, scale), caption))
-        else:
+        elif r.get("tokens") is not None:
             self.pictures_box.hide()
             self.bars.show()
-            self.bars.clear()
+            self.bars.setLabel("bottom", "token")
+            draw_token_bars(self.bars, v.reshape(-1), r["tokens"], r.get("position"))
+        else:  # steps of a real-valued sequence (summed over features), or the features of a table
+            self.pictures_box.hide()
+            self.bars.show()
+            unit = "step" if x.ndim == 2 else "feature"
+            self.bars.setLabel("bottom", unit)
             values = v.sum(-1) if v.ndim == 2 else v.reshape(-1)
-            xs = np.arange(len(values))
-            brushes = [pg.mkBrush(200, 60, 50) if a >= 0 else pg.mkBrush(50, 90, 200) for a in values]
-            self.bars.addItem(pg.BarGraphItem(x=xs, height=values, width=0.8, brushes=brushes))
-            tokens = x.ndim == 1 and not np.issubdtype(x.dtype, np.floating)
-            ticks = [(i, str(int(t)) if tokens else f"{'step' if x.ndim == 2 else 'feature'} {i}")
-                     for i, t in enumerate(x.reshape(len(values), -1)[:, 0])]
-            self.bars.getAxis("bottom").setTicks([ticks if len(ticks) <= 40 else ticks[::max(1, len(ticks) // 20)]])
+            draw_token_bars(self.bars, values, [f"{unit} {i}" for i in range(len(values))], r.get("position"))
         if "attention" in r:
             out_name, a = r["attention"]
-            scale = max(1, 240 // max(a.shape))
-            self.attention.setPixmap(pixmap(signed(a, float(np.abs(a).max()) or 1.0), scale))
-            self.attention.setToolTip(f"attention map of Output '{out_name}' (mean over heads)")
+            tokens = r.get("tokens")
+            def label(i: int) -> str:
+                return f"{i}:{tokens[i]}" if tokens is not None and i < len(tokens) else str(i)
+
+            self.attention.set_map(a, [label(i) for i in range(a.shape[0])], [label(j) for j in range(a.shape[1])],
+                                   r.get("position"), f"Attention of '{out_name}', sample {r.get('index', 0)}")
+            self.attention.setToolTip(f"attention weights of Output '{out_name}' (mean over heads); "
+                                      "the outlined row is the explained position")
+            self.attention.show()
         else:
-            self.attention.clear()
+            self.attention.clear_map()
+            self.attention.hide()

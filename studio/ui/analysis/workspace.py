@@ -85,13 +85,20 @@ class AnalysisWorkspace(QWidget):
     def _loaded(self, loaded: LoadedRun) -> None:
         self.loaded = loaded
         d = loaded.data
+        what = f"{len(d.classes)} classes" if d.positions is None else \
+            f"{len(d.classes)} classes at each of {d.positions} positions"
         self.header.setText(f"Run <b>{self.run_path.name}</b> — graph <b>{d.graph_name}</b>, "
-                            f"{len(d.val_x)} validation samples, {len(d.classes)} classes")
+                            f"{len(d.val_x)} validation samples, {what}")
         self.status.setText("")
         for i in range(self.tabs.count()):
             tab = self.tabs.widget(i)
             tab.setEnabled(True)
             tab.set_run(loaded)
+        if d.tokens:  # a gradient step on token ids is no input at all
+            why = "FGSM and PGD perturb real-valued inputs; this model reads token ids, so there is nothing to attack."
+            self.attack.setEnabled(False)
+            self.attack.info.setText(why)
+            self.tabs.setTabToolTip(self.tabs.indexOf(self.attack), why)
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"Cannot analyse this run: {message}")

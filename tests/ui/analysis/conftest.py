@@ -71,3 +71,11 @@ def workspace(qtbot, registry):
     yield make
     for ws in made:
         ws.shutdown()
+
+
+@pytest.fixture(scope="session")
+def seq_run(registry, tmp_path_factory):
+    """A tiny attention model on digit reversal: a class per position, the weights on an attention Output."""
+    from tests.analysis.seq_models import attention_graph, train_sequence_run
+
+    return train_sequence_run(registry, attention_graph(registry), tmp_path_factory.mktemp("seq"))
