@@ -3,8 +3,8 @@
 The export folder gets
 
 - ``nnloop/``: :mod:`studio.train.nnloop` copied verbatim — the loop the app itself trains with;
-- ``data.py``: :mod:`studio.train.synthetic` verbatim plus loaders for the disk datasets
-  (paradigms that read a dataset);
+- ``data.py``: :mod:`studio.train.synthetic` verbatim, the loaders of :mod:`studio.train.bundled`
+  verbatim (scikit-learn's bundled sets) and loaders for the disk datasets (paradigms that read a dataset);
 - ``gridworld.py``: :mod:`studio.train.gridworld` verbatim, and ``tabular.py`` (its solver, which
   judges policies) with its one import made local (tabular Q-learning);
 - ``train.py``: a small template that configures the loop. Its settings are ``repr()`` literals of
@@ -14,25 +14,37 @@ The export folder gets
 The script runs as ``python train.py`` and under ``torchrun --nproc_per_node=N`` and writes
 ``metrics.csv`` with the columns ``nnstudio train`` writes. Which paradigms export is read from the
 recipe registry (``RecipeSpec.export``): ``True`` for the built-in writers below, or a callable
-``export(project, registry, settings) -> str`` that returns the text of ``train.py``.
+``export(project, registry, settings) -> str`` that returns the text of ``train.py`` —
+:func:`loop_writer` builds one from a paradigm's own task class, so a paradigm defined in one file
+exports too.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import pprint
 import re
-from collections.abc import Callable
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from studio.core.model import Project
 from studio.core.registry import Registry
-from studio.train import gridworld, synthetic
+from studio.train import bundled, gridworld, synthetic
 from studio.train.nnloop import parts as nnloop_parts
 from studio.train.recipes.registry import higher_is_better
-from studio.train.script_template import DATA_FILES, TRAIN_GAN, TRAIN_SUPERVISED, TRAIN_TABULAR_Q
+from studio.train.script_template import (
+    DATA_FILES,
+    TRAIN_GAN,
+    TRAIN_LOOP,
+    TRAIN_SUPERVISED,
+    TRAIN_TABULAR_Q,
+    TRAIN_VAE,
+)
 from studio.train.settings import SettingsError, TrainingSettings
 
 LOOP_DIR = Path(__file__).resolve().parent / "nnloop"
@@ -50,8 +62,58 @@ def loop_sources() -> dict[str, str]:
 
 
 def data_source() -> str:
-    """``data.py``: the built-in generators verbatim, then the disk loaders."""
-    return inspect.getsource(synthetic).rstrip() + "\n" + DATA_FILES.rstrip() + "\n"
+    """``data.py``: the built-in generators verbatim, the bundled-dataset loaders verbatim, then the disk loaders."""
+    return inspect.getsource(synthetic).rstrip() + "\n" + _bundled_source() + DATA_FILES.rstrip() + "\n"
+
+
+def _bundled_source() -> str:
+    """The loaders of :mod:`studio.train.bundled` that data.py can hold, with the functions they call,
+    verbatim, and ``BUNDLED``: name -> loader. They import scikit-learn when called, so data.py needs
+    it only for these sets."""
+    funcs, loaders = _bundled_loaders()
+    table = ", ".join(f"{name!r}: {f.__name__}" for name, f in loaders.items())
+    parts = ["\n\n# " + "-" * 93 + "\n# Real datasets shipped inside scikit-learn (as NN Studio loads them)\n"]
+    parts += ["\n\n" + inspect.getsource(f).rstrip() + "\n" for f in funcs]
+    return "".join(parts) + f"\n\nBUNDLED = {{{table}}}\n"
+
+
+def _bundled_loaders() -> tuple[list[Callable[..., Any]], dict[str, Callable[..., Any]]]:
+    """(functions to copy in definition order, dataset name -> loader): a loader is copied when
+    everything it uses is numpy, a function of :mod:`~studio.train.bundled`, or defined by the
+    generators already in data.py (a loader reading NN Studio's own files is not)."""
+    env, available = vars(bundled), vars(synthetic)
+
+    def closure(f: Callable[..., Any], seen: dict[str, Callable[..., Any]]) -> bool:
+        if f.__name__ in seen:
+            return True
+        if f.__name__ in available:  # data.py would define it twice
+            return False
+        seen[f.__name__] = f
+        for name in _free_names(inspect.getsource(f)):
+            value = env.get(name)
+            if value is None or (name in available and available[name] is value):
+                continue  # a builtin, or defined above in data.py
+            if not (inspect.isfunction(value) and value.__module__ == bundled.__name__ and closure(value, seen)):
+                return False
+        return True
+
+    needed: dict[str, Callable[..., Any]] = {}
+    loaders = {}
+    for name, loader in bundled.LOADERS.items():
+        seen = dict(needed)
+        if closure(loader, seen):
+            needed, loaders[name] = seen, loader
+    order = [id(v) for v in env.values()]
+    return sorted(needed.values(), key=lambda f: order.index(id(f))), loaders
+
+
+def _free_names(source: str) -> set[str]:
+    """Names a function or class reads but does not bind itself (its globals and builtins)."""
+    tree = ast.parse(textwrap.dedent(source))
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    stored |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+               for a in (*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg) if a is not None}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - stored
 
 
 def _lit(value: Any) -> str:
@@ -82,11 +144,18 @@ def _schedule(s: dict) -> dict:
     return _pick(s, "name", *nnloop_parts.SCHEDULE_KEYS.get(s["name"], ()))
 
 
-def _dataset(ds: dict) -> dict:
-    keep = ["name", "params", "val_fraction", "limit", "augment"]
-    if ds["name"] not in synthetic.GENERATORS:
+def _dataset(ds: dict, labels: bool = False) -> dict:
+    """``labels``: the paradigm trains on class labels, so label noise and adversarial batches apply."""
+    keep = ["name", "params", "val_fraction", "limit"]
+    if ds["name"] in bundled.LOADERS and ds["name"] not in _bundled_loaders()[1]:
+        raise ScriptExportError(f"dataset '{ds['name']}' is not carried into data.py; train it in NN Studio or "
+                                f"with `nnstudio train`")
+    if ds["name"] not in synthetic.GENERATORS and ds["name"] not in bundled.LOADERS:
         keep += ["path", "target", "download"]
-    return _pick(ds, *keep)
+    out = _pick(ds, *keep, *(["label_noise"] if labels else []))
+    out["augment"] = _pick(ds["augment"], "flip", "crop", "rotation", "normalize",
+                           *(["adversarial", "adversarial_eps"] if labels else []))
+    return out
 
 
 def _early(es: dict) -> dict:
@@ -98,8 +167,8 @@ def _common(d: dict) -> dict:
             "threads": d["threads"], "early_stopping": _early(d["early_stopping"])}
 
 
-def _gradient(d: dict) -> dict:
-    return {"dataset": _dataset(d["dataset"]), "batch_size": d["batch_size"], "steps_per_epoch": d["steps_per_epoch"],
+def _gradient(d: dict, labels: bool = False) -> dict:
+    return {"dataset": _dataset(d["dataset"], labels), "batch_size": d["batch_size"], "steps_per_epoch": d["steps_per_epoch"],
             "optimizer": _optimizer(d["optimizer"]), "schedule": _schedule(d["schedule"]), "grad_clip": d["grad_clip"],
             "init": _pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"]}
 
@@ -153,7 +222,7 @@ def _graph_parts(project: Project, registry: Registry, graph, settings: Training
     return {"module": module, "class": exported.class_name, "prefix": exported.weights_prefix, "graph": graph.name,
             "shape": list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0]),
             "prediction": roles.index("prediction") if "prediction" in roles else 0,
-            "frozen": sorted(frozen), "lr_mult": dict(sorted(mult.items()))}
+            "frozen": sorted(frozen), "lr_mult": dict(sorted(mult.items())), "roles": roles}
 
 
 def _head(project: Project, settings: dict, options: str, monitor: str) -> dict[str, str]:
@@ -167,7 +236,7 @@ GRADIENT_OPTIONS = "--epochs N, --batch-size N (per process), --lr X, --max-step
 
 def supervised_script(project: Project, registry: Registry, settings: TrainingSettings, task: str) -> str:
     d = settings.to_dict()
-    carried = {**_common(d), **_gradient(d)}
+    carried = {**_common(d), **_gradient(d, labels=task in ("classification", "sequence"))}
     loss = {"name": d["loss"]["name"]}
     if task in ("classification", "sequence"):
         loss["label_smoothing"] = d["loss"]["label_smoothing"]
@@ -200,6 +269,27 @@ def gan_script(project: Project, registry: Registry, settings: TrainingSettings)
     return _fill(TRAIN_GAN, values)
 
 
+def vae_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
+    d = settings.to_dict()
+    vae = d["vae"]
+    gradient = {k: v for k, v in _gradient(d).items() if k != "amp"}  # the VAE trains in full precision
+    carried = {**_common(d), **gradient, "vae": _pick(vae, "beta")}
+    parts = {role: _graph_parts(project, registry, _graph(project, vae[role], f"vae.{role}"), settings, role)
+             for role in ("encoder", "decoder")}
+    roles = parts["encoder"]["roles"]
+    for role in ("mean", "log_variance"):
+        if roles.count(role) != 1:
+            raise ScriptExportError(f"the encoder '{parts['encoder']['graph']}' needs one Output with role "
+                                    f"'{role}'; it has {roles.count(role)}")
+    values = _head(project, carried, GRADIENT_OPTIONS, "val_loss")
+    values.update({"__MODELS__": _lit({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
+                   "__MEANS__": repr(roles.index("mean")), "__LOG_VARIANCES__": repr(roles.index("log_variance")),
+                   "__INPUT_SHAPE__": repr(parts["encoder"]["shape"]),
+                   "__FROZEN__": _lit({r: p["frozen"] for r, p in parts.items()}),
+                   "__LR_MULT__": _lit({r: p["lr_mult"] for r, p in parts.items()})})
+    return _fill(TRAIN_VAE, values)
+
+
 def tabular_q_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
     d = settings.to_dict()
     rl = _pick(d["rl"], "gamma", "lr", "epsilon_start", "epsilon_end", "epsilon_decay", "episodes", "random_start",
@@ -208,13 +298,132 @@ def tabular_q_script(project: Project, registry: Registry, settings: TrainingSet
     return _fill(TRAIN_TABULAR_Q, values)
 
 
-BUILTIN_WRITERS: dict[str, Callable[[Project, Registry, TrainingSettings], str]] = {
+# -- a paradigm's own task, copied into train.py ----------------------------------------------------
+Writer = Callable[[Project, Registry, TrainingSettings], str]
+
+
+def loop_writer(task: Callable[..., Any], *helpers: Any, keys: Sequence[str] | None = None) -> Writer:
+    """A ``RecipeSpec.export`` writer for a paradigm that trains one graph with its own task.
+
+    ``task`` (a class or a function) is what the recipe trains with in the app too: called as
+    ``task(cfg, model, forward, **context)`` (see ``nnloop.script.train_task`` for ``context``), it
+    returns an nnloop task (``steps_per_epoch``, ``step``, ``flush``, ``evaluate``, ``lr``,
+    ``schedules``, ``monitor``). Its source and that of ``helpers`` (functions, classes it uses) are
+    copied into ``train.py`` verbatim with the imports they use from their module: torch, numpy, the
+    standard library, and ``studio.train.nnloop`` (as the copied ``nnloop``); anything else of NN
+    Studio's raises :class:`ScriptExportError` here, when the paradigm registers. ``keys``: the
+    settings it reads (default: the paradigm's ``uses`` and its own section).
+    """
+    objects = (*helpers, task)
+    code, imports = _copied_code(objects)
+    name = getattr(task, "__name__", "")
+    if not name.isidentifier():
+        raise ScriptExportError(f"cannot export {task!r}: it has no name")
+
+    def write(project: Project, registry: Registry, settings: TrainingSettings) -> str:
+        from studio.train.recipes.registry import recipe_spec
+
+        spec = recipe_spec(settings.recipe)
+        d = settings.to_dict()
+        wanted = tuple(keys) if keys is not None else (*spec.uses, *((spec.section,) if spec.section else ()))
+        carried = {**_common(d), **_carry(d, wanted), "init": _pick(d["init"], "scheme", "checkpoint")}
+        g = _graph_parts(project, registry, _graph(project, settings.graph, "graph"), settings)
+        options = ", ".join(["--epochs N"] + [o for k, o in (("batch_size", "--batch-size N (per process)"),
+                                                             ("optimizer", "--lr X"),
+                                                             ("steps_per_epoch", "--max-steps N (per epoch)"))
+                                             if k in carried])
+        values = _head(project, carried, options, spec.monitor)
+        values.update({"__MODULE__": g["module"], "__CLASS__": g["class"], "__MAKE__": name,
+                       "__PREDICTION__": repr(g["prediction"]), "__INPUT_SHAPE__": repr(g["shape"]),
+                       "__FROZEN__": _lit(g["frozen"]), "__LR_MULT__": _lit(g["lr_mult"]),
+                       "__PREFIX__": repr(g["prefix"]), "__GRAPH__": repr(g["graph"]),
+                       "__IMPORTS__": imports, "__CODE__": code})
+        return _fill(TRAIN_LOOP, values)
+
+    return write
+
+
+def _carry(d: dict, keys: Sequence[str]) -> dict:
+    """The settings named by ``keys`` (top-level or dotted), each as the built-in writers carry it."""
+    shaped = {"dataset": lambda: _dataset(d["dataset"]), "optimizer": lambda: _optimizer(d["optimizer"]),
+              "schedule": lambda: _schedule(d["schedule"])}
+    out: dict = {}
+    for key in keys:
+        top, _, rest = key.partition(".")
+        if top in ("nodes", "graph") or top not in d:  # the node table becomes FROZEN / LR_MULT
+            continue
+        if not rest:
+            out[top] = shaped[top]() if top in shaped else d[top]
+        elif isinstance(d[top], dict) and rest in d[top]:
+            out.setdefault(top, {})[rest] = d[top][rest]
+    return out
+
+
+def _copied_code(objects: Sequence[Any]) -> tuple[str, str]:
+    """(source of ``objects``, the import lines it needs) for train.py; see :func:`loop_writer`."""
+    defined = {getattr(o, "__name__", "") for o in objects}
+    sources, lines = [], []
+    for obj in objects:
+        try:
+            source = textwrap.dedent(inspect.getsource(obj))
+            module = sys.modules[obj.__module__]
+        except (TypeError, OSError, KeyError, AttributeError) as exc:
+            raise ScriptExportError(f"cannot copy the source of {obj!r} into train.py: {exc}") from None
+        imported = _module_imports(module)
+        for name in sorted(_free_names(source) - defined):
+            if name in imported:
+                line = imported[name]
+                if line is None:
+                    raise ScriptExportError(f"{obj.__qualname__} uses {name}, which train.py cannot import "
+                                            f"(only torch, numpy, the standard library and studio.train.nnloop)")
+                if line not in lines:
+                    lines.append(line)
+            elif name in vars(module):
+                raise ScriptExportError(f"{obj.__qualname__} uses {name} from {module.__name__}; pass it to "
+                                        f"loop_writer as a helper so train.py gets it too")
+        sources.append(source.rstrip() + "\n")
+    return "\n\n".join(sources).rstrip(), "\n".join(sorted(lines, key=lambda s: (s.startswith("from"), s)))
+
+
+def _module_imports(module: Any) -> dict[str, str | None]:
+    """Name bound by a top-level import of ``module`` -> that import as train.py writes it (None: it cannot)."""
+    out: dict[str, str | None] = {}
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                target = _loop_module(a.name)
+                if not a.asname and target != a.name:  # ``import studio.x.y`` binds ``studio``
+                    target = None
+                bound = a.asname or a.name.split(".")[0]
+                if out.get(bound) is None:  # ``import torch`` and ``import torch.nn`` both bind ``torch``
+                    out[bound] = None if target is None else f"import {target}" + (f" as {a.asname}" if a.asname else "")
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            base = (importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
+                    if node.level else node.module or "")
+            target = _loop_module(base)
+            for a in node.names:
+                out[a.asname or a.name] = None if target is None else (
+                    f"from {target} import {a.name}" + (f" as {a.asname}" if a.asname else ""))
+    return out
+
+
+def _loop_module(name: str) -> str | None:
+    """Where train.py imports module ``name`` from: the loop package as the copied ``nnloop``; NN
+    Studio's other code (and its tests) not at all."""
+    loop = "studio.train.nnloop"
+    if name == loop or name.startswith(loop + "."):
+        return "nnloop" + name[len(loop):]
+    return None if name.split(".")[0] in ("studio", "nodes", "tests", "bench") else name
+
+
+BUILTIN_WRITERS: dict[str, Writer] = {
     "classification": lambda p, r, s: supervised_script(p, r, s, "classification"),
     "regression": lambda p, r, s: supervised_script(p, r, s, "regression"),
     "sequence": lambda p, r, s: supervised_script(p, r, s, "sequence"),
     "reconstruction": lambda p, r, s: supervised_script(p, r, s, "reconstruction"),
     "adversarial": gan_script,
     "q_learning_tabular": tabular_q_script,
+    "vae": vae_script,
 }
 # support files each built-in writer's script imports (besides nnloop/)
 _SUPPORT = {"q_learning_tabular": ("gridworld", "tabular")}
@@ -227,15 +436,15 @@ def _settings(project: Project) -> TrainingSettings:
         raise ScriptExportError(str(exc)) from exc
 
 
-def _writer(settings: TrainingSettings) -> Callable[[Project, Registry, TrainingSettings], str]:
-    from studio.train.recipes.registry import recipe_spec
+def _writer(settings: TrainingSettings) -> Writer:
+    from studio.train.recipes.registry import all_recipes, recipe_spec
 
     spec = recipe_spec(settings.recipe)
     if callable(spec.export):
         return spec.export
     if spec.export and spec.name in BUILTIN_WRITERS:
         return BUILTIN_WRITERS[spec.name]
-    exporting = ", ".join(r for r in BUILTIN_WRITERS)
+    exporting = ", ".join(r.name for r in all_recipes() if callable(r.export) or r.name in BUILTIN_WRITERS)
     raise ScriptExportError(f"train.py export covers {exporting}; '{settings.recipe}' runs inside NN Studio or "
                             f"with `nnstudio train`")
 

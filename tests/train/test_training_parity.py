@@ -41,10 +41,28 @@ def _cases(registry):
                                 training=dict(BASE, recipe="adversarial", dataset={"name": "ring", "params": {"n": 512}},
                                               batch_size=32, optimizer={"lr": 0.002, "betas": [0.5, 0.999]},
                                               gan={"r1": 0.5, "d_steps": 2}, schedule={"name": "step", "step_size": 1}))),
+        # label noise flips the same training labels; FGSM attacks each (standardised) batch the same way
+        "label_noise": (project(mlp(registry, "model", 2, 16, 3), training=dict(
+            BASE, recipe="classification", dataset=dict(spirals, label_noise=0.3), batch_size=32,
+            optimizer={"lr": 0.01}))),
+        "fgsm": (project(mlp(registry, "model", 2, 16, 3), training=dict(
+            BASE, recipe="classification", batch_size=32, optimizer={"lr": 0.01},
+            dataset=dict(spirals, augment={"normalize": True, "adversarial": "fgsm", "adversarial_eps": 0.2})))),
+        # the bundled scikit-learn digits: an encoder / decoder pair, and a CNN
+        "vae": _template(registry, "digits_vae"),
+        "digits_cnn": _template(registry, "digits_cnn"),
         # a project file holds at least one graph; tabular Q-learning does not read it
         "q_learning_tabular": (project(mlp(registry, "unused", 2, 4, 4), training=dict(BASE, recipe="q_learning_tabular",
                                                      rl={"episodes": 80, "grid": {"slip": 0.1}}))),
     }
+
+
+def _template(registry, key):
+    from bench.templates import load
+
+    p = load(key, registry).snapshot()
+    p.training.update(BASE, steps_per_epoch=5)
+    return p
 
 
 def _rows(path):
@@ -77,7 +95,7 @@ def _train_both(registry, p, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("paradigm", ["classification", "regression", "reconstruction", "adversarial",
-                                      "q_learning_tabular"])
+                                      "q_learning_tabular", "label_noise", "fgsm", "vae", "digits_cnn"])
 def test_app_and_exported_script_train_identically(registry, tmp_path, paradigm):
     p = _cases(registry)[paradigm]
     app, exported = _train_both(registry, p, tmp_path)

@@ -19,9 +19,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .parts import checkpoint_models, init_weights, load_matching, param_groups, pick
+from .parts import NothingToTrain, checkpoint_models, init_weights, load_matching, param_groups, pick
+from .robust import attach_adversarial, flip_labels
 from .tasks import GanTask, SupervisedTask, TabularQTask
 from .trainer import EarlyStop, fit, higher_is_better, write_metrics_csv
+from .vae import VaeTask
 
 
 def options(doc: str, settings: dict, argv: list[str] | None = None) -> tuple[dict, str]:
@@ -79,6 +81,12 @@ def load_data(data: Any, cfg: dict, input_shape: list[int] | None) -> tuple[torc
                            ds.get("download", True), input_shape)
     x, y, xv, yv, info = data.split(x, y, info, ds["val_fraction"], ds["limit"], cfg["seed"])
     x, y, xv, yv = (torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y, xv, yv))
+    if ds.get("label_noise"):  # training labels only, the same samples NN Studio flips
+        try:
+            y, _done = flip_labels(y, ds["label_noise"], cfg["seed"], len(info.get("classes", [])),
+                                   info.get("task", "classification"), ds["name"])
+        except ValueError as exc:
+            raise SystemExit(f"dataset.label_noise: {exc}") from None
     return x, y, xv, yv, info
 
 
@@ -176,6 +184,11 @@ def train_supervised(cfg: dict, out: str, data: Any, model_cls: Callable[[], nn.
                          amp=cfg.get("amp", False), classes=len(info.get("classes", [])),
                          val_baseline=None if base is None else torch.as_tensor(base), rank=rank, world=world,
                          after_backward=_bind(average_gradients(world), model))
+    aug = cfg["dataset"]["augment"]
+    try:  # clean plus FGSM / PGD copies of each batch
+        attach_adversarial(job, model, aug.get("adversarial", "off"), aug.get("adversarial_eps", 0.0), x)
+    except ValueError as exc:
+        raise SystemExit(f"dataset.augment.adversarial: {exc}") from None
     history, message = fit(job, cfg["epochs"], early(cfg, job.monitor, better), log=_log(rank))
     finish(out, rank, world, history, message, {weights_prefix: model})
     return history
@@ -201,6 +214,59 @@ def train_gan(cfg: dict, out: str, data: Any, models: dict[str, tuple[Callable[[
         torch.manual_seed(cfg["seed"] + 1000 * rank)
     history, message = fit(job, cfg["epochs"], early(cfg, job.monitor, better), log=_log(rank))
     finish(out, rank, world, history, message, {models["generator"][1]: G, models["discriminator"][1]: D})
+    return history
+
+
+def train_vae(cfg: dict, out: str, data: Any, models: dict[str, tuple[Callable[[], nn.Module], str, str]], *,
+              means: int, log_variances: int, input_shape: list[int], frozen: dict[str, list[str]],
+              lr_mult: dict[str, dict[str, float]], better: dict[str, bool]) -> list[dict]:
+    """``models``: role -> (class, weights prefix, graph name) for ``encoder`` and ``decoder``; ``means``
+    and ``log_variances`` index the encoder's returned values."""
+    rank, world, device = setup(cfg)
+    enc = make_model(models["encoder"][0], cfg, device)
+    dec = make_model(models["decoder"][0], cfg, device)
+    x, _y, xv, _yv, _info = load_data(data, cfg, input_shape)
+    load_initial({models["encoder"][2]: enc, models["decoder"][2]: dec}, cfg["init"].get("checkpoint", ""))
+    mult = {**param_groups(enc, frozen["encoder"], lr_mult["encoder"]),
+            **param_groups(dec, frozen["decoder"], lr_mult["decoder"])}
+    fz = frozen_modules(enc, frozen["encoder"]) + frozen_modules(dec, frozen["decoder"])
+
+    def encode(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outs = enc(t)
+        return outs[means].float(), outs[log_variances].float()
+
+    average = average_gradients(world)
+
+    def after_backward() -> None:
+        for m in (enc, dec):
+            average(m)  # type: ignore[misc]
+
+    job = VaeTask(cfg, enc, dec, encode, lambda z: pick(dec(z)), x, xv, multipliers=mult, frozen=fz, device=device,
+                  rank=rank, world=world, after_backward=None if average is None else after_backward)
+    history, message = fit(job, cfg["epochs"], early(cfg, job.monitor, better), log=_log(rank))
+    finish(out, rank, world, history, message, {models["encoder"][1]: enc, models["decoder"][1]: dec})
+    return history
+
+
+def train_task(cfg: dict, out: str, model_cls: Callable[[], nn.Module], make_task: Callable[..., Any], *,
+               prediction: int, input_shape: list[int], frozen: list[str], lr_mult: dict[str, float],
+               weights_prefix: str, graph: str, better: dict[str, bool], data: Any = None) -> list[dict]:
+    """A paradigm's own task on one model: ``make_task(cfg, model, forward, **context)`` builds it, with
+    ``context``: device, multipliers, frozen (modules), input_shape, data (train x, train y, validation x,
+    validation y, info; None when the paradigm reads no dataset), rank, world and after_backward."""
+    rank, world, device = setup(cfg)
+    model = make_model(model_cls, cfg, device)
+    loaded = load_data(data, cfg, input_shape) if data is not None and "dataset" in cfg else None
+    load_initial({graph: model}, cfg["init"].get("checkpoint", ""))
+    mult = param_groups(model, frozen, lr_mult)
+    try:
+        job = make_task(cfg, model, lambda t: pick(model(t), prediction), device=device, multipliers=mult,
+                        frozen=frozen_modules(model, frozen), input_shape=input_shape, data=loaded, rank=rank,
+                        world=world, after_backward=_bind(average_gradients(world), model))
+    except NothingToTrain as exc:
+        raise SystemExit(f"nodes: {exc}") from None
+    history, message = fit(job, cfg["epochs"], early(cfg, job.monitor, better), log=_log(rank))
+    finish(out, rank, world, history, message, {weights_prefix: model})
     return history
 
 

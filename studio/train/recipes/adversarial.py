@@ -60,7 +60,9 @@ class Adversarial(Recipe):
         check_input(self.data, d_in.shape, d_in.dtype, d_in.name)
         g = torch.Generator().manual_seed(s.seed + 17)
         self.fixed_noise = torch.randn((gs.samples, *self.latent_shape), generator=g).to(self.device)
-        with torch.no_grad():
+        with torch.no_grad():  # eval mode: no dropout draws, no BatchNorm updates before training starts
+            self.G.module.eval()
+            self.D.module.eval()
             fake = self.forward(self.G, self.fixed_noise[:2])
             if tuple(fake.shape[1:]) != tuple(d_in.shape):
                 raise ModelError(f"the generator makes samples of shape {tuple(fake.shape[1:])} but the discriminator's "

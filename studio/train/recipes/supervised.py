@@ -87,7 +87,9 @@ class Supervised(Recipe):
         return x.to(self.device)
 
     def _check_output(self) -> None:
-        """One tiny forward to turn a shape mismatch into a message before training starts."""
+        """One tiny forward to turn a shape mismatch into a message before training starts (in eval mode:
+        it draws no dropout masks and moves no BatchNorm statistics, so training starts as train.py's does)."""
+        self.model.module.eval()
         x = self.view_x[:2]
         y = (x if self.reconstruct else self.view_y[:2].to(self.device))
         with torch.no_grad():

@@ -59,7 +59,9 @@ class Vae(Recipe):
         self.latent_shape = tuple(self.dec.inputs[0].shape)
         self.data = load_data(s.dataset, s.seed, x_in.shape)
         check_input(self.data, x_in.shape, x_in.dtype, x_in.name)
-        with torch.no_grad():
+        with torch.no_grad():  # eval mode: no dropout draws, no BatchNorm updates before training starts
+            for m in (self.enc, self.dec):
+                m.module.eval()
             x = self.data.val_x[:2].to(self.device)
             mean, log_var = self._encode(x)
             if tuple(mean.shape[1:]) != self.latent_shape or mean.shape != log_var.shape:
@@ -188,6 +190,6 @@ SPEC = register(RecipeSpec(
     monitor="val_loss",
     roles=("mean", "log_variance"),
     views=("reconstruction", "latent", "gan_samples", "traversal"),
-    export=False,
+    export=True,
     graph_settings=("vae.encoder", "vae.decoder"),
 ))
