@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from studio.ui.training.curve_data import Run
 
 REDRAW_MS = 33
 PAINT_DUTY = 0.2  # at most this share of the GUI thread goes to repainting curves; slower redraws beyond
@@ -112,104 +113,6 @@ def direction(metric: str) -> str:
     from studio.train.recipes.registry import higher_is_better
 
     return "↑" if higher_is_better(metric) else "↓"
-
-
-class Series:
-    """x/y values in buffers that double when full; the EMA-smoothed y is kept alongside."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.x = np.empty(capacity, np.float64)
-        self.y = np.empty(capacity, np.float64)
-        self.s = np.empty(capacity, np.float64)
-        self.n = 0
-        self.weight = 0.0
-        self._ema = 0.0
-        self._norm = 0.0
-
-    def _grow(self, need: int) -> None:
-        cap = len(self.x)
-        while cap < need:
-            cap *= 2
-        if cap != len(self.x):
-            for name in ("x", "y", "s"):
-                old = getattr(self, name)
-                new = np.empty(cap, np.float64)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-
-    def append(self, x: float, y: float) -> None:
-        if self.n >= len(self.x):
-            self._grow(self.n + 1)
-        self.x[self.n] = x
-        self.y[self.n] = y
-        self.s[self.n] = self._smooth(y)
-        self.n += 1
-
-    def _smooth(self, y: float) -> float:
-        if not np.isfinite(y):
-            return y
-        w = self.weight
-        self._ema = w * self._ema + (1 - w) * y
-        self._norm = w * self._norm + (1 - w)
-        return self._ema / self._norm if self._norm > 0 else y
-
-    def set_smoothing(self, weight: float) -> None:
-        """Recompute the EMA (debiased, like TensorBoard's) with a new weight."""
-        self.weight = float(weight)
-        self._ema = self._norm = 0.0
-        for i in range(self.n):
-            self.s[i] = self._smooth(self.y[i])
-
-    def data(self, smoothed: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[: self.n], (self.s if smoothed else self.y)[: self.n]
-
-    def value_at(self, x: float) -> tuple[float, float] | None:
-        if self.n == 0:
-            return None
-        xs = self.x[: self.n]
-        i = int(np.clip(np.searchsorted(xs, x), 0, self.n - 1))
-        if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
-            i -= 1
-        return float(xs[i]), float(self.y[i])
-
-
-@dataclass
-class Run:
-    """One training run: its curves, the settings and graph snapshot it ran with, and how it ended."""
-
-    number: int
-    settings: dict[str, Any]
-    snapshot: Any = None
-    started: float = field(default_factory=time.time)
-    color: str = "#3b82f6"
-    series: dict[tuple[str, str], Series] = field(default_factory=dict)  # (kind, metric) -> Series
-    visible: bool = True
-    status: str = "running"
-    message: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
-    checkpoint: str | None = None
-    label: str = ""  # what the run trained when it was not the project as is (a template stage)
-
-    @property
-    def title(self) -> str:
-        what = f": {self.label}" if self.label else ""
-        return f"Run {self.number}{what} ({time.strftime('%H:%M', time.localtime(self.started))})"
-
-    def describe(self) -> str:
-        s = self.settings or {}
-        opt = s.get("optimizer", {})
-        ds = s.get("dataset", {})
-        parts = [s.get("recipe", "classification"), ds.get("name", "spirals"),
-                 f"{opt.get('name', 'adam')} lr={opt.get('lr', 1e-3):g}", f"batch {s.get('batch_size', 64)}",
-                 f"{s.get('epochs', 10)} epochs"]
-        return " · ".join(str(p) for p in parts)
-
-    def series_for(self, kind: str, metric: str) -> Series:
-        key = (kind, metric)
-        if key not in self.series:
-            self.series[key] = Series()
-        return self.series[key]
 
 
 class PlotsWidget(QWidget):
@@ -439,6 +342,8 @@ class PlotsWidget(QWidget):
                 unit = "episode" if u.info.get("unit") == "episodes" else "step"
                 for item in self.plots.values():
                     item.setLabel("bottom", unit)
+                self._update_item(run)  # its marks now say what the paradigm applied
+                self._update_legends()
             for step, metrics in u.points:
                 for name, value in metrics.items():
                     if plotted(name) and isinstance(value, int | float):
@@ -486,10 +391,17 @@ class PlotsWidget(QWidget):
             curve.setSymbolBrush(pg.mkBrush(color))
             curve.setSymbolPen(pg.mkPen(color))
 
-    def _label(self, run: Run, kind: str, metric: str) -> str:
+    def _label(self, run: Run, kind: str, metric: str, bare: bool = False) -> str:
+        """The curve's name; with several runs it starts with the run ("#2 (label noise 30 %) loss")
+        unless ``bare`` (the legend names each run once)."""
         name = metric if kind == "step" else (metric if metric.startswith("val_") else f"{metric} (epoch)")
         name = f"{name} {direction(metric)}"
-        return f"#{run.number} {name}" if len(self.runs) > 1 else name
+        return name if bare or len(self.runs) <= 1 else f"{self._run_name(run)} {name}"
+
+    @staticmethod
+    def _run_name(run: Run) -> str:
+        """"#2 (FGSM ε=0.03)": a noisy or adversarial run says so wherever runs are overlaid."""
+        return f"#{run.number}" + "".join(f" ({m})" for m in run.marks)
 
     def _make_curve(self, run: Run, kind: str, metric: str) -> None:
         plot = "loss" if is_loss(metric) else "metric"
@@ -504,9 +416,11 @@ class PlotsWidget(QWidget):
         self._update_legends()
 
     def _update_legends(self) -> None:
+        """One entry per visible curve; with several runs, grouped under each run's name (and its marks)."""
         by_number = {r.number: r for r in self.runs}
+        several = len(self.runs) > 1
         for plot, label in self.legends.items():
-            parts = []
+            groups: dict[int, list[str]] = {}
             for (number, p, kind, metric), curve in self._curves.items():
                 if p != plot or not curve.isVisible():
                     continue
@@ -515,9 +429,15 @@ class PlotsWidget(QWidget):
                 if metric.endswith("baseline_mse"):
                     mark = "┈"
                 color = self._color(run, metric)
-                name = self._label(run, kind, metric).replace(" ", "&nbsp;")
-                parts.append(f"<span style='color:{color}'>{mark}</span>&nbsp;{name}")
-            label.setText("&nbsp;&nbsp; ".join(parts))
+                name = self._label(run, kind, metric, bare=several).replace(" ", "&nbsp;")
+                groups.setdefault(number, []).append(f"<span style='color:{color}'>{mark}</span>&nbsp;{name}")
+            if several:
+                text = "<br>".join(f"<b style='color:{by_number[n].color}'>"
+                                   f"{self._run_name(by_number[n]).replace(' ', '&nbsp;')}</b>: "
+                                   + "&nbsp;&nbsp; ".join(parts) for n, parts in groups.items())
+            else:
+                text = "&nbsp;&nbsp; ".join(part for parts in groups.values() for part in parts)
+            label.setText(text)
 
     def _refresh_visibility(self, *_args) -> None:
         by_number = {r.number: r for r in self.runs}

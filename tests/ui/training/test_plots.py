@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from studio.train.engine import Update
-from studio.ui.training.plots import PlotsWidget, Series, _nice
+from studio.ui.training.curve_data import Series
+from studio.ui.training.plots import PlotsWidget, _nice
 
 
 def test_series_doubles_and_keeps_every_point():
