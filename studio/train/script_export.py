@@ -359,10 +359,13 @@ def _carry(d: dict, keys: Sequence[str]) -> dict:
     return out
 
 
+Import = tuple[str, str, str]  # (module, name imported from it or "" for ``import module``, alias or "")
+
+
 def _copied_code(objects: Sequence[Any]) -> tuple[str, str]:
     """(source of ``objects``, the import lines it needs) for train.py; see :func:`loop_writer`."""
     defined = {getattr(o, "__name__", "") for o in objects}
-    sources, lines = [], []
+    sources, needed = [], set()
     for obj in objects:
         try:
             source = textwrap.dedent(inspect.getsource(obj))
@@ -372,22 +375,44 @@ def _copied_code(objects: Sequence[Any]) -> tuple[str, str]:
         imported = _module_imports(module)
         for name in sorted(_free_names(source) - defined):
             if name in imported:
-                line = imported[name]
-                if line is None:
+                found = imported[name]
+                if found is None:
                     raise ScriptExportError(f"{obj.__qualname__} uses {name}, which train.py cannot import "
                                             f"(only torch, numpy, the standard library and studio.train.nnloop)")
-                if line not in lines:
-                    lines.append(line)
+                needed.add(found)
             elif name in vars(module):
                 raise ScriptExportError(f"{obj.__qualname__} uses {name} from {module.__name__}; pass it to "
                                         f"loop_writer as a helper so train.py gets it too")
         sources.append(source.rstrip() + "\n")
-    return "\n\n".join(sources).rstrip(), "\n".join(sorted(lines, key=lambda s: (s.startswith("from"), s)))
+    return "\n\n".join(sources).rstrip(), _import_block(needed)
 
 
-def _module_imports(module: Any) -> dict[str, str | None]:
-    """Name bound by a top-level import of ``module`` -> that import as train.py writes it (None: it cannot)."""
-    out: dict[str, str | None] = {}
+def _import_block(imports: set[Import]) -> str:
+    """Import lines grouped and ordered as isort orders them: standard library, other packages, nnloop;
+    ``import x`` before ``from x import y``; one line per module."""
+    def section(module: str) -> int:
+        top = module.split(".")[0]
+        return 2 if top == "nnloop" else 0 if top in sys.stdlib_module_names else 1
+
+    def name_order(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+    groups: list[list[str]] = [[], [], []]
+    for module, _, alias in sorted(i for i in imports if not i[1]):
+        groups[section(module)].append(f"import {module}" + (f" as {alias}" if alias else ""))
+    froms: dict[str, list[str]] = {}
+    for module, name, alias in imports:
+        if name:
+            froms.setdefault(module, []).append(name + (f" as {alias}" if alias else ""))
+    for module in sorted(froms):
+        names = sorted(set(froms[module]), key=name_order)
+        groups[section(module)].append(f"from {module} import {', '.join(names)}")
+    return "\n\n".join("\n".join(g) for g in groups if g)
+
+
+def _module_imports(module: Any) -> dict[str, Import | None]:
+    """Name bound by a top-level import of ``module`` -> that import as train.py makes it (None: it cannot)."""
+    out: dict[str, Import | None] = {}
     for node in ast.parse(inspect.getsource(module)).body:
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -396,14 +421,13 @@ def _module_imports(module: Any) -> dict[str, str | None]:
                     target = None
                 bound = a.asname or a.name.split(".")[0]
                 if out.get(bound) is None:  # ``import torch`` and ``import torch.nn`` both bind ``torch``
-                    out[bound] = None if target is None else f"import {target}" + (f" as {a.asname}" if a.asname else "")
+                    out[bound] = None if target is None else (target, "", a.asname or "")
         elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
             base = (importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
                     if node.level else node.module or "")
             target = _loop_module(base)
             for a in node.names:
-                out[a.asname or a.name] = None if target is None else (
-                    f"from {target} import {a.name}" + (f" as {a.asname}" if a.asname else ""))
+                out[a.asname or a.name] = None if target is None else (target, a.name, a.asname or "")
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.compile.exporter import export_project
-from studio.train.script_export import ScriptExportError, export_train_script, train_source
+from studio.train.script_export import ScriptExportError, export_train_script, loop_writer, train_source
 from tests.train.helpers import mlp, project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +144,66 @@ def test_each_paradigm_carries_only_its_settings(registry):
     settings = ast.literal_eval(_constant(q, "SETTINGS"))
     assert "rl" in settings and not {"dataset", "optimizer", "gan", "batch_size"} & set(settings)
     assert "replay_size" not in settings["rl"]  # a DQN setting
+
+
+def test_label_noise_and_adversarial_batches_travel_with_classifiers_only(registry):
+    dataset = {"name": "spirals", "label_noise": 0.2, "augment": {"adversarial": "pgd", "adversarial_eps": 0.05}}
+    cls = train_source(project(mlp(registry, "model", 2, 8, 3), training=dict(TRAINING, dataset=dataset)), registry)
+    ds = ast.literal_eval(_constant(cls, "SETTINGS"))["dataset"]
+    assert ds["label_noise"] == 0.2 and ds["augment"]["adversarial"] == "pgd" and ds["augment"]["adversarial_eps"] == 0.05
+    gan = train_source(project(mlp(registry, "generator", 4, 8, 2), mlp(registry, "discriminator", 2, 8, 1),
+                               training={"recipe": "adversarial", "dataset": dict(dataset, name="ring")}), registry)
+    ds = ast.literal_eval(_constant(gan, "SETTINGS"))["dataset"]
+    assert "label_noise" not in ds and "adversarial" not in ds["augment"]
+
+
+def test_the_vae_export_names_its_roles_and_carries_its_settings(registry):
+    from bench.templates import load
+
+    p = load("digits_vae", registry)
+    text = train_source(p, registry)
+    settings = ast.literal_eval(_constant(text, "SETTINGS"))
+    assert settings["vae"] == {"beta": 1.0} and not {"gan", "rl", "loss", "amp"} & set(settings)
+    assert set(settings["dataset"]) == {"name", "params", "val_fraction", "limit", "augment"}  # no path: bundled
+    assert (_constant(text, "MEANS"), _constant(text, "LOG_VARIANCES")) == ("0", "1")
+    p.graph_by_name("encoder").node_by_name("log_var").params["role"] = "auxiliary"
+    with pytest.raises(ScriptExportError, match="log_variance"):
+        train_source(p, registry)
+
+
+def test_exported_data_loads_the_bundled_sets_as_the_app_does(registry, tmp_path):
+    import numpy as np
+
+    from studio.train.data import load_data
+    from studio.train.settings import DatasetSettings
+
+    _export(registry, tmp_path)
+    code = ("import data, numpy as np\n"
+            "for name, shape in (('digits', [1, 16, 16]), ('iris', None)):\n"
+            "    x, y, info = data.load(name, {}, 4, input_shape=shape)\n"
+            "    xt, yt, xv, yv, info = data.split(x, y, info, 0.2, 0, 4)\n"
+            "    np.save(name + '.npy', xv)\n")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60, env=_env(tmp_path))
+    for name, shape in (("digits", (1, 16, 16)), ("iris", None)):
+        bundle = load_data(DatasetSettings(name=name), 4, shape)
+        assert np.array_equal(np.load(tmp_path / f"{name}.npy"), bundle.val_x.numpy()), name
+
+
+class _NeedsTheApp:
+    def step(self):
+        return ScriptExportError  # NN Studio code, which train.py cannot import
+
+
+class _NeedsAConstant:
+    def step(self):
+        return ROOT  # defined in this module only
+
+
+def test_loop_writer_refuses_code_train_py_could_not_run():
+    with pytest.raises(ScriptExportError, match="uses ScriptExportError, which train.py cannot import"):
+        loop_writer(_NeedsTheApp)
+    with pytest.raises(ScriptExportError, match="uses ROOT from .*helper"):
+        loop_writer(_NeedsAConstant)
 
 
 def _constant(text, name):
