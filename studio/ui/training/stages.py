@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.io.stages import StageError, apply_stage, default_subs, merge, placeholders, stage_label, stages
+from studio.ui.training.stage_preview import StagePreview, stage_ops
 
 AS_IS = "Project as it is"
 
@@ -72,7 +73,7 @@ class StageBar(QWidget):
         # long stage names must not widen the settings column (it scrolls sideways otherwise)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(10)
-        self.combo.currentIndexChanged.connect(lambda _i: (self._show_stage(), self.stage_changed.emit()))
+        self.combo.currentIndexChanged.connect(self._chosen)
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.PlainText)
@@ -83,6 +84,10 @@ class StageBar(QWidget):
             label.setMinimumWidth(0)
         self.file_button = QPushButton("Text file…")
         self.file_button.clicked.connect(self.choose_file)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Make the project this stage: its graph and settings changes as one undo step")
+        self.apply_button.clicked.connect(self.apply_to_project)
+        self.preview = StagePreview(self)  # the stage's graph on the canvas, read-only
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(QLabel("Stage"))
@@ -91,6 +96,7 @@ class StageBar(QWidget):
         files.setContentsMargins(0, 0, 0, 0)
         files.addWidget(self.file_label, 1)
         files.addWidget(self.file_button)
+        files.addWidget(self.apply_button)  # below the choice: the settings column never widens for it
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 4)
         lay.addLayout(top)
@@ -131,6 +137,8 @@ class StageBar(QWidget):
         self.combo.blockSignals(False)
         self.setVisible(self.combo.count() > 1)
         self._show_stage()
+        self.preview.clear()
+        self.preview.show_later(self.stage)  # after the window has made the new project's canvases
 
     def effective_training(self, training: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """``training`` as the chosen stage runs it, and the keys the stage sets (key -> stage label)."""
@@ -156,8 +164,28 @@ class StageBar(QWidget):
         known = stages(self.document.project)
         return [p for p in placeholders(self.document.project, stage) if p not in known]
 
+    def _chosen(self, _index: int) -> None:
+        self._show_stage()
+        self.preview.show(self.stage)
+        self.stage_changed.emit()
+
+    def apply_to_project(self) -> None:
+        """The chosen stage becomes the project (one undo step); the choice goes back to the project as it is."""
+        stage = self.stage
+        if stage is None:
+            return
+        try:
+            op = stage_ops(self.document.project, stage, self.subs())
+        except StageError as exc:
+            self.about.setText(f"Cannot apply: {exc}")
+            return
+        if op is not None:
+            self.document.push(op)
+        self.set_stage(None)
+
     def _show_stage(self) -> None:
         stage = self.stage
+        self.apply_button.setVisible(stage is not None)
         project = self.document.project
         graph = str((stages(project).get(stage or "", {}).get("training") or {}).get("graph") or "")
         target = next((g for g in project.graphs if g.name == graph), None)

@@ -117,3 +117,65 @@ def test_transfer_template_opens_on_its_offline_stage_and_shows_what_it_runs(win
     bar.set_stage("finetune")
     assert panel.controls["dataset.name"].value_text() == "glyphs"
     assert "backbone.freeze = all" in bar.about.text() and "Train '1. Pretrain on shapes' first." in bar.about.text()
+
+
+def test_choosing_a_stage_draws_its_graph_on_the_canvas_and_leaves_the_project_alone(window, qtbot, registry):
+    project = staged(registry)
+    project.meta["stages"]["pre"]["node_params"] = {"fc1": {"out_features": 16}}
+    window.document.replace_project(project)
+    doc, panel = window.document, window.window.training_panel
+    bar = panel.stage_bar
+    view = window.window.current_view()
+    undo_before = doc.undo_stack.count()
+    fc1, fc2 = doc.project.main_graph.node_by_name("fc1"), doc.project.main_graph.node_by_name("fc2")
+    bar.set_stage("pre")
+    shown = view.scene()
+    assert shown is not view.graph_scene  # the canvas shows the stage's graph ...
+    graph = shown.graph
+    assert graph.nodes[fc2.id].name == "pre_head" and graph.nodes[fc1.id].params["out_features"] == 16
+    assert sorted(bar.preview.marked[graph.id]) == sorted([fc1.id, fc2.id])  # ... with the changed nodes outlined
+    glass = bar.preview.glass[graph.id]
+    assert glass.isVisible() and "Pretrain" in glass.banner.text()
+    # ... and is read-only: a click on a node under the glass selects nothing, a key deletes nothing
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    item = shown.nodes[fc1.id]
+    QTest.mouseClick(glass, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(item.sceneBoundingRect().center()))
+    QTest.keyClick(glass, Qt.Key.Key_Delete)
+    assert not doc.selected and fc1.id in doc.project.main_graph.nodes
+    # the project itself is untouched: names, parameters, undo history, saved state
+    assert doc.project.main_graph.nodes[fc2.id].name == "fc2" and fc1.params["out_features"] == 32
+    assert doc.undo_stack.count() == undo_before and doc.undo_stack.isClean()
+    bar.set_stage(None)
+    assert view.scene() is view.graph_scene and not bar.preview.active
+    qtbot.waitUntil(lambda: not glass.isVisible() or glass.parent() is None, timeout=2000)
+
+
+def test_apply_makes_the_project_the_stage_in_one_undo_step(window, registry):
+    window.document.replace_project(staged(registry))
+    doc, bar = window.document, window.window.training_panel.stage_bar
+    bar.set_stage("pre")
+    bar.apply_button.click()
+    assert bar.stage is None and not bar.preview.active
+    assert doc.project.main_graph.node_by_name("pre_head") is not None
+    assert doc.project.training["epochs"] == 2 and doc.project.training["dataset"]["params"]["n"] == 300
+    assert doc.undo_stack.undoText() == "Apply stage 'Pretrain'"
+    doc.undo_stack.undo()
+    assert doc.project.main_graph.node_by_name("fc2") is not None and doc.project.training["epochs"] == 1
+    bar.set_stage("fine")  # needs the pretrain checkpoint: says so, changes nothing
+    bar.apply_button.click()
+    assert "Cannot apply" in bar.about.text() and doc.project.training.get("init", {}).get("checkpoint") is None
+
+
+def test_transfer_template_opens_with_its_stage_graph_on_the_canvas(window, qtbot, registry):
+    from studio.io.templates import load_template
+
+    window.document.replace_project(load_template("transfer_cnn", registry))
+    bar = window.window.training_panel.stage_bar
+    qtbot.waitUntil(lambda: bar.preview.active, timeout=5000)
+    view = window.window.current_view()
+    backbone = view.scene().graph.node_by_name("backbone")
+    assert backbone.params["weights"] == "none"  # the stage's, not the project's imagenet
+    assert window.document.project.main_graph.node_by_name("backbone").params["weights"] == "imagenet"
