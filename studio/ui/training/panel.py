@@ -380,7 +380,8 @@ class TrainingPanel(RunStatus, QWidget):
     # -- running -----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.session is not None and self.session.running
+        """A run was started and its ending has not been shown yet (its thread may have just ended)."""
+        return self.session is not None and self.session.in_progress
 
     def start_training(self, *, prepare: Callable[[Any], None] | None = None) -> bool:
         """Train a snapshot of the project in the background; False if a run is already going.
@@ -456,7 +457,7 @@ class TrainingPanel(RunStatus, QWidget):
         """Before quitting: True when nothing runs or the user agrees to stop the run (Cancel keeps it running).
 
         ``ask(title, text) -> bool`` is the question (a message box by default)."""
-        if not self.running:
+        if not self.running or not self.session.running:  # nothing left to stop (its ending is on its way)
             return True
         if ask is None:
             ask = self._ask_stop

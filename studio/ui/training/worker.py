@@ -127,7 +127,8 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         self.task = self.runner.start(self.loop, name="nnstudio-training", on_progress=self.updates.emit,
-                                      on_result=self._on_finished, on_cancel=self.control.cancel)
+                                      on_result=self._on_finished, on_error=self._on_crashed,
+                                      on_cancel=self.control.cancel)
 
     @property
     def thread(self):
@@ -136,8 +137,18 @@ class TrainingSession(QObject):
 
     @property
     def running(self) -> bool:
+        """The run's thread is alive (what shutting down waits for)."""
         thread = self.thread
         return thread is not None and not thread.isFinished()
+
+    @property
+    def in_progress(self) -> bool:
+        """Started and its final Update not handled on the GUI thread yet.
+
+        Stays True after the thread has ended until ``finished`` was emitted: a run that fails in its
+        first step can end before the GUI has handled anything, and a second run started in that gap
+        would get the first one's ending."""
+        return self.task is not None and self.final is None
 
     @property
     def paused(self) -> bool:
@@ -156,6 +167,10 @@ class TrainingSession(QObject):
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the thread has ended (``None`` = as long as it takes); never terminates it."""
         return True if self.task is None else self.task.wait(timeout_ms)
+
+    def _on_crashed(self, message: str) -> None:
+        """The loop itself raised (it reports every fault as its final Update, so this is a bug)."""
+        self._on_finished(error_update(f"internal error: {message}"))
 
     def _on_finished(self, final) -> None:
         self.final = final
