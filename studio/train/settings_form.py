@@ -36,7 +36,7 @@ class SettingField:
 
     key: str  # dotted: optimizer.lr
     label: str  # words: Learning rate
-    kind: str  # bool, int, float, choice, text, path, list
+    kind: str  # bool, int, float, choice, text, path, list, records
     default: Any
     minimum: float | None = None
     maximum: float | None = None
@@ -44,6 +44,10 @@ class SettingField:
     help: str = ""
     group: str = "Training"
     advanced: bool = False
+    #: kind "records": one field per column of a record (its key is the record field's name)
+    columns: tuple[SettingField, ...] = ()
+    #: kind "records": each record is stored as a list in column order (else as a table keyed by name)
+    positional: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -74,7 +78,14 @@ def _fields_of(model: type[BaseModel], prefix: str, group: str | None = None) ->
             if isinstance(m, annotated_types.Le | annotated_types.Lt):
                 hi = getattr(m, "le", getattr(m, "lt", None))
         choices: tuple[Any, ...] = ()
-        if typing.get_origin(tp) is typing.Literal:
+        columns: tuple[SettingField, ...] = ()
+        record, positional = extra.get("record"), True
+        item = _unwrap(typing.get_args(tp)[0]) if typing.get_origin(tp) is list and typing.get_args(tp) else None
+        if record is None and isinstance(item, type) and issubclass(item, BaseModel):
+            record, positional = item, False  # a list of models: records stored as tables
+        if record is not None:
+            kind, columns = "records", tuple(_fields_of(record, "", group))
+        elif typing.get_origin(tp) is typing.Literal:
             kind, choices = "choice", typing.get_args(tp)
         elif tp is bool:
             kind = "bool"
@@ -92,7 +103,7 @@ def _fields_of(model: type[BaseModel], prefix: str, group: str | None = None) ->
         out.append(SettingField(key, f.title or name.replace("_", " ").capitalize(), kind, default, lo, hi,
                                 tuple(choices), f.description or "",
                                 str(extra.get("group") or group or getattr(model, "group", "Training")),
-                                bool(extra.get("advanced", False))))
+                                bool(extra.get("advanced", False)), columns, positional and bool(columns)))
     return out
 
 

@@ -61,8 +61,8 @@ def test_slippery_grid_value_iteration_policy_scores_one(registry):
 
 
 @pytest.mark.parametrize("grid, key", [({"continuing": True, "layout": ["S.", ".."]}, "rl.gamma"),
-                                       ({"teleports": [[9, 9, 0, 0, 1.0]]}, "rl.grid.teleports"),
-                                       ({"cell_rewards": [[0.5, 0, 1.0]]}, "rl.grid.cell_rewards")])
+                                       ({"teleports": [[9, 9, 0, 0, 1.0]]}, "rl.grid.teleports.0.row"),
+                                       ({"cell_rewards": [[0.5, 0, 1.0]]}, "rl.grid.cell_rewards.0.row")])
 def test_bad_grid_settings_name_their_key(registry, grid, key):
     p = project(mlp(registry, "q", 4, 8, 4), training={"recipe": "sarsa", "rl": {"gamma": 1.0, "grid": grid}})
     final = run_to_end(p, registry)

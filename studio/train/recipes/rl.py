@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import field_validator, model_validator
 
 from studio.train.build import ModelError
 from studio.train.gridworld import GridError, GridWorld
@@ -23,6 +24,50 @@ from studio.train.replay import ReplayBuffer
 from studio.train.settings import Bool, Float, Int, S, Section, SettingsError, Str
 
 DEFAULT_GRID = ["S...#...", ".##.#.#.", "....#.#.", ".#....#.", ".#.##...", ".#..X.#.", ".##.#.#.", "....#..G"]
+
+
+class CellReward(Section):
+    """One cell reward (a record of ``rl.grid.cell_rewards``, stored as ``[row, column, reward]``)."""
+
+    row: Int = S(0, title="Row", ge=0, le=999, help="Row of the cell, counted from 0 at the top.")
+    col: Int = S(0, title="Column", ge=0, le=999, help="Column of the cell, counted from 0 at the left.")
+    reward: Float = S(1.0, title="Reward", ge=-1e6, le=1e6, help="Paid every time the agent enters the cell.")
+
+
+class Teleport(Section):
+    """One teleport (a record of ``rl.grid.teleports``, stored as ``[row, column, to row, to column, reward]``)."""
+
+    row: Int = S(0, title="Row", ge=0, le=999, help="Row of the teleport cell, from 0 at the top.")
+    col: Int = S(0, title="Column", ge=0, le=999, help="Column of the teleport cell, from 0 at the left.")
+    to_row: Int = S(0, title="To row", ge=0, le=999, help="Row the agent lands in.")
+    to_col: Int = S(1, title="To column", ge=0, le=999, help="Column the agent lands in.")
+    reward: Float = S(10.0, title="Reward", ge=-1e6, le=1e6, help="Paid for the jump.")
+
+
+def _records(record: type[Section], **kw: Any) -> Any:
+    """A list of records stored positionally (the file keeps ``[row, column, reward]`` rows); the form edits
+    it as a table with one checked column per field of ``record``."""
+    field = S(factory=list, kind="records", **kw)
+    field.json_schema_extra["record"] = record
+    return field
+
+
+def record_rows(record: type[Section], rows: Any) -> list[list[Any]]:
+    """Rows checked field by field against ``record``: a bad value is a SettingsError keyed ``<row>.<field>``."""
+    if not isinstance(rows, list | tuple):
+        raise SettingsError("", "must be a list of rows")
+    names = list(record.model_fields)
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list | tuple) or len(row) != len(names):
+            raise SettingsError(str(i), f"row {i + 1} must be {len(names)} numbers: "
+                                        + ", ".join(f.title or n for n, f in record.model_fields.items()))
+        try:
+            checked = record(**dict(zip(names, row, strict=True)))
+        except SettingsError as exc:
+            raise SettingsError(f"{i}.{exc.key}", f"row {i + 1}: {exc.reason}") from None
+        out.append([getattr(checked, n) for n in names])
+    return out
 
 
 class GridSettings(Section):
@@ -39,13 +84,44 @@ class GridSettings(Section):
     max_steps: Int = S(0, title="Max steps", ge=0, le=1_000_000, help="Episode length cap (0 = 4 × cells).")
     bump_reward: Float = S(0.0, title="Bump reward", ge=-1e6, le=1e6,
                            help="Reward for moving into the edge or a wall (the agent stays put).")
-    cell_rewards: list[list[Float]] = S(factory=list, title="Cell rewards", kind="cells", advanced=True,
-                                        help="[row, column, reward] rows, 0-based: paid on entering that cell.")
-    teleports: list[list[Float]] = S(factory=list, title="Teleports", kind="cells", advanced=True,
-                                     help="[row, column, to row, to column, reward] rows, 0-based: any move "
+    cell_rewards: list[list[int | float]] = _records(
+        CellReward, title="Cell rewards", help="Rows of row, column (0-based) and reward: paid on entering that cell.")
+    teleports: list[list[int | float]] = _records(
+        Teleport, title="Teleports", help="Rows of row, column, to row, to column (0-based) and reward: any move "
                                           "from the cell jumps to the target and pays the reward (A → A′).")
     continuing: Bool = S(False, title="Continuing task",
                          help="No terminal state: episodes only end at Max steps; needs γ below 1.")
+
+    @field_validator("cell_rewards", mode="before")
+    @classmethod
+    def _cell_rewards(cls, rows: Any) -> Any:
+        return record_rows(CellReward, rows)
+
+    @field_validator("teleports", mode="before")
+    @classmethod
+    def _teleports(cls, rows: Any) -> Any:
+        return record_rows(Teleport, rows)
+
+    @model_validator(mode="after")
+    def _inside_the_grid(self) -> GridSettings:
+        """Records name cells of this layout, none of them a wall (refused at the record's field)."""
+        rows = [str(r) for r in self.layout]
+        if not rows or any(len(r) != len(rows[0]) for r in rows):
+            return self  # the layout's own problem: the gridworld names it
+        for name, spots in (("cell_rewards", ((0, 1),)), ("teleports", ((0, 1), (2, 3)))):
+            for i, rec in enumerate(getattr(self, name)):
+                for r_at, c_at in spots:
+                    r, c = int(rec[r_at]), int(rec[c_at])
+                    field = (("row", "col"), ("to_row", "to_col"))[r_at // 2]
+                    if r >= len(rows):
+                        raise SettingsError(f"{name}.{i}.{field[0]}",
+                                            f"row {i + 1}: row {r} is off the grid (rows 0 to {len(rows) - 1})")
+                    if c >= len(rows[0]):
+                        raise SettingsError(f"{name}.{i}.{field[1]}", f"row {i + 1}: column {c} is off the grid "
+                                                                      f"(columns 0 to {len(rows[0]) - 1})")
+                    if rows[r][c] == "#":
+                        raise SettingsError(f"{name}.{i}.{field[0]}", f"row {i + 1}: cell ({r}, {c}) is a wall")
+        return self
 
 
 class RLSettings(Section):

@@ -303,6 +303,10 @@ class TrainingPanel(RunStatus, QWidget):
             # another dataset has other generator parameters: start from its defaults, in the same step
             self.document.push(Batch([SetTraining(key, value), SetTraining("dataset.params", {})], label=label))
             return
+        row = self.form.rows.get(key)
+        if row is not None and row.field_spec.kind == "records":  # a table edit is its own step, never merged
+            self.document.push(Batch([SetTraining(key, value)], label=label))
+            return
         self.document.push(SetTraining(key, value, label=label))
 
     def restore_run_settings(self, run) -> None:

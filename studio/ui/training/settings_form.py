@@ -99,6 +99,12 @@ class Row(QWidget):
 
     def _make_editor(self) -> QWidget:
         f = self.field_spec
+        if f.kind == "records":
+            from studio.ui.training.records_editor import RecordsEditor
+
+            table = RecordsEditor(f, self._check, self._table_problem, parse_text)
+            table.edited.connect(lambda value: self.edited.emit(f.key, value))
+            return table
         if f.kind == "choice":
             box = QComboBox()
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -162,11 +168,19 @@ class Row(QWidget):
             self.edited.emit(self.field_spec.key, value)
 
     # -- value -> widget ----------------------------------------------------------------------
+    def _table_problem(self, message: str | None) -> None:
+        """A records table shows a refusal at its cell and the reason here; the table keeps its own frame."""
+        self.problem.setText(message or "")
+        self.problem.setVisible(bool(message))
+
     def set_value(self, value: Any) -> None:
         self._setting = True
         try:
             e = self.editor
-            if isinstance(e, QComboBox):
+            if self.field_spec.kind == "records":
+                e.set_records(value)
+                self._table_problem(None)
+            elif isinstance(e, QComboBox):
                 index = e.findData(value)
                 if index < 0:
                     e.addItem(str(value), value)
@@ -184,6 +198,8 @@ class Row(QWidget):
 
     def value_text(self) -> str:
         e = self.editor
+        if self.field_spec.kind == "records":
+            return str(e.records)
         if isinstance(e, QComboBox):
             return e.currentText()
         if isinstance(e, QCheckBox):
