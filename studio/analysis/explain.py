@@ -29,6 +29,7 @@ class Attribution:
     values: torch.Tensor
     target: torch.Tensor
     delta: torch.Tensor | None = None  # IG's convergence delta per sample (completeness error)
+    steps: int = 0  # IG: the integration steps taken
 
 
 def _targets(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None) -> torch.Tensor:
@@ -77,7 +78,8 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | No
                                                  baselines=0.0)
     else:
         values = _lrp(model, x, tgt)
-    return Attribution(method, values.detach(), tgt, None if delta is None else delta.detach().abs())
+    return Attribution(method, values.detach(), tgt, None if delta is None else delta.detach().abs(),
+                       steps if method == "ig" else 0)
 
 
 def _attribute_tokens(model: nn.Module, ids: torch.Tensor, target: int | torch.Tensor | None, method: str,
@@ -93,8 +95,8 @@ def _attribute_tokens(model: nn.Module, ids: torch.Tensor, target: int | torch.T
         raise ExplainError("the model reads integer token ids but has no Embedding node to attribute through")
     ids = ids.detach().long()
     tgt = _targets(model, ids, target)
-    values, delta = token_attribution(model, ids, tgt, method, embedding, steps)
-    return Attribution(method, values, tgt, delta)
+    values, delta, taken = token_attribution(model, ids, tgt, method, embedding, steps)
+    return Attribution(method, values, tgt, delta, taken)
 
 
 def _window(x: torch.Tensor, size: int) -> tuple[int, ...]:

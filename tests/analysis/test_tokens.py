@@ -88,3 +88,36 @@ def test_token_labels_show_characters_and_fall_back_to_ids():
     assert token_label(1, ["a", " ", "\n"]) == "␣"
     assert token_label(7, ["a"]) == "7"
     assert token_label(3, None) == "3"
+
+
+class SharpAttention(nn.Module):
+    """Attention with a near-hard softmax: the path integral bends sharply, so few steps do not add up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.embed = nn.Embedding(6, 8)
+        self.query = nn.Parameter(torch.randn(8) * 40)
+        self.head = nn.Linear(8, 3)
+        with torch.no_grad():
+            self.head.weight.mul_(10)  # large scores: the completeness gap is large in absolute terms too
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        e = self.embed(ids)
+        weights = torch.softmax(e @ self.query, dim=1)
+        return self.head((weights.unsqueeze(-1) * e).sum(1))
+
+
+def test_ig_takes_more_steps_until_completeness_holds():
+    torch.manual_seed(4)
+    ids = torch.randint(0, 6, (6, 7))
+    model = SharpAttention().eval()
+    with NoTokenForward(model, model.embed) as forward:
+        from captum.attr import LayerIntegratedGradients
+
+        _v, coarse = LayerIntegratedGradients(forward, model.embed).attribute(
+            ids, baselines=torch.full_like(ids, -1), target=0, n_steps=4, method="gausslegendre",
+            return_convergence_delta=True)
+    assert float(coarse.abs().max()) > 1e-2  # 4 steps are not enough for this model
+    result = attribute(model, ids, 0, "ig", steps=4)
+    assert float(result.delta.max()) < 1e-2 and result.steps > 4

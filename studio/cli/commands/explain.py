@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for path in write_pictures(data.val_x, result.values, names, args.out, tokens, titles, data.position):
         say(str(path))
     if result.delta is not None:
-        say(f"Integrated Gradients convergence delta: max {float(result.delta.max()):.2e}")
+        say(f"Integrated Gradients convergence delta: max {float(result.delta.max()):.2e} ({result.steps} steps)")
     return 0
 
 

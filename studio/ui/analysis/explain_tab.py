@@ -58,6 +58,7 @@ def explain_job(loaded, index: int, target: int | None, method: str, node: str |
     out: dict[str, Any] = {"x": x[0].numpy(), "values": result.values[0].float().numpy(), "method": method,
                            "target": int(result.target[0]), "probs": probs.numpy(), "label": int(d.val_y[index]),
                            "delta": None if result.delta is None else float(result.delta.max()),
+                           "steps": result.steps,
                            "position": d.position, "index": index,
                            "tokens": [token_label(t, d.vocab) for t in x[0].tolist()] if d.tokens else None}
     if loaded.attention:
@@ -191,7 +192,7 @@ class ExplainTab(Tab):
         lines = [f"<b>{METHOD_LABELS[r['method']]}</b> for class <b>{name(r['target'])}</b>{where}",
                  f"Prediction: {name(pred)} ({100 * r['probs'][pred]:.1f} %)", f"Label: {name(r['label'])}"]
         if r["delta"] is not None:
-            lines.append(f"Convergence delta (completeness): {r['delta']:.2e}")
+            lines.append(f"Convergence delta (completeness): {r['delta']:.2e} ({r.get('steps', 0)} steps)")
         lines.append("<span style='color:#b33'>red</span> raises the score, "
                      "<span style='color:#33b'>blue</span> lowers it")
         if r.get("position") is not None:
