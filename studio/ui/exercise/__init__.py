@@ -45,7 +45,9 @@ def install_exercise(window) -> ExerciseController:
         show_goals()
     training = getattr(window, "training_panel", None)
     if training is not None and hasattr(training, "finished"):
-        training.finished.connect(lambda final: _metrics_from_run(final, panel))
+        window.goals_live = live = _LiveMetrics(training, panel)  # held by the window: slots of a plain object
+        training.started.connect(live.run_started)
+        training.finished.connect(live.run_finished)
 
     def add_goal() -> None:
         dialog = GoalDialog(window)
@@ -93,8 +95,27 @@ def install_exercise(window) -> ExerciseController:
     return controller
 
 
-def _metrics_from_run(final, panel: GoalsPanel) -> None:
-    """After a run, tick the metric goals from its per-epoch history (the final update carries it)."""
-    history = getattr(final, "history", None)
-    if history:
-        panel.show_metrics(history)
+class _LiveMetrics:
+    """Feeds the Goals panel each epoch's metrics while a run trains, and the whole history when it ends."""
+
+    def __init__(self, training, panel: GoalsPanel) -> None:
+        self.training, self.panel = training, panel
+        self.history: list[dict[str, float]] = []
+
+    def run_started(self) -> None:
+        self.history = []
+        session = self.training.session
+        if session is not None and self.panel.exercise is not None:
+            session.updates.connect(self.updates)
+
+    def updates(self, updates: list) -> None:
+        epochs = [dict(u.metrics) for u in updates if getattr(u, "kind", "") == "epoch"]
+        if epochs:
+            self.history += epochs
+            self.panel.show_metrics(self.history, running=True)
+
+    def run_finished(self, final) -> None:
+        """After a run, tick the metric goals from its per-epoch history (the final update carries it)."""
+        history = getattr(final, "history", None) or self.history
+        if history:
+            self.panel.show_metrics(history)

@@ -13,7 +13,9 @@ PASS, FAIL, LATER = "✓", "✗", "○"
 
 class GoalsPanel(QWidget):
     """Goals with ✓ / ✗ after every edit (structure, settings, locks); metric goals show ○ until a run
-    reports the metric (``show_metrics`` with the run's per-epoch history)."""
+    reports the metric, then tick after every epoch while it trains (``show_metrics`` with the run's
+    per-epoch history so far): ✓ as soon as the goal is met, ○ with the best value so far while epochs
+    remain, ✗ when the run ended or the goal's epochs are used up without meeting it."""
 
     def __init__(self, document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +32,7 @@ class GoalsPanel(QWidget):
         lay.addWidget(self.summary)
         self.results: list[GoalResult] = []
         self._history: list[dict[str, float]] = []
+        self._running = False  # the history is of a run still training
         self._timer = QTimer(self)  # one recheck after a burst of edits
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
@@ -48,11 +51,13 @@ class GoalsPanel(QWidget):
 
     def _replaced(self) -> None:
         self._history = []
+        self._running = False
         self.refresh()
 
-    def show_metrics(self, history: list[dict[str, float]]) -> None:
-        """Tick the metric goals from a finished run's per-epoch metrics."""
+    def show_metrics(self, history: list[dict[str, float]], running: bool = False) -> None:
+        """Tick the metric goals from a run's per-epoch metrics (``running``: more epochs may come)."""
         self._history = list(history)
+        self._running = running
         self.refresh()
 
     def refresh(self) -> None:
@@ -70,14 +75,19 @@ class GoalsPanel(QWidget):
             self.results = [GoalResult("model is valid", False, str(exc).splitlines()[0] if str(exc) else "error")]
         from studio.exercises.grade import _metric
 
+        pending: set[int] = set()
         for goal in ex.goals:
             if goal.kind == "metric":
                 if self._history:
-                    self.results.append(_metric(goal, self._history[: goal.epochs], ""))
+                    result = _metric(goal, self._history[: goal.epochs], "")
+                    if not result.passed and self._running and len(self._history) < goal.epochs:
+                        pending.add(len(self.results))  # not met yet, epochs left: so far, not failed
+                        result = GoalResult(result.goal, False, f"so far: {result.detail} (training…)", result.value)
+                    self.results.append(result)
                 else:
                     self.results.append(GoalResult(goal.describe(), False, "checked after training"))
-        for r in self.results:
-            later = r.detail == "checked after training"
+        for i, r in enumerate(self.results):
+            later = r.detail == "checked after training" or i in pending
             mark = LATER if later else PASS if r.passed else FAIL
             item = QListWidgetItem(f"{mark}  {r.goal}\n     {r.detail}")
             colour = "#22c55e" if r.passed else "#9ca3af" if later else "#ef4444"
