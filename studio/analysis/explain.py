@@ -62,10 +62,16 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | No
     if method == "saliency":
         values = attr.Saliency(model).attribute(x, target=tgt, abs=True)
     elif method == "ig":
+        from studio.analysis.tokens import MAX_STEPS, TOLERANCE
+
         ig = attr.IntegratedGradients(model)
-        values, delta = ig.attribute(x, baselines=torch.zeros_like(x), target=tgt, n_steps=steps,
-                                     method="gausslegendre", return_convergence_delta=True,
-                                     internal_batch_size=max(1, 4096 // max(1, x.shape[0])))
+        while True:  # more steps while completeness does not hold, as for tokens
+            values, delta = ig.attribute(x, baselines=torch.zeros_like(x), target=tgt, n_steps=steps,
+                                         method="gausslegendre", return_convergence_delta=True,
+                                         internal_batch_size=max(1, 4096 // max(1, x.shape[0])))
+            if float(delta.abs().max()) < TOLERANCE or steps >= MAX_STEPS:
+                break
+            steps = min(MAX_STEPS, steps * 4)
     elif method == "gradcam":
         if layer is None:
             raise ExplainError("Grad-CAM needs a conv node to look at")

@@ -31,7 +31,8 @@ TASKS = ("classification", "tokens")  # per-sample classes, or a class per posit
 class Prediction(nn.Module):
     """The graph's prediction output from raw inputs (inputs standardised as in training).
 
-    ``position``: for per-position outputs (B, T, C), the position whose scores are returned.
+    ``position``: for per-position outputs (B, T, C), the position whose scores are returned (set
+    only for runs with token targets, whose outputs are per position).
     """
 
     def __init__(self, module: nn.Module, index: int | None, stats: tuple[torch.Tensor, torch.Tensor] | None):
@@ -49,7 +50,7 @@ class Prediction(nn.Module):
             x = (x - self.mean) / self.std
         out = self.module(x)
         out = out[self.index] if self.index is not None else out
-        return out[:, self.position] if self.position is not None and out.dim() == 3 else out
+        return out[:, self.position] if self.position is not None else out  # no shape test: FX traces this
 
 
 @dataclass

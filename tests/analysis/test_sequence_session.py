@@ -67,3 +67,29 @@ def test_a_regression_run_is_refused_in_one_line(registry, tmp_path):
     with pytest.raises(RunError, match="regression task") as err:
         open_run(proj, registry, tmp_path)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_many_to_one_text_model_is_explained_per_character(registry, tmp_path):
+    from studio.core.factory import chain_graph
+    from studio.core.model import Project
+    from studio.train.engine import run_to_end
+
+    text = tmp_path / "text.txt"
+    text.write_text("the cat sat on the mat. " * 40)
+    graph = chain_graph(registry, "chars", [8], [("nn.embedding", {"num_embeddings": 16, "embedding_dim": 8}),
+                                                 ("nn.lstm", {"hidden_size": 16, "output": "last step"}),
+                                                 ("nn.linear", {"out_features": 11})], dtype="int64")
+    proj = Project(name="text", graphs=[graph], training={
+        "recipe": "sequence", "dataset": {"name": "text", "path": str(text), "params": {"length": 8,
+                                                                                      "many_to_many": False}},
+        "epochs": 1, "threads": 1})
+    final = run_to_end(proj, registry, checkpoint_dir=tmp_path / "run", views=False)
+    assert final.kind == "done", final.message
+    data = open_run(proj, registry, tmp_path / "run", max_samples=4)
+    assert data.task == "classification" and data.tokens and data.positions is None
+    assert " " in data.vocab and "t" in data.vocab  # the labels are the text's characters
+    result = attribute(data.model, data.val_x, None, "ig")
+    assert result.values.shape == (4, 8) and float(result.delta.max()) < 1e-2
+    with pytest.raises(RunError, match="no positions"):
+        data.set_position(2)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 quantized = compress.quantize_dynamic(model)
             else:
                 quantized = compress.quantize_static(model.module, data.train_x[:512])
-        except (RuntimeError, AssertionError, NotImplementedError) as exc:
+        except (RuntimeError, AssertionError, NotImplementedError, ValueError) as exc:  # ValueError: FX tracing
             raise CliError(f"cannot quantize this model: {str(exc).splitlines()[0]}") from exc
         if args.quantize == "static":
             wrapped = copy.deepcopy(model)

@@ -58,7 +58,7 @@ def compress_job(data, sparsity: float, scope: str, finetune_epochs: int, quanti
             else:
                 q = copy.deepcopy(model)
                 q.module = compress.quantize_static(model.module, data.train_x[:512])
-        except (RuntimeError, AssertionError, NotImplementedError) as exc:
+        except (RuntimeError, AssertionError, NotImplementedError, ValueError) as exc:  # ValueError: FX tracing
             raise ValueError(f"cannot quantize this model: {str(exc).splitlines()[0]}") from None
         rows.append(compress.figures(f"int8 {quantize}", q, data.val_x, acc))
     return {"rows": rows, "pruned": pruned}

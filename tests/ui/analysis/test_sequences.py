@@ -75,3 +75,18 @@ def test_the_attack_tab_is_off_for_token_inputs_with_the_reason(seq_ws):
     index = seq_ws.tabs.indexOf(seq_ws.attack)
     assert not seq_ws.attack.isEnabled()
     assert "token ids" in seq_ws.tabs.tabToolTip(index)
+
+
+@pytest.mark.slow
+def test_compress_measures_a_sequence_model_at_the_chosen_position_and_says_why_static_int8_fails(seq_ws, qtbot):
+    tab = seq_ws.compress
+    tab.sparsity.setValue(50)
+    tab.finetune.setChecked(False)
+    tab.quantize.setCurrentIndex(tab.quantize.findData("dynamic"))
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    seq_ws.runner.wait()
+    assert tab.table.rowCount() == 3 and tab.rows[0].accuracy > 0.9  # accuracy at the last position
+    tab.quantize.setCurrentIndex(tab.quantize.findData("static"))
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    seq_ws.runner.wait()
+    assert "cannot quantize this model" in seq_ws.status.text() and tab.run_button.isEnabled()
