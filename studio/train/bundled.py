@@ -15,10 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-try:  # the one implementation of character windows (numpy only; an export's data.py defines it above this text)
-    from studio.train.synthetic import text_windows
-except ImportError:  # pragma: no cover - a copy in an exported folder
-    pass
+from studio.train.synthetic import text_windows  # numpy only; an export's data.py holds it above these loaders
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +81,27 @@ def text_names() -> list[str]:
 
 
 def bundled_text(name: str = "sonnets") -> str:
-    """The whole text ``name`` (UTF-8, newline line ends); ValueError naming the known ones."""
-    if name not in TEXTS:
-        raise ValueError(f"no bundled text {name!r}; choose one of {', '.join(TEXTS)}")
-    return (TEXTS_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    """The whole text ``name`` (UTF-8, newline line ends); ValueError naming the known ones.
+
+    It reads ``texts/`` beside the module that holds it, with builtins only, so an export copies this
+    function into ``data.py`` and the text into ``texts/`` beside it, and train.py reads the same text."""
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(globals()["__file__"])), "texts")
+    path = os.path.join(folder, f"{name}.txt")
+    if not (name.isidentifier() and os.path.isfile(path)):
+        known = sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".txt")) if os.path.isdir(folder) else []
+        raise ValueError(f"no bundled text {name!r}; choose one of {', '.join(known) or '(none here)'}")
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def export_files(dataset: str, params: dict) -> dict[str, str]:
+    """Files an exported train.py needs beside ``data.py`` for this dataset: the bundled text it reads."""
+    if dataset != "bundled_text":
+        return {}
+    name = params.get("text", "sonnets")
+    return {f"texts/{name}.txt": bundled_text(name)}
 
 
 def text_split(name: str = "sonnets", holdout: float = 0.1) -> tuple[str, str]:

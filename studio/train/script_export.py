@@ -71,10 +71,11 @@ def _bundled_source() -> str:
     verbatim, and ``BUNDLED``: name -> loader. They import scikit-learn when called, so data.py needs
     it only for these sets."""
     funcs, loaders = _bundled_loaders()
-    table = ", ".join(f"{name!r}: {f.__name__}" for name, f in loaders.items())
-    parts = ["\n\n# " + "-" * 93 + "\n# Real datasets shipped inside scikit-learn (as NN Studio loads them)\n"]
+    table = "".join(f"\n    {name!r}: {f.__name__}," for name, f in loaders.items())
+    parts = ["\n\n# " + "-" * 93 + "\n# Real datasets shipped inside scikit-learn, and the bundled texts (texts/ beside "
+             "this file), as NN Studio loads them\n"]
     parts += ["\n\n" + inspect.getsource(f).rstrip() + "\n" for f in funcs]
-    return "".join(parts) + f"\n\nBUNDLED = {{{table}}}\n"
+    return "".join(parts) + f"\n\nBUNDLED = {{{table}\n}}\n"
 
 
 def _bundled_loaders() -> tuple[list[Callable[..., Any]], dict[str, Callable[..., Any]]]:
@@ -488,6 +489,7 @@ def support_sources(project: Project) -> dict[str, str]:
         files["tabular.py"] = _tabular_source()
     else:
         files["data.py"] = data_source()
+        files.update(bundled.export_files(settings.dataset.name, settings.dataset.params))  # a bundled text
     return files
 
 
@@ -521,7 +523,8 @@ def export_train_script(project: Project, registry: Registry, out_dir: str | Pat
     _check_names(project, {rel.split("/")[0].removesuffix(".py") for rel in files})
     paths = []
     for rel, text in files.items():
-        ast.parse(text)
+        if rel.endswith(".py"):
+            ast.parse(text)
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

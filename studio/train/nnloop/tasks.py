@@ -230,6 +230,9 @@ class SupervisedTask:
             pred, labels, _conf, k = self.decide(out, y, confidence=False)
             self.last_cm = confusion_matrix(pred.numpy(), labels.numpy(), k)
             m.update({f"val_{k}": v for k, v in classification_report(self.last_cm).items()})
+            if not self.bce and y.dim() >= 2:  # a class per token: perplexity = exp(cross-entropy per token)
+                logits, flat = align(out, y, "classification", False)
+                m["val_perplexity"] = math.exp(min(float(F.cross_entropy(logits, flat.long())), 700.0))
         elif self.task == "regression":
             pred, target = align(out, y, "regression", False)
             m.update({f"val_{k}": v for k, v in regression_report(pred, target).items()})

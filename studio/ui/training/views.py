@@ -261,12 +261,12 @@ class LiveViews(QTabWidget):
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
                 "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal",
-                "diffusion": "_build_diffusion", "pairs": "_build_pairs"}
+                "diffusion": "_build_diffusion", "pairs": "_build_pairs", "text": "_build_text"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
              "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal",
-             "diffusion": "diffusion", "pairs": "pairs"}
+             "diffusion": "diffusion", "pairs": "pairs", "text_generation": "text"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -444,6 +444,16 @@ class LiveViews(QTabWidget):
         """A diffusion model's reverse process: one frame per slider position (2-D points, or images as tiles)."""
         self._page("diffusion", "Reverse process", self._build_diffusion)
         self.parts["diffusion_page"].set_frames(d)
+
+    def _build_text(self, page: QWidget) -> None:
+        from studio.ui.training.text_generation import TextGeneration
+
+        self._single(page, "text_generation", TextGeneration())
+
+    def _show_text_generation(self, d: dict[str, Any]) -> None:
+        """What a character model writes (a held-out prompt, then its own text) at the slider's temperature."""
+        self._page("text", "Generated text", self._build_text)
+        self.parts["text_generation"].set_payload(d, self.last_step)
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:
