@@ -196,7 +196,8 @@ class ExplainTab(Tab):
         lines.append("<span style='color:#b33'>red</span> raises the score, "
                      "<span style='color:#33b'>blue</span> lowers it")
         if r.get("position") is not None:
-            lines.append("Outlined: the explained position (its bar, its row of attention)")
+            lines.append("Outlined: the explained position" + (" (its bar, its row of attention)" if "attention" in r
+                                                                else ""))
         self.info.setText("<br>".join(lines))
         while self.pictures.count():
             item = self.pictures.takeAt(0)
