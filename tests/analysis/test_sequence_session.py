@@ -53,6 +53,7 @@ def test_ig_on_a_trained_sequence_model_is_complete_and_finds_the_reversed_token
     assert (top == 0).float().mean() > 0.8
 
 
+@pytest.mark.slow
 def test_a_regression_run_is_refused_in_one_line(registry, tmp_path):
     from studio.core.factory import chain_graph
     from studio.core.model import Project
