@@ -122,10 +122,13 @@ sweeps the numbers are the book's optimal values v* (Figure 3.5): 24.4 in A, 22.
 
 What to watch: the numbers in the cells change sweep by sweep (slow the run down to follow them); the
 arrows show every tied best move. The random-policy stage evaluates the equiprobable random policy
-instead (the book's Figure 3.2: 8.8 in A, negative values along the bottom edge).
+instead (the book's Figure 3.2: 8.8 in A, negative values along the bottom edge). The policy-iteration
+stage evaluates a policy, makes it greedy in those values and evaluates again (Policy improvements
+counts the rounds) until the policy stops changing: the same v*, reached another way.
 
-Try: train the Random-policy evaluation stage and compare its numbers with v*; then set Discount (γ)
-to 0.5: A's jump is now worth less than staying close to B.
+Try: train the Random-policy evaluation stage and compare its numbers with v*; write your own policy in
+Policy arrows (one word per row, ^ > v <), set Policy evaluated to arrows and see what it is worth; then
+set Discount (γ) to 0.5: A's jump is now worth less than staying close to B.
 """
 
 
@@ -140,7 +143,11 @@ def gridworld_sutton_barto(reg: Registry) -> Project:
     stages = {"value_iteration": {"label": "Value iteration (v*)", "about": "Optimal values, sweep by sweep.",
                                   "training": {"recipe": "value_iteration"}},
               "random_policy": {"label": "Random-policy evaluation", "about": "Values of moving at random.",
-                                "training": {"recipe": "policy_evaluation"}}}
+                                "training": {"recipe": "policy_evaluation", "rl": {"policy": "random"}}},
+              "policy_iteration": {"label": "Policy iteration",
+                                   "about": "Evaluate a policy, make it greedy in its values, repeat: v* again.",
+                                   "training": {"recipe": "policy_evaluation",
+                                                "rl": {"policy": "greedy", "episodes": 1000}}}}
     p = new("gridworld_sutton_barto", "Sutton & Barto 3.5: value iteration",
             "The textbook's A → A′ gridworld solved by value iteration: the book's v* table, sweep by sweep.",
             9, BOOK_EXPLANATION, training, stages=stages, default_stage="value_iteration",
@@ -189,8 +196,45 @@ def cartpole_dqn(reg: Registry) -> Project:
     return p
 
 
+REINFORCE_EXPLANATION = """
+What it is: policy gradient on CartPole-v1 (gymnasium): push the cart left or right so the pole stays up;
++1 per step, at most 500 steps. The policy graph takes the four observations and returns one score (logit)
+per action; the agent samples its action from their softmax, so it explores by itself, without ε.
+
+Why it is wired this way: REINFORCE (Williams, 1992) makes the actions of an episode more likely in
+proportion to how much return followed them: Σ ∇ log π(a|s) · (G − b). The baseline b, here a small
+learned value network V(s), changes nothing on average but takes out most of the noise: an action is
+pushed up only when it did better than usual from that state. Four episodes per update and standardised
+advantages keep the steps even; tanh hidden units keep the logits smooth.
+
+What to watch: the Environment page replays the last training episode; Episode return (sampled actions)
+climbs to 500; Greedy return plays the most likely action on fresh episodes after each epoch.
+
+Try: set Baseline to none and train again: the same number of episodes learns slower and less steadily.
+"""
+
+
+def cartpole_reinforce(reg: Registry) -> Project:
+    from templates.build_templates import GraphBuilder, L, new
+
+    training = {"recipe": "reinforce", "epochs": 10, "graph": "policy", "seed": 0,
+                "optimizer": {"name": "adam", "lr": 0.01},
+                "pg": {"env": "CartPole-v1", "episodes": 1000, "gamma": 0.99, "batch_episodes": 4,
+                       "baseline": "value", "eval_episodes": 10}}
+    p = new("cartpole_reinforce", "CartPole by policy gradient (REINFORCE)",
+            "Balance a pole on a cart: your network is the policy, made to repeat what earned more than expected.",
+            11, REINFORCE_EXPLANATION, training, targets={"val_greedy_return": 475.0},
+            try_steps=[{"setting": "pg.baseline"}])
+    g = GraphBuilder(p, reg, "policy")
+    g.sequential([4], [L("nn.linear", "hidden", out_features=64), L("nn.tanh", "act"),
+                       L("nn.linear", "logits", out_features=2)], output="action_logits")
+    g.layout()
+    return p
+
+
 RL_BUILDERS: dict[str, Callable[[Registry], Project]] = {
     "cartpole_dqn": cartpole_dqn,
+    "cartpole_reinforce": cartpole_reinforce,
     "gridworld_5x5": gridworld_5x5,
     "gridworld_cliff": gridworld_cliff,
     "gridworld_sutton_barto": gridworld_sutton_barto,

@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.tabular_lab",
     "studio.train.recipes.distillation",
     "studio.train.recipes.control_dqn",
+    "studio.train.recipes.policy_gradient",
     "studio.train.recipes.vae",
     "studio.train.recipes.diffusion",
     "studio.train.recipes.contrastive",
