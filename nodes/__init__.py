@@ -23,6 +23,7 @@ FAMILIES = (
     "attention",
     "pretrained",
     "functional",
+    "diffusion",
     "generic",
 )
 

@@ -58,6 +58,7 @@ INPUTS: dict[str, list] = {
     "nn.concat": [((3, 4), F32), ((5, 4), F32)],
     "nn.add": [((3, 4), F32), ((3, 4), F32)],
     "nn.multiply": [((3, 4), F32), ((1, 4), F32)],
+    "diffusion.timestep_embedding": [((1,), F32)],
     "nn.embedding": [((6,), "int64")],
     "nn.rnn": [((5, 8), F32)],
     "nn.lstm": [((5, 8), F32)],
@@ -76,7 +77,7 @@ INPUTS: dict[str, list] = {
 FALLBACK = [((8,), F32), ((4, 8), F32), ((3, 8, 8), F32)]
 
 MY_FAMILIES = ("io", "linear", "conv", "pool", "norm", "activation", "reshape", "merge",
-               "recurrent", "attention", "pretrained")
+               "recurrent", "attention", "pretrained", "diffusion")
 
 LAYERS = [s for s in default_registry() if s.role == "layer"]
 OWN_LAYERS = [s for s in LAYERS if s.type_id in INPUTS]

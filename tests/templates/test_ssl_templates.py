@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bench.templates import load
 
-SSL_TEMPLATES = ("digits_contrastive",)
+SSL_TEMPLATES = ("digits_contrastive", "digits_clustering", "digits_diffusion")
 
 
 def test_every_ssl_template_validates_and_exports_on_the_bundled_digits(registry):

@@ -1,29 +1,28 @@
 """Denoising diffusion (Ho et al. 2020, DDPM): a denoiser graph learns the noise added to data.
 
-Training draws a step t and noise ε, mixes ``x_t = √ᾱ_t · x + √(1 − ᾱ_t) · ε`` and asks the graph
-(Inputs: the noisy sample and the time ``t / T``, Output: its guess of ε) for ε under a mean squared
-error. Sampling starts from pure noise and removes the predicted noise step by step (the reverse
-process). The noise schedule is linear in β, scaled to the number of steps as in the paper.
+The denoiser's Inputs are the noisy sample and the time ``t / T`` (an Input named ``t``; a Timestep
+embedding node turns it into sines and cosines); its Output guesses the noise ε. Steps, sampling and
+validation are :class:`studio.train.nnloop.diffusion.DiffusionTask`'s, the code an exported
+``train.py`` runs (written by :mod:`studio.train.recipes.diffusion_script`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from studio.train import synthetic
 from studio.train.build import ModelError
-from studio.train.data import TensorLoader, check_input, load_data
-from studio.train.optim import Schedule, make_optimizer
+from studio.train.data import check_input, load_data
+from studio.train.nnloop.diffusion import FRAMES, DiffusionTask, linear_schedule
+from studio.train.nnloop.parts import NothingToTrain
 from studio.train.recipes.base import Recipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
-from studio.train.settings import Int, S, Section
+from studio.train.settings import Int, S, Section, SettingsError
 
-FRAMES = 11  # snapshots of the reverse process kept for the view
+__all__ = ["FRAMES", "Diffusion", "DiffusionSettings", "linear_schedule"]
 
 
 class DiffusionSettings(Section):
@@ -32,18 +31,16 @@ class DiffusionSettings(Section):
     steps: Int = S(100, title="Diffusion steps T", ge=2, le=1000,
                    help="How many small noising steps turn data into pure noise (and sampling undoes).")
     samples: Int = S(1000, title="Shown samples", ge=1, le=20000, help="Samples drawn for the view and the metrics.")
-
-
-def linear_schedule(steps: int) -> torch.Tensor:
-    """β_t from 1e-4 to 0.02 · 1000 / T (the paper's range for T = 1000, stretched to fewer steps)."""
-    return torch.linspace(1e-4, min(0.02 * 1000 / steps, 0.5), steps)
+    sample_every: Int = S(1, title="Sample every (epochs)", ge=1, le=10000,
+                          help="Draw the shown samples (T denoiser passes each) after every this many epochs and "
+                               "after the last; small datasets have short epochs.")
 
 
 class Diffusion(Recipe):
     monitor = "val_high_quality"
 
     def setup(self) -> None:
-        s, ds = self.settings, self.settings.section("diffusion")
+        s = self.settings
         self.model = self.build(self.graph(s.graph))
         names = [i.name for i in self.model.inputs]
         if len(names) != 2 or "t" not in names:
@@ -53,106 +50,81 @@ class Diffusion(Recipe):
         x_in = self.model.inputs[1 - self.t_index]
         self.data = load_data(s.dataset, s.seed, x_in.shape)
         check_input(self.data, x_in.shape, x_in.dtype, x_in.name)
-        self.T = ds.steps
-        self.betas = linear_schedule(self.T).to(self.device)
-        self.alphas = 1 - self.betas
-        self.alpha_bar = torch.cumprod(self.alphas, 0)
         with torch.no_grad():
-            out = self._eps(self.data.val_x[:2].to(self.device), torch.zeros(2, dtype=torch.long, device=self.device))
-            if out.shape != self.data.val_x[:2].shape:
+            x = self.data.val_x[:2].to(self.device)
+            out = self._forward_checked(x, torch.zeros(2, 1, device=self.device))
+            if out.shape != x.shape:
                 raise ModelError(f"the denoiser returns {tuple(out.shape[1:])} but must return the noise, shaped like "
                                  f"a sample {tuple(x_in.shape)}", graph=self.model.name)
-        self.loader = TensorLoader(self.data.train_x, self.data.train_y, s.batch_size, True, s.seed)
         self.load_initial_weights()
         multipliers = self.node_settings([self.model])
-        self.optimizer = make_optimizer(s.optimizer, [self.model.module], multipliers)
-        self.optimizers = {"main": self.optimizer}
-        self.schedule = Schedule(s.schedule, self.optimizer, s.epochs, self.steps_per_epoch())
-        self.schedules = {"main": self.schedule}
-        self.n_samples = ds.samples
-        self.noise = torch.Generator().manual_seed(s.seed + 31)
-        self._batches: Iterator | None = None
-        self._last: dict[str, Any] | None = None
+        points = self.data.task == "points" and "centres" in self.data.info
+        try:  # steps, sampling and validation are nnloop's: the code an exported train.py runs
+            self.loop_task = t = DiffusionTask(
+                s.to_dict(), self.model.module, self._step_forward(), self.data.train_x, self.data.val_x,
+                multipliers=multipliers, frozen=self.frozen, device=self.device, amp=self.ctx.amp,
+                centres=self.data.info["centres"] if points else None, std=float(self.data.info.get("std", 0.0)),
+                coverage=synthetic.mode_coverage if points else None)
+        except NothingToTrain as exc:
+            raise SettingsError("nodes", str(exc)) from exc
+        self.monitor = t.monitor
+        self.T = t.T
+        self.optimizer, self.schedule = t.optimizer, t.schedule
+        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
         self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name, diffusion_steps=self.T)
 
-    def _eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        time = (t.float() / self.T).reshape(-1, 1)
+    def _forward_checked(self, x: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         args = (x, time) if self.t_index == 1 else (time, x)
         return self.forward(self.model, *args).float()
 
+    def _step_forward(self):
+        """The denoiser at the cost of a bare module call; a failing call runs again through
+        :meth:`forward`, which names the node that failed."""
+        module, index, t_index = self.model.module, self.model.prediction_index, self.t_index
+
+        def forward(x: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
+            args = (x, time) if t_index == 1 else (time, x)
+            try:
+                out = module(*args)
+            except Exception:
+                return self.forward(self.model, *args)
+            return out[index] if isinstance(out, tuple | list) else out
+
+        return forward
+
     def steps_per_epoch(self) -> int:
-        cap = self.settings.steps_per_epoch
-        return max(1, min(len(self.loader), cap) if cap else len(self.loader))
+        return self.loop_task.steps_per_epoch()
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        if index == 0 or self._batches is None:
-            self._batches = self.loader.batches(epoch, index)
-        x0, _ = next(self._batches)
-        x0 = x0.to(self.device)
-        self.train_mode(self.model)
-        t = torch.randint(0, self.T, (len(x0),), generator=self.noise).to(self.device)
-        eps = torch.randn(x0.shape, generator=self.noise).to(self.device)
-        ab = self.alpha_bar[t].reshape(-1, *[1] * (x0.dim() - 1))
-        loss = F.mse_loss(self._eps(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.module.parameters(), self.settings.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_step()
-        return {"loss": self.check_finite(loss), "samples": float(len(x0))}
+        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
+        self.loop_task.step(epoch, index)
+        return self.loop_task.flush()[-1]
 
-    @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
-        """``n`` samples by the reverse process, and up to ``FRAMES`` snapshots of it (pure noise first)."""
-        self.model.module.eval()
-        g = torch.Generator().manual_seed(seed)
-        shape = (n, *self.data.train_x.shape[1:])
-        x = torch.randn(shape, generator=g).to(self.device)
-        # denser near the end, where the linear schedule's last steps give the samples their shape
-        keep = set((self.T * np.linspace(1, 0, FRAMES) ** 2).round().astype(int).tolist())
-        frames = [x.cpu().numpy()]
-        for t in range(self.T - 1, -1, -1):
-            eps = self._eps(x, torch.full((n,), t, dtype=torch.long, device=self.device))
-            a, ab, b = self.alphas[t], self.alpha_bar[t], self.betas[t]
-            x = (x - b / (1 - ab).sqrt() * eps) / a.sqrt()
-            if t > 0:  # the posterior's variance β̃_t (sharper than β_t for data as tight as the ring's blobs)
-                var = b * (1 - self.alpha_bar[t - 1]) / (1 - ab)
-                x = x + var.sqrt() * torch.randn(shape, generator=g).to(self.device)
-            if t in keep:
-                frames.append(x.cpu().numpy())
-        return x.cpu().numpy(), frames
+        """``n`` samples by the reverse process (in the data's range) and snapshots of it (pure noise first)."""
+        return self.loop_task.sample(n, seed)
 
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        self.model.module.eval()
-        x0 = self.data.val_x[:2000].to(self.device)
-        g = torch.Generator().manual_seed(self.settings.seed + 5)  # the same draws every evaluation
-        t = torch.randint(0, self.T, (len(x0),), generator=g).to(self.device)
-        eps = torch.randn(x0.shape, generator=g).to(self.device)
-        ab = self.alpha_bar[t].reshape(-1, *[1] * (x0.dim() - 1))
-        m = {"val_loss": float(F.mse_loss(self._eps(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps))}
-        self._remember(*self.sample(self.n_samples, self.settings.seed))
-        samples = self._last["samples"]
-        if "centres" in self.data.info:
-            modes, quality = synthetic.mode_coverage(samples.reshape(len(samples), -1), self.data.info["centres"],
-                                                     float(self.data.info.get("std", 0.0)))
-            m.update(val_modes_covered=float(modes), val_high_quality=float(quality))
-        return m
-
-    def _remember(self, samples: np.ndarray, frames: list[np.ndarray]) -> None:
-        steps = sorted(set((self.T * np.linspace(1, 0, FRAMES) ** 2).round().astype(int).tolist()), reverse=True)
-        self._last = {"samples": samples, "frames": frames, "steps": steps[:len(frames)]}
+        return self.loop_task.evaluate()
 
     @torch.no_grad()
     def views(self, quick: bool = False) -> dict[str, Any]:
-        if self._last is None:
-            self._remember(*self.sample(self.n_samples, self.settings.seed))
+        t = self.loop_task
+        if t.last is None:
+            t.evaluate()
+        last = t.last
         points = self.data.task == "points"
-        return {"gan_samples": {"samples": self._last["samples"], "real": self.data.val_x[:500].numpy() if points else None,
+        samples = np.clip(last["samples"], 0, 1) if t.unit_images else last["samples"]  # pixels as drawn
+        return {"gan_samples": {"samples": samples, "real": self.data.val_x[:500].numpy() if points else None,
                                 "centres": self.data.info.get("centres") if points else None,
                                 "title": "Drawn by the reverse process from pure noise", "losses": False},
-                "diffusion": {"frames": self._last["frames"], "steps": self._last["steps"], "T": self.T}}
+                "diffusion": {"frames": last["frames"], "steps": last["steps"], "T": self.T}}
+
+
+def _export(project: Any, registry: Any, settings: Any) -> str:
+    from studio.train.recipes.diffusion_script import diffusion_script
+
+    return diffusion_script(project, registry, settings)
 
 
 SPEC = register(RecipeSpec(
@@ -168,5 +140,5 @@ SPEC = register(RecipeSpec(
     monitor="val_high_quality",
     roles=("prediction",),
     views=("gan_samples", "diffusion"),
-    export=False,
+    export=_export,
 ))

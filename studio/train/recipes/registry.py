@@ -34,6 +34,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.vae",
     "studio.train.recipes.diffusion",
     "studio.train.recipes.contrastive",
+    "studio.train.recipes.clustering",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;
