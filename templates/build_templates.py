@@ -40,6 +40,7 @@ from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, s
 from templates.digits_templates import DIGITS_BUILDERS
 from templates.rl_templates import RL_BUILDERS
 from templates.ssl_templates import SSL_BUILDERS
+from templates.text_templates import TEXT_BUILDERS
 
 HERE = Path(__file__).resolve().parent
 # spacing as in the editor's auto-layout (studio/ui/arrange.py): room for a B×C×H×W label between nodes
@@ -577,6 +578,7 @@ BUILDERS: dict[str, Callable[[Registry], Project]] = {
 }
 BUILDERS.update(RL_BUILDERS)
 BUILDERS.update(DIGITS_BUILDERS)
+BUILDERS.update(TEXT_BUILDERS)
 BUILDERS.update(SSL_BUILDERS)
 
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.train.settings_form import get_setting
-from studio.ui.training.tiles import TileGrid, tile_for
+from studio.ui.training.tiles import Tile, TileGrid, tile_for
 
 
 class DatasetPreview(QWidget):
@@ -82,11 +82,15 @@ class DatasetPreview(QWidget):
         self.loaded.emit()
 
     def _show(self, d: dict[str, Any]) -> None:
+        from studio.train.text_sampling import decode, is_character_data
+
         classes = list(d["classes"])
+        chars = classes if is_character_data(d["name"], classes) else None  # windows of a text: show the text
         shape = "×".join(str(s) for s in d["shape"]) or "scalar"
         self.summary.setText(f"<b>{d['name']}</b>: {d['n_train']:,} training / {d['n_val']:,} validation samples · "
                              f"sample shape {shape} · task {d['task']}"
-                             + (f" · {len(classes)} classes: {', '.join(classes[:12])}" if classes else ""))
+                             + (f" · {len(classes)} characters (⏎ = new line)" if chars else
+                                f" · {len(classes)} classes: {', '.join(classes[:12])}" if classes else ""))
         if d["points"] is not None:
             self.grid.hide()
             self.scatter.show()
@@ -100,6 +104,10 @@ class DatasetPreview(QWidget):
             tiles = []
             for x, y in zip(d["x"], d["y"], strict=False):
                 y = np.asarray(y)
+                if chars is not None and np.asarray(x).ndim == 1:
+                    nxt = decode(y.reshape(-1)[-1:], chars).replace("\n", "⏎")
+                    tiles.append(Tile(text=decode(x, chars).replace("\n", "⏎"), caption=f"next: {nxt}"))
+                    continue
                 if y.ndim == 0 and classes:
                     cap = classes[int(y)] if int(y) < len(classes) else str(int(y))
                 elif y.ndim == 0:
