@@ -34,6 +34,7 @@ class Sequence(Supervised):
         self._generated: dict[str, Any] | None = None
         self._generated_at = -float("inf")
         self._samples_written = 0
+        self.writes = False  # set by setup: a character model on a text
 
     def setup(self) -> None:
         super().setup()

@@ -89,7 +89,7 @@ class DatasetPreview(QWidget):
         shape = "×".join(str(s) for s in d["shape"]) or "scalar"
         self.summary.setText(f"<b>{d['name']}</b>: {d['n_train']:,} training / {d['n_val']:,} validation samples · "
                              f"sample shape {shape} · task {d['task']}"
-                             + (f" · {len(classes)} characters (⏎ = new line)" if chars else
+                             + (f" · {len(classes)} characters (⏎ new line, ␣ space)" if chars else
                                 f" · {len(classes)} classes: {', '.join(classes[:12])}" if classes else ""))
         if d["points"] is not None:
             self.grid.hide()
@@ -105,7 +105,7 @@ class DatasetPreview(QWidget):
             for x, y in zip(d["x"], d["y"], strict=False):
                 y = np.asarray(y)
                 if chars is not None and np.asarray(x).ndim == 1:
-                    nxt = decode(y.reshape(-1)[-1:], chars).replace("\n", "⏎")
+                    nxt = decode(y.reshape(-1)[-1:], chars).replace("\n", "⏎").replace(" ", "␣")
                     tiles.append(Tile(text=decode(x, chars).replace("\n", "⏎"), caption=f"next: {nxt}"))
                     continue
                 if y.ndim == 0 and classes:
