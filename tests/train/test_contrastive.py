@@ -77,3 +77,23 @@ def test_a_missing_encoder_graph_is_named(registry):
     project.training["contrastive"] = {**project.training["contrastive"], "encoder": "enc"}
     final = run_to_end(project, registry)
     assert final.kind == "error" and "no graph named 'enc'" in final.message
+
+
+def test_train_py_carries_the_temperature_and_reads_projection_and_features(registry):
+    from studio.train.script_export import train_source
+
+    project = load("digits_contrastive", registry).snapshot()
+    text = train_source(project, registry)
+    assert "contrastive.train_contrastive(" in text and "'temperature': 0.2" in text
+    assert "PROJECTION = 1" in text and "FEATURES = 0" in text  # Outputs in plan order: representation, projected
+
+
+@pytest.mark.slow
+def test_app_and_exported_script_train_identically(registry, tmp_path):
+    from tests.train.test_training_parity import _compare, _train_both
+
+    project = load("digits_contrastive", registry).snapshot()
+    project.training.update(epochs=2, seed=5, threads=1, device="cpu", steps_per_epoch=3)
+    app, exported = _train_both(registry, project, tmp_path)
+    assert "val_probe_accuracy" in app[0] and "val_random_probe_accuracy" in exported[0]
+    assert _compare(app, exported) <= 1e-6

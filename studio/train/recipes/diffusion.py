@@ -122,7 +122,7 @@ class Diffusion(Recipe):
 
 
 def _export(project: Any, registry: Any, settings: Any) -> str:
-    from studio.train.recipes.diffusion_script import diffusion_script
+    from studio.train.recipes.script_writers import diffusion_script
 
     return diffusion_script(project, registry, settings)
 
