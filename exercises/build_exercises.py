@@ -3,8 +3,8 @@
 Each exercise is a project built through :mod:`studio.core` (the template builder's ``GraphBuilder``,
 or a shipped template changed with core operations) with an exercise in ``meta["exercise"]``
 (:mod:`studio.exercises.format`). The solution is the same project after the student's fix, so it
-carries the same exercise id. Metric goals train on tiny datasets for a few epochs: grading all of
-them takes seconds on a 2-core CPU. Edit an exercise here, never the generated JSON.
+carries the same exercise id. Metric goals train on small datasets for a few epochs: grading each takes
+1–15 s on a 2-core CPU. Edit an exercise here, never the generated JSON.
 """
 
 from __future__ import annotations
@@ -94,20 +94,22 @@ def shape_mismatch(reg: Registry) -> tuple[Project, Project]:
 
 
 def overfitting(reg: Registry) -> tuple[Project, Project]:
-    text = ("A wide network on 120 spiral points learns them by heart. Add regularisation: a Dropout layer "
-            "(and weight decay if you like) so that it generalises.")
+    text = ("A wide network on 120 noisy spiral points learns them by heart: the validation loss falls for a "
+            "while, then climbs as the network memorises the noise. Regularise it: add a Dropout layer "
+            "(p around 0.5) and weight decay (Optimisation) so the validation loss is still low after 100 epochs.")
     layers = [L("nn.linear", "fc1", out_features=128), L("nn.relu", "act1"),
               L("nn.linear", "fc2", out_features=128), L("nn.relu", "act2"), L("nn.linear", "head", out_features=3)]
     p = _spirals_mlp(reg, "Beat overfitting", text, layers,
-                     {"epochs": 15, "dataset": {"name": "spirals", "params": {"n": 600, "classes": 3},
-                                                "limit": 120}})
+                     {"epochs": 100, "dataset": {"name": "spirals", "params": {"n": 600, "classes": 3, "noise": 0.5},
+                                                 "limit": 120}})
+    # the last epoch's loss, not the best one: an overfitting model was good once and is worse at the end
     ex = Exercise(id="overfitting", title=p.name, locked=["x", "output"], goals=[
         Goal(kind="require_nodes", types=["nn.dropout"]),
         Goal(kind="param_budget", max=20_000),
-        Goal(kind="metric", metric="val_accuracy", op=">=", value=0.5, epochs=15)])
+        Goal(kind="metric", metric="val_loss", op="<=", value=1.0, epochs=100, at="last")])
     sol = copy.deepcopy(p)
-    _insert_after(sol, reg, "act2", "nn.dropout", "dropout", p=0.3)
-    sol.training["optimizer"] = {"name": "adam", "lr": 0.01, "weight_decay": 0.0005}
+    _insert_after(sol, reg, "act2", "nn.dropout", "dropout", p=0.5)
+    sol.training["optimizer"] = {"name": "adam", "lr": 0.01, "weight_decay": 0.003}
     return _finish(p, sol, ex)
 
 
@@ -125,39 +127,47 @@ def vanishing_gradients(reg: Registry) -> tuple[Project, Project]:
         Goal(kind="metric", metric="val_accuracy", op=">=", value=0.6, epochs=15)])
     sol = copy.deepcopy(p)
     for i in range(1, 8):
-        graph, node = _node(sol, f"act{i}")
-        node_type = reg.get("nn.relu")
-        # swap the activation's type in place: a removal and an insert with the same wires
-        relu = make_node(node_type, graph, name=f"relu{i}")
-        AddNode(graph.id, relu).apply(sol)
-        graph = sol.graph(graph.id)
-        for edge in [e for e in graph.edges.values() if node.id in (e.src, e.dst)]:
-            RemoveEdge(graph.id, edge.id).apply(sol)
-            src = relu.id if edge.src == node.id else edge.src
-            dst = relu.id if edge.dst == node.id else edge.dst
-            AddEdge(graph.id, Edge(src, edge.src_port, dst, edge.dst_port)).apply(sol)
-        from studio.core.ops import RemoveNode
-        RemoveNode(graph.id, node.id).apply(sol)
+        _swap(sol, reg, f"act{i}", "nn.relu", f"relu{i}")
     sol.training["init"] = {"scheme": "kaiming"}
     return _finish(p, sol, ex)
 
 
+def _swap(project: Project, reg: Registry, name: str, type_id: str, new_name: str, **params: Any) -> None:
+    """Replace the node ``name`` by a new ``type_id`` node on the same wires (as a student would)."""
+    from studio.core.ops import RemoveNode
+
+    graph, old = _node(project, name)
+    node = make_node(reg.get(type_id), graph, name=new_name, **params)
+    AddNode(graph.id, node).apply(project)
+    graph = project.graph(graph.id)
+    for edge in [e for e in graph.edges.values() if old.id in (e.src, e.dst)]:
+        RemoveEdge(graph.id, edge.id).apply(project)
+        src = node.id if edge.src == old.id else edge.src
+        dst = node.id if edge.dst == old.id else edge.dst
+        AddEdge(graph.id, Edge(src, edge.src_port, dst, edge.dst_port)).apply(project)
+    RemoveNode(graph.id, old.id).apply(project)
+
+
 def exploding_rnn(reg: Registry) -> tuple[Project, Project]:
-    text = ("This plain RNN forecaster trains with a large learning rate; a few steep batches blow the "
-            "weights up. Turn on gradient clipping (at most 5) in Regularisation.")
+    text = ("This plain ReLU RNN forecaster trains with plain SGD at a large learning rate: within a few steps "
+            "one steep batch blows the weights up and the loss becomes NaN. Turn on gradient clipping "
+            "(Regularisation) with a small maximum norm, 0.1 or less: each step then moves the weights a "
+            "bounded amount (at most learning rate × clip) and it trains.")
     p = load_template("lstm_forecast", reg)
     p.graphs = [g for g in p.graphs if g.name == "forecaster"]
     p.meta = {"title": "Gradient clipping on an exploding RNN", "description": text, "explanation": text}
-    p.training = {**p.training, "graph": "forecaster", "grad_clip": 0.0, "optimizer": {"name": "sgd", "lr": 0.5},
-                  "epochs": 2}
-    p.training["dataset"] = {**p.training["dataset"], "params": {**p.training["dataset"]["params"], "n": 400}}
+    _swap(p, reg, "lstm", "nn.rnn", "rnn", hidden_size=64, nonlinearity="relu", output="last step")
+    p.training = {**p.training, "graph": "forecaster", "grad_clip": 0.0, "optimizer": {"name": "sgd", "lr": 10.0},
+                  "epochs": 4}
+    p.training["dataset"] = {**p.training["dataset"], "params": {**p.training["dataset"]["params"], "n": 2000}}
     p.training.pop("stages", None)
     p.meta.pop("stages", None)
-    ex = Exercise(id="exploding_rnn", title="Gradient clipping on an exploding RNN", locked=["x", "lstm"], goals=[
+    ex = Exercise(id="exploding_rnn", title="Gradient clipping on an exploding RNN", locked=["x", "rnn"], goals=[
         Goal(kind="setting", key="grad_clip", op=">", value=0.0),
-        Goal(kind="setting", key="grad_clip", op="<=", value=5.0)])
+        Goal(kind="setting", key="grad_clip", op="<=", value=0.1),
+        Goal(kind="metric", metric="val_loss", op="<=", value=0.25, epochs=4)])
     sol = copy.deepcopy(p)
-    sol.training["grad_clip"] = 1.0
+    sol.training["grad_clip"] = 0.05
     return _finish(p, sol, ex)
 
 
@@ -186,7 +196,9 @@ def autoencoder_bottleneck(reg: Registry) -> tuple[Project, Project]:
     ex = Exercise(id="autoencoder_bottleneck", title=p.meta["title"], locked=["x", "reconstruction"], goals=[
         Goal(kind="node_param", node="bottleneck", key="out_features", op="<=", value=16),
         Goal(kind="param_budget", max=60_000),
-        Goal(kind="output_shape", output="reconstruction", shape=[1, 28, 28])])
+        Goal(kind="output_shape", output="reconstruction", shape=[1, 28, 28]),
+        # a floor, not the lesson: the 16-number code must still reconstruct (half the mean-image baseline)
+        Goal(kind="metric", metric="val_loss", op="<=", value=0.035, epochs=5)])
     sol = copy.deepcopy(p)
     _set(sol, "bottleneck", "out_features", 16)
     return _finish(p, sol, ex)
@@ -231,15 +243,17 @@ def attention_sequence(reg: Registry) -> tuple[Project, Project]:
 
 
 def q_discount(reg: Registry) -> tuple[Project, Project]:
-    text = ("With a discount factor of 0.1 a goal 14 steps away is worth 0.1^14 of its reward: the values "
-            "fade to nearly nothing a few cells from the goal, and any noise swamps them. Raise the discount "
-            "factor (gamma) to 0.8 or more so the goal's value reaches the start.")
+    text = ("The floor is slippery (one move in five goes a random way). With a discount factor of 0.1 a goal "
+            "14 steps away is worth 0.1^14 of its reward: the values fade to nearly nothing a few cells from "
+            "the goal, the noise of slipping swamps them and the greedy arrows point anywhere. Raise the "
+            "discount factor (gamma) to 0.8 or more so the goal's value reaches the start.")
     p = load_template("gridworld_q", reg)
     p.meta = {"title": "The discount factor in Q-learning", "description": text, "explanation": text}
-    p.training = {**p.training, "rl": {**p.training["rl"], "gamma": 0.1}}
+    rl = p.training["rl"]
+    p.training = {**p.training, "rl": {**rl, "gamma": 0.1, "lr": 0.1, "grid": {**rl.get("grid", {}), "slip": 0.2}}}
     ex = Exercise(id="q_discount", title=p.meta["title"], goals=[
         Goal(kind="setting", key="rl.gamma", op=">=", value=0.8),
-        Goal(kind="metric", metric="val_optimal_paths", op=">=", value=0.9, epochs=10)])
+        Goal(kind="metric", metric="val_optimal_paths", op=">=", value=0.9, epochs=3)])
     sol = copy.deepcopy(p)
     sol.training["rl"] = {**sol.training["rl"], "gamma": 0.95}
     return _finish(p, sol, ex)

@@ -30,7 +30,8 @@ class Goal(BaseModel):
     ``setting``: the training setting ``key`` (dotted) compared with ``value`` by ``op``.
     ``node_param``: parameter ``key`` of the node named ``node`` compared with ``value`` by ``op``.
     ``metric``: after training for at most ``epochs`` epochs, the best ``metric`` (e.g. ``val_accuracy``)
-    compared with ``value`` by ``op``.
+    compared with ``value`` by ``op``; with ``at = "last"`` the value of the last epoch instead (a
+    model that overfits was good once and is worse at the end: the last value shows it).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -49,6 +50,7 @@ class Goal(BaseModel):
     op: Op = ">="
     value: Any = None
     epochs: int = Field(default=5, ge=1, le=1000)
+    at: Literal["best", "last"] = "best"
 
     def describe(self) -> str:
         """Words for the Goals panel and the grade table."""
@@ -68,6 +70,8 @@ class Goal(BaseModel):
             return f"setting {self.key} {self.op} {self.value}"
         if self.kind == "node_param":
             return f"{self.node}.{self.key} {self.op} {self.value}"
+        if self.at == "last":
+            return f"{self.metric} {self.op} {self.value} after {self.epochs} epoch(s)"
         return f"{self.metric} {self.op} {self.value} within {self.epochs} epoch(s)"
 
     @property

@@ -186,6 +186,10 @@ def _metric(goal: Goal, history: list[dict[str, float]], error: str) -> GoalResu
     values = [h[goal.metric] for h in history if goal.metric in h and math.isfinite(h[goal.metric])]
     if not values:
         return GoalResult(label, False, f"training reported no {goal.metric}")
+    if goal.at == "last":
+        last = values[-1]
+        ok = bool(_OPS[goal.op](last, goal.value))
+        return GoalResult(label, ok, f"{goal.metric} = {last:.4g} after {len(values)} epoch(s)", round(last, 6))
     best = max(values) if goal.op in (">=", ">") else min(values) if goal.op in ("<=", "<") else values[-1]
     ok = bool(_OPS[goal.op](best, goal.value))
     return GoalResult(label, ok, f"best {goal.metric} = {best:.4g} in {len(values)} epoch(s)", round(best, 6))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from studio.cli import main
 
 ROOT = Path(__file__).resolve().parents[2] / "exercises"
 
 
+@pytest.mark.slow
 def test_grade_passes_the_solution_and_fails_the_unsolved_exercise(capsys):
     ex, sol = str(ROOT / "q_discount.nnstudio"), str(ROOT / "solutions" / "q_discount.nnstudio")
     assert main(["grade", ex, sol]) == 0
@@ -37,3 +40,12 @@ def test_grade_names_an_exercise_file_that_holds_no_exercise(capsys):
     template = str(TEMPLATE_DIR / "gridworld_q.nnstudio")
     assert main(["grade", template, str(ROOT / "q_discount.nnstudio"), "--no-train"]) == 2
     assert f"{template} holds no exercise" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.stem for p in ROOT.glob("*.nnstudio")))
+def test_grade_passes_every_reference_solution_and_fails_every_unsolved_exercise(name, capsys):
+    ex, sol = str(ROOT / f"{name}.nnstudio"), str(ROOT / "solutions" / f"{name}.nnstudio")
+    assert main(["grade", ex, sol, ex, "--json"]) == 1  # trains each submission for its metric goals
+    book = json.loads(capsys.readouterr().out)
+    assert [s["passed"] for s in book["submissions"]] == [True, False], name

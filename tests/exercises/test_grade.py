@@ -77,20 +77,61 @@ def test_a_malformed_exercise_names_the_field(registry):
         exercise_of(p)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("attention_sequence", "overfitting")])
-def test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry):
+#: exercises whose grading trains for more than a couple of seconds
+SLOW = ("attention_sequence", "overfitting", "autoencoder_bottleneck", "q_discount", "exploding_rnn")
+#: exercises whose metric goal is the lesson: the unsolved model misses it after training, the solution meets it
+#: (autoencoder_bottleneck's metric is a floor the solution must keep; gan_mode_collapse and
+#: transfer_few_labels have no metric goal: see exercises/README.md)
+METRIC_LESSONS = ("shape_mismatch", "overfitting", "vanishing_gradients", "exploding_rnn", "attention_sequence",
+                  "q_discount")
+
+
+def _grades(name, registry):
     exercise = load_project(ROOT / f"{name}.nnstudio", registry)
     solution = load_project(ROOT / "solutions" / f"{name}.nnstudio", registry)
-    unsolved = grade(exercise, exercise, registry)
-    solved = grade(exercise, solution, registry)
+    return grade(exercise, exercise, registry), grade(exercise, solution, registry), exercise_of(exercise)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in SLOW])
+def test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry):
+    unsolved, solved, exercise = _grades(name, registry)
     assert not all(r.passed for r in unsolved), name
     assert all(r.passed for r in solved), [r for r in solved if not r.passed]
+    _metric_goals_judge(name, unsolved, solved, exercise)
+
+
+def _metric_goals_judge(name, unsolved, solved, exercise):
+    """Metric goals were trained for (not skipped), and where the metric is the lesson it tells the two apart."""
+    labels = [g.describe() for g in exercise.goals if g.kind == "metric"]
+    for label in labels:
+        got = {r.goal: r for r in solved}[label]
+        assert got.passed and "epoch" in got.detail, (name, got)
+        if name in METRIC_LESSONS:
+            missed = {r.goal: r for r in unsolved}[label]
+            assert not missed.passed, (name, missed)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["attention_sequence", "overfitting"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n in SLOW])
 def test_slower_exercise_fails_unsolved_and_its_solution_passes(name, registry):
     test_shipped_exercise_fails_unsolved_and_its_solution_passes(name, registry)
+
+
+def test_every_training_topic_but_two_has_a_metric_goal():
+    exercises = {n: exercise_of(load_project(ROOT / f"{n}.nnstudio", default_registry())) for n in NAMES}
+    with_metric = {n for n, ex in exercises.items() if any(g.kind == "metric" for g in ex.goals)}
+    assert set(METRIC_LESSONS) | {"autoencoder_bottleneck"} <= with_metric
+
+
+def test_a_last_epoch_goal_reads_the_last_value_not_the_best():
+    from studio.exercises.grade import _metric
+
+    goal = Goal(kind="metric", metric="val_loss", op="<=", value=1.0, epochs=3, at="last")
+    overfit = [{"val_loss": 0.8}, {"val_loss": 0.9}, {"val_loss": 1.2}]
+    assert not _metric(goal, overfit, "").passed  # good once, worse at the end
+    assert _metric(goal.model_copy(update={"at": "best"}), overfit, "").passed
+    assert _metric(goal, overfit[:2], "").detail == "val_loss = 0.9 after 2 epoch(s)"
+    assert goal.describe() == "val_loss <= 1.0 after 3 epoch(s)"
 
 
 def test_the_shipped_files_are_what_the_builder_writes(tmp_path):

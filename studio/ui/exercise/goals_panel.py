@@ -80,7 +80,8 @@ class GoalsPanel(QWidget):
             if goal.kind == "metric":
                 if self._history:
                     result = _metric(goal, self._history[: goal.epochs], "")
-                    if not result.passed and self._running and len(self._history) < goal.epochs:
+                    settled = result.passed and goal.at == "best"  # a last-epoch goal waits for the last epoch
+                    if not settled and self._running and len(self._history) < goal.epochs:
                         pending.add(len(self.results))  # not met yet, epochs left: so far, not failed
                         result = GoalResult(result.goal, False, f"so far: {result.detail} (training…)", result.value)
                     self.results.append(result)
