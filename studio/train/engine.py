@@ -243,7 +243,7 @@ class _Loop:
         trainer = self.trainer = Trainer(task, self.epochs, early, history=self.history, start_epoch=self.start_epoch,
                                          start_index=self.start_index, global_step=self.global_step,
                                          keep_points=True)
-        control, throttle, steps = self.control, self.throttle_s, self.steps
+        control, throttle, steps, want_views = self.control, self.throttle_s, self.steps, self.want_views
         last_emit = last_view = time.perf_counter()
         last_full = -math.inf
         full_views: dict[str, Any] = {}
@@ -274,7 +274,7 @@ class _Loop:
                     counted = trainer.flushed_samples
                     yield self._base("step", metrics=points[-1][1] if points else {}, points=points,
                                      samples_per_s=rate, info={"inside": stats} if stats else {})
-                if self.want_views and (watching or (now - last_view >= view_every and trainer.next_index < steps)):
+                if want_views and (watching or (now - last_view >= view_every and trainer.next_index < steps)):
                     with _kept_rng(r.device):
                         views = r.views(quick=True)
                     last_view = time.perf_counter()
@@ -307,7 +307,8 @@ class _Loop:
             else:  # early stop
                 yield from self._finish("done", event[1], self.epoch, 0, save=False, views=full_views)
                 return
-            yield from self._control_point()
+            if self._live_or_paused():  # between two steps; a plain check when nothing is asked
+                yield from self._paused()
             if control.cancelled:
                 yield from self._finish("cancelled", "stopped by the user", trainer.epoch, trainer.next_index)
                 return
@@ -318,11 +319,18 @@ class _Loop:
     def _control_point(self) -> Iterator[Update]:
         """Between two steps: apply live setting changes; wait here while paused (the plots get every step
         so far first)."""
+        if self._live_or_paused():
+            yield from self._paused()
+
+    def _live_or_paused(self) -> bool:
+        """Apply live setting changes; True when the run is paused."""
         live = self.control.take_live()
         if live and self.recipe is not None:
             apply_live(self.recipe.settings, live)
-        if not self.control.paused:
-            return
+        return self.control.paused
+
+    def _paused(self) -> Iterator[Update]:
+        """Wait here while paused (the plots get every step so far first)."""
         points = self.trainer.take_points() if self.trainer is not None else []
         yield self._base("paused", points=points)
         t_pause = time.perf_counter()

@@ -41,6 +41,8 @@ class Batches:
         self.batch_size = max(1, min(batch_size, len(x))) if len(x) else batch_size
         self.shuffle, self.seed = shuffle, seed
         self.augment = dict(augment or {})
+        a = self.augment
+        self._augments = bool(a.get("flip") or a.get("crop") or a.get("rotation"))  # checked once, not per batch
         self.stats = stats
         self.drop_last = drop_last and len(x) > self.batch_size
         self.rank, self.world = rank, world
@@ -69,10 +71,10 @@ class Batches:
             j = i * self.world + self.rank
             idx = order[j * bs:(j + 1) * bs]
             xb, yb = self.x[idx], self.y[idx]
-            if xb.is_floating_point():
+            if self._augments and xb.is_floating_point():
                 xb = self._augment(xb, g)
-                if self.stats is not None:
-                    xb = (xb - self.stats[0]) / self.stats[1]
+            if self.stats is not None and xb.is_floating_point():
+                xb = (xb - self.stats[0]) / self.stats[1]
             yield xb, yb
 
     def _augment(self, xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -182,10 +184,11 @@ def classification_report(cm: np.ndarray) -> dict[str, float]:
     cm = np.asarray(cm, dtype=np.float64)
     tp, predicted, actual = np.diag(cm), cm.sum(0), cm.sum(1)
     present = (predicted + actual) > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(actual > 0, tp / actual, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    # divide only where the denominator is positive (0 elsewhere): no warnings to silence per epoch
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
     total = cm.sum()
     some = bool(present.any())
     return {"accuracy": float(tp.sum() / total) if total else 0.0,

@@ -76,6 +76,7 @@ class SupervisedTask:
         self.smoothing = loss["label_smoothing"] if task == "classification" else 0.0
         self.noise = loss["noise"] if self.reconstruct else 0.0
         self.bce = task == "classification" and self.loss_name == "bce"
+        self._plain_ce = task == "classification" and not self.bce  # the common step, without align()
         self.l1, self.grad_clip = cfg["optimizer"]["l1"], cfg["grad_clip"]
         aug = cfg["dataset"]["augment"]
         (x, y), (xv, yv) = train, val
@@ -132,8 +133,12 @@ class SupervisedTask:
             out = self.forward(xb)
         if out.dtype != torch.float32:
             out = out.float()
-        scores, labels = align(out, target, self.task, self.bce, self.what)
-        loss = aligned_loss(scores, labels, self.task, self.loss_name, self.smoothing)
+        if self._plain_ce and out.dim() == 2 and target.dim() == 1 and out.shape[0] == target.shape[0]:
+            scores, labels = out, target
+            loss = F.cross_entropy(out, target, label_smoothing=self.smoothing)
+        else:
+            scores, labels = align(out, target, self.task, self.bce, self.what)
+            loss = aligned_loss(scores, labels, self.task, self.loss_name, self.smoothing)
         if self.l1 > 0:
             loss = loss + self.l1 * l1_penalty([self.model]).to(loss.device)
         opt = self.optimizer
@@ -156,7 +161,7 @@ class SupervisedTask:
             opt.step()
         self.schedule.after_step()
         self._losses.append(loss.detach())
-        self._samples.append(len(xb))
+        self._samples.append(xb.shape[0])
         if self.task == "classification":
             s = scores.detach()
             # large outputs (token models) keep only their predictions until the flush
@@ -174,11 +179,16 @@ class SupervisedTask:
 
     def _accuracies(self) -> list[float]:
         scores, labels = self._scores, self._labels
-        if all(s.shape == scores[0].shape for s in scores) and all(t.shape == labels[0].shape for t in labels):
-            s, t = torch.stack(scores), torch.stack(labels).long()
+        try:  # steps of one shape (the usual case): a handful of tensor ops for all of them
+            s, t = torch.stack(scores), torch.stack(labels)
+        except RuntimeError:  # shapes differ (variable-length sequences): step by step below
+            s = t = None
+        if s is not None and t is not None:
+            t = t.long()
             pred = (s > 0).long() if self.bce else s.argmax(-1) if s.is_floating_point() else s
             correct = (pred == t).sum(-1).tolist()
-            return [c / max(1, t.shape[-1]) for c in correct]
+            per = max(1, t.shape[-1])
+            return [c / per for c in correct]
         out = []
         for s, t in zip(scores, labels, strict=True):
             pred = (s > 0).long() if self.bce else s.argmax(-1) if s.is_floating_point() else s
@@ -199,10 +209,14 @@ class SupervisedTask:
         return logits.argmax(-1), labels, conf, k
 
     @torch.no_grad()
-    def predict_val(self) -> tuple[float, torch.Tensor]:
-        """Mean validation loss and every validation output (on the CPU)."""
+    def predict_val(self, decided: bool = False) -> tuple[float, Any]:
+        """Mean validation loss and every validation output (on the CPU); with ``decided``, a
+        classifier's ``(predicted classes, labels, None, class count)`` instead (as :meth:`decide`),
+        decided batch by batch where the model runs, so only the classes leave the device.
+
+        The batch losses are read together after the pass (one synchronisation, not one per batch)."""
         self.model.eval()
-        total, n, outs, forward_s = 0.0, 0, [], 0.0
+        losses, sizes, kept, forward_s = [], [], [], 0.0
         for xb, yb in self.val_batches.batches(0):
             xb = xb.to(self.device)
             target = xb if self.reconstruct else yb.to(self.device)
@@ -214,20 +228,29 @@ class SupervisedTask:
             if out.is_cuda:
                 torch.cuda.synchronize()
             forward_s += time.perf_counter() - t0
-            total += float(supervised_loss(out, target, self.task, self.loss_name, self.smoothing, self.what)) * len(xb)
-            n += len(xb)
-            outs.append(out.cpu())
+            losses.append(supervised_loss(out, target, self.task, self.loss_name, self.smoothing, self.what))
+            sizes.append(xb.shape[0])
+            kept.append(self.decide(out, target, confidence=False) if decided else out.cpu())
+        n = sum(sizes)
         self.forward_s_per_sample = forward_s / max(1, n)
-        return (total / n if n else float("nan")), (torch.cat(outs) if outs else torch.empty(0))
+        total = 0.0
+        for value, size in zip(_stack_list(losses), sizes, strict=True):  # the same sum as batch by batch
+            total += value * size
+        loss = total / n if n else float("nan")
+        if decided:
+            k = max((d[3] for d in kept), default=max(2, self.classes))
+            return loss, (torch.cat([d[0] for d in kept]).cpu(), torch.cat([d[1] for d in kept]).cpu(), None, k)
+        return loss, (torch.cat(kept) if kept else torch.empty(0))
 
     def evaluate(self) -> dict[str, float]:
         if len(self.val_x) == 0:
             return {}
-        loss, out = self.predict_val()
-        m: dict[str, float] = {"val_loss": loss}
         y = self.val_y
+        decided = self.task == "classification" and (self.bce or y.dim() < 2)  # token models keep every output
+        loss, out = self.predict_val(decided)
+        m: dict[str, float] = {"val_loss": loss}
         if self.task == "classification":
-            pred, labels, _conf, k = self.decide(out, y, confidence=False)
+            pred, labels, _conf, k = out if decided else self.decide(out, y, confidence=False)
             self.last_cm = confusion_matrix(pred.numpy(), labels.numpy(), k)
             m.update({f"val_{k}": v for k, v in classification_report(self.last_cm).items()})
             if not self.bce and y.dim() >= 2:  # a class per token: perplexity = exp(cross-entropy per token)

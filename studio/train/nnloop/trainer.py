@@ -125,23 +125,28 @@ class Trainer:
         """Metrics of the steps since the last flush as ``(global step, {metric: value})``; raises
         :class:`NonFiniteLoss` naming the first step whose loss is not finite."""
         rows = self.task.flush() if self._unflushed else []
+        self._unflushed = 0
+        if not rows:
+            return []
         first = self.global_step - len(rows) + 1
-        points = []
+        sums, weights, isfinite = self._sums, self._weights, math.isfinite  # locals: this runs for every step
+        epoch_samples, flushed = self._epoch_samples, self.flushed_samples
         for i, row in enumerate(rows):
             loss = float(row.get("loss", 0.0))
-            if not math.isfinite(loss):
+            if not isfinite(loss):
+                self._epoch_samples, self.flushed_samples = epoch_samples, flushed
                 raise NonFiniteLoss(loss, first + i, self.epoch + 1)
             n = row.pop("samples", 1.0)
-            self._epoch_samples += n
-            self.flushed_samples += n
+            epoch_samples += n
+            flushed += n
             for k, v in row.items():
-                self._sums[k] = self._sums.get(k, 0.0) + float(v) * n
-                self._weights[k] = self._weights.get(k, 0.0) + n
-            if self.keep_points:
-                points.append((first + i, row))
-        self._unflushed = 0
-        if self.keep_points:
-            self.points += points
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+                weights[k] = weights.get(k, 0.0) + n
+        self._epoch_samples, self.flushed_samples = epoch_samples, flushed
+        if not self.keep_points:
+            return []
+        points = list(zip(range(first, first + len(rows)), rows, strict=True))
+        self.points += points
         return points
 
     def take_points(self) -> list[tuple[int, dict[str, float]]]:
