@@ -56,8 +56,12 @@ def test_unigram_perplexity_is_the_frequency_model():
 
 @pytest.mark.slow
 def test_char_gpt_exports_a_train_py_that_trains_on_the_bundled_text(registry, tmp_path):
+    import numpy as np
+
     from studio.compile.exporter import export_project
+    from studio.train.data import load_data
     from studio.train.script_export import export_train_script
+    from studio.train.settings import DatasetSettings
     from tests.train.test_script_export import _env
 
     project = load("char_gpt", registry)
@@ -72,6 +76,12 @@ def test_char_gpt_exports_a_train_py_that_trains_on_the_bundled_text(registry, t
     with open(tmp_path / "w" / "metrics.csv", encoding="utf-8") as fh:
         row = next(csv.DictReader(fh))
     assert math.isfinite(float(row["val_perplexity"])) and float(row["val_perplexity"]) > 1
+    code = ("import data, numpy as np\n"  # the exported data.py makes the very windows the app trains on
+            f"x, y, info = data.load('bundled_text', {project.training['dataset']['params']!r}, 0)\n"
+            "np.save('val.npy', info['val_x'])\n")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60, env=_env(tmp_path))
+    ds = DatasetSettings.model_validate(project.training["dataset"])
+    assert np.array_equal(np.load(tmp_path / "val.npy"), load_data(ds, 0).val_x.numpy())
 
 
 @pytest.mark.slow
