@@ -38,9 +38,9 @@ class Teleport(Section):
     """One teleport (a record of ``rl.grid.teleports``, stored as ``[row, column, to row, to column, reward]``)."""
 
     row: Int = S(0, title="Row", ge=0, le=999, help="Row of the teleport cell, from 0 at the top.")
-    col: Int = S(0, title="Column", ge=0, le=999, help="Column of the teleport cell, from 0 at the left.")
+    col: Int = S(0, title="Col", ge=0, le=999, help="Column of the teleport cell, from 0 at the left.")
     to_row: Int = S(0, title="To row", ge=0, le=999, help="Row the agent lands in.")
-    to_col: Int = S(1, title="To column", ge=0, le=999, help="Column the agent lands in.")
+    to_col: Int = S(1, title="To col", ge=0, le=999, help="Column the agent lands in.")
     reward: Float = S(10.0, title="Reward", ge=-1e6, le=1e6, help="Paid for the jump.")
 
 
@@ -60,12 +60,12 @@ def record_rows(record: type[Section], rows: Any) -> list[list[Any]]:
     out = []
     for i, row in enumerate(rows):
         if not isinstance(row, list | tuple) or len(row) != len(names):
-            raise SettingsError(str(i), f"row {i + 1} must be {len(names)} numbers: "
+            raise SettingsError(str(i), f"entry {i + 1} must be {len(names)} numbers: "
                                         + ", ".join(f.title or n for n, f in record.model_fields.items()))
         try:
             checked = record(**dict(zip(names, row, strict=True)))
         except SettingsError as exc:
-            raise SettingsError(f"{i}.{exc.key}", f"row {i + 1}: {exc.reason}") from None
+            raise SettingsError(f"{i}.{exc.key}", f"entry {i + 1}: {exc.reason}") from None
         out.append([getattr(checked, n) for n in names])
     return out
 
@@ -115,12 +115,12 @@ class GridSettings(Section):
                     field = (("row", "col"), ("to_row", "to_col"))[r_at // 2]
                     if r >= len(rows):
                         raise SettingsError(f"{name}.{i}.{field[0]}",
-                                            f"row {i + 1}: row {r} is off the grid (rows 0 to {len(rows) - 1})")
+                                            f"entry {i + 1}: row {r} is off the grid (rows 0 to {len(rows) - 1})")
                     if c >= len(rows[0]):
-                        raise SettingsError(f"{name}.{i}.{field[1]}", f"row {i + 1}: column {c} is off the grid "
+                        raise SettingsError(f"{name}.{i}.{field[1]}", f"entry {i + 1}: column {c} is off the grid "
                                                                       f"(columns 0 to {len(rows[0]) - 1})")
                     if rows[r][c] == "#":
-                        raise SettingsError(f"{name}.{i}.{field[0]}", f"row {i + 1}: cell ({r}, {c}) is a wall")
+                        raise SettingsError(f"{name}.{i}.{field[0]}", f"entry {i + 1}: cell ({r}, {c}) is a wall")
         return self
 
 

@@ -51,11 +51,15 @@ class RecordsEditor(QWidget):
         self.bad: tuple[int, int] | None = None  # the cell a refusal points at
         self._syncing = False
         self.table = QTableWidget(0, len(self.columns))
-        self.table.setHorizontalHeaderLabels([c.label for c in self.columns])
+        # two-word titles on two lines: five columns stay readable in a narrow dock
+        self.table.setHorizontalHeaderLabels([c.label.replace(" ", "\n", 1) for c in self.columns])
         for i, c in enumerate(self.columns):
             self.table.horizontalHeaderItem(i).setToolTip(c.help or c.label)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setMinimumSectionSize(36)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # shared out by title width (resizeEvent)
+        header.setMinimumSectionSize(20)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header.setStyleSheet("QHeaderView::section { padding: 1px 2px; }")
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -109,10 +113,24 @@ class RecordsEditor(QWidget):
         self.remove_button.setEnabled(bool(self.records))
         self._fit()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Share the table's width out in proportion to each column's title, so none is clipped first."""
+        super().resizeEvent(event)
+        metrics = self.table.horizontalHeader().fontMetrics()
+        needs = [max(metrics.horizontalAdvance(line) for line in c.label.replace(" ", "\n", 1).split("\n")) + 8
+                 for c in self.columns]
+        room = self.table.viewport().width()
+        scale = room / max(1, sum(needs))
+        widths = [int(n * scale) for n in needs]
+        widths[-1] += room - sum(widths)
+        for col, w in enumerate(widths):
+            self.table.setColumnWidth(col, w)
+
     def _fit(self) -> None:
         """Tall enough for the rows (up to six, then it scrolls), never taller."""
         rows = min(max(len(self.records), 1), 6)
-        header = self.table.horizontalHeader().sizeHint().height()
+        lines = 2 if any(" " in c.label for c in self.columns) else 1
+        header = max(self.table.horizontalHeader().sizeHint().height(), lines * self.fontMetrics().height() + 6)
         self.table.setFixedHeight(header + rows * self.table.verticalHeader().defaultSectionSize() + 4)
 
     # -- user -> value ------------------------------------------------------------------------------
@@ -134,7 +152,7 @@ class RecordsEditor(QWidget):
         try:
             value = self._parse(c, item.text())
         except ValueError as exc:
-            self._refuse((r, col), f"row {r + 1}, {c.label}: {exc}")
+            self._refuse((r, col), f"entry {r + 1}, {c.label}: {exc}")
             return
         candidate = list(self.records)
         candidate[r] = self._set(candidate[r], col, value)
