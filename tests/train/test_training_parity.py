@@ -48,6 +48,9 @@ def _cases(registry):
         "fgsm": (project(mlp(registry, "model", 2, 16, 3), training=dict(
             BASE, recipe="classification", batch_size=32, optimizer={"lr": 0.01},
             dataset=dict(spirals, augment={"normalize": True, "adversarial": "fgsm", "adversarial_eps": 0.2})))),
+        "pgd": (project(mlp(registry, "model", 2, 16, 3), training=dict(
+            BASE, recipe="classification", batch_size=32, optimizer={"lr": 0.01},
+            dataset=dict(spirals, augment={"adversarial": "pgd", "adversarial_eps": 0.1})))),
         # the bundled scikit-learn digits: an encoder / decoder pair, and a CNN
         "vae": _template(registry, "digits_vae"),
         "digits_cnn": _template(registry, "digits_cnn"),
@@ -95,7 +98,7 @@ def _train_both(registry, p, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("paradigm", ["classification", "regression", "reconstruction", "adversarial",
-                                      "q_learning_tabular", "label_noise", "fgsm", "vae", "digits_cnn"])
+                                      "q_learning_tabular", "label_noise", "fgsm", "pgd", "vae", "digits_cnn"])
 def test_app_and_exported_script_train_identically(registry, tmp_path, paradigm):
     p = _cases(registry)[paradigm]
     app, exported = _train_both(registry, p, tmp_path)
