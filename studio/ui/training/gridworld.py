@@ -57,6 +57,7 @@ class GridworldView(QWidget):
         self.actions: np.ndarray | None = None
         self.q: np.ndarray | None = None
         self.policy: np.ndarray | None = None
+        self.improvements: int | None = None
         self.teleports: list[tuple[int, int, int, int, float]] = []
         self.path: list[tuple[int, int]] = []
         self.agent = 0
@@ -86,6 +87,7 @@ class GridworldView(QWidget):
         self.actions = np.asarray(payload["actions"])
         self.q = np.asarray(payload["q"], dtype=np.float64) if payload.get("q") is not None else None
         self.policy = np.asarray(payload["policy"], dtype=bool) if payload.get("policy") is not None else None
+        self.improvements = payload.get("improvements")
         self.teleports = [tuple(t) for t in payload.get("teleports", [])]
         path = [tuple(int(v) for v in rc) for rc in payload.get("path", [])]
         self.move = payload.get("move")
@@ -295,6 +297,10 @@ class MoveBar(QWidget):
     def show_move(self, move: dict[str, Any] | None) -> None:
         if move is not None:
             self.update_label.setText(move_text(move))
+        elif self.world.policy is not None:  # policy evaluation of a given policy: say whose arrows these are
+            rounds = self.world.improvements
+            self.update_label.setText("Arrows: the policy being evaluated" + (
+                f" · improved {rounds} time{'s' if rounds != 1 else ''} so far (policy iteration)" if rounds else ""))
 
     def panel(self) -> Any:
         """The training panel this page belongs to (the widget that starts and steers runs)."""
