@@ -39,8 +39,8 @@ lines that scan. Its Temperature slider divides the scores before sampling: 0.2 
 words, 1.0 samples the model as it is, 2.0 garbles.
 
 Try: select block1 and set causal to false in the Inspector: loss and perplexity collapse (each position
-can now read the very character it must predict) while the generated text gets worse: writing has no
-future to peek at. Or set the Learning rate to 0.0001 in the Training panel (the schedule peaks at ten
+can now read the very character it must predict, perplexity ~2) while the generated text falls apart into
+runs of one letter: writing has no future to peek at. Or set the Learning rate to 0.0001 in the Training panel (the schedule peaks at ten
 times it) and compare the curves.
 """
 
