@@ -267,6 +267,20 @@ def check_char_gpt(reg: Registry) -> list[Row]:
     return [Row("char_gpt", result, "perplexity <= 0.5 x unigram", ppl <= bar, r.seconds, r.rate, r.unit)]
 
 
+def check_sonnets_skipgram(reg: Registry) -> list[Row]:
+    """Skip-gram word vectors: words used within the window of each other in the text must be more similar
+    (cosine) than the same words paired at random; also the held-out tail's figure and the CPU time."""
+    project = load("sonnets_skipgram", reg)
+    cpu = time.process_time()
+    r = train(project, reg)
+    cpu = time.process_time() - cpu
+    auc, bar = r.last("val_pair_auc"), project.meta["targets"]["val_pair_auc"]
+    result = (f"neighbour-pair AUC {auc:.3f} (untrained {r.info.get('untrained_pair_auc', float('nan')):.3f}); "
+              f"cosine {r.last('val_pair_cos'):.3f} vs {r.last('val_random_cos'):.3f} shuffled; held-out AUC "
+              f"{r.last('val_held_pair_auc'):.3f}; {r.info.get('vocabulary')} words; CPU {cpu:.0f} s")
+    return [Row("sonnets_skipgram", result, f"pair AUC >= {bar}", auc >= bar, r.seconds, r.rate, r.unit)]
+
+
 CHECKS: dict[str, Callable[[Registry], list[Row]]] = {
     "transfer_cnn": lambda reg: check_transfer(reg, TEMPLATE_DIR / "transfer_cnn_curves.svg"),
     "lstm_forecast": check_lstm,
@@ -275,6 +289,7 @@ CHECKS: dict[str, Callable[[Registry], list[Row]]] = {
     "attention_reverse": check_attention,
     "gridworld_q": check_gridworld,
     "char_gpt": check_char_gpt,
+    "sonnets_skipgram": check_sonnets_skipgram,
 }
 
 

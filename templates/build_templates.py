@@ -38,6 +38,7 @@ from studio.core.ops import AddEdge, AddGraph, AddNode, MoveNodes
 from studio.core.registry import Registry
 from studio.io.project_file import SUFFIX, project_from_dict, project_to_dict, save_project
 from templates.digits_templates import DIGITS_BUILDERS
+from templates.embedding_templates import EMBEDDING_BUILDERS
 from templates.rl_templates import RL_BUILDERS
 from templates.ssl_templates import SSL_BUILDERS
 from templates.text_templates import TEXT_BUILDERS
@@ -580,6 +581,7 @@ BUILDERS.update(RL_BUILDERS)
 BUILDERS.update(DIGITS_BUILDERS)
 BUILDERS.update(TEXT_BUILDERS)
 BUILDERS.update(SSL_BUILDERS)
+BUILDERS.update(EMBEDDING_BUILDERS)
 
 
 def build(key: str, registry: Registry | None = None) -> Project:

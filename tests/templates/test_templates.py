@@ -21,6 +21,7 @@ from studio.core.model import Project
 from studio.core.validation import validate
 from studio.io.templates import TEMPLATE_DIR, list_templates
 from tests.templates.test_digits_templates import DIGITS_TEMPLATES
+from tests.templates.test_embedding_templates import EMBEDDING_TEMPLATES
 from tests.templates.test_rl_templates import RL_TEMPLATES
 from tests.templates.test_ssl_templates import SSL_TEMPLATES
 from tests.templates.test_text_templates import TEXT_TEMPLATES
@@ -194,6 +195,6 @@ def test_gridworld_q(registry, recipe):
 def test_every_template_file_is_covered():
     tested = {"transfer_cnn", "lstm_forecast", "conv_autoencoder", "gan_ring", "gan_dcgan", "attention_reverse",
               "gridworld_q", *RL_TEMPLATES, *DIGITS_TEMPLATES, *SSL_TEMPLATES,
-              *TEXT_TEMPLATES}
+              *TEXT_TEMPLATES, *EMBEDDING_TEMPLATES}
     on_disk = {p.stem for p in TEMPLATE_DIR.glob("*.nnstudio")}
     assert on_disk == tested

@@ -35,6 +35,7 @@ BUILTIN_MODULES = (
     "studio.train.recipes.diffusion",
     "studio.train.recipes.contrastive",
     "studio.train.recipes.clustering",
+    "studio.train.recipes.skipgram",
 )
 
 # Output roles: what a model's returned value means. The Output node's ``role`` param chooses one;
