@@ -73,3 +73,16 @@ def test_resuming_finishes_the_stepped_episode_and_the_run(registry):
 def test_dynamic_programming_steps_a_sweep_when_asked_for_a_move(registry):
     shown, _ = _stepped(registry, "value_iteration", 2)
     assert [v["sweep"] for v in shown] == [1, 2]
+
+
+def test_step_move_is_a_one_step_budget_that_any_other_request_ends():
+    control = RunControl()
+    assert not control.by_move
+    control.step_move()
+    assert control.by_move and control.watching and not control.paused
+    control.after_step()
+    assert control.paused and control.by_move  # paused after one move; the next step_move is again a move
+    for ask in (control.resume, lambda: control.step(1), control.step_epoch):
+        control.step_move()
+        ask()
+        assert not control.by_move

@@ -74,3 +74,17 @@ def test_step_move_button_moves_the_agent_one_cell_and_shows_the_update(window, 
             assert "← 0.000 + 0.5 · (-1.000 − 0.000) = -0.500" in bar.update_label.text()
     panel.stop_training()
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+
+
+def test_an_evaluated_policy_draws_its_own_arrows_and_says_so(qtbot, registry):
+    from studio.ui.training.gridworld import MoveBar
+
+    training = {"recipe": "policy_evaluation", "epochs": 1, "rl": {**BOOK_RL, "policy": "greedy", "episodes": 1000}}
+    payload = run_to_end(project(mlp(registry, "q", 25, 8, 4), training=training), registry).views["gridworld"]
+    view = GridworldView()
+    bar = MoveBar(view)
+    qtbot.addWidget(view)
+    qtbot.addWidget(bar)
+    view.set_world(payload)
+    assert view.best_actions(0, 1) == [0]  # one arrow: the policy's (value iteration shows all four tied)
+    assert "policy being evaluated" in bar.update_label.text() and "improved" in bar.update_label.text()
