@@ -86,7 +86,7 @@ def digits_diffusion(reg: Registry) -> Project:
     from templates.build_templates import GraphBuilder, L, new
 
     training = {"recipe": "diffusion", "graph": "denoiser", "dataset": dict(DIGITS, val_fraction=0.1),
-                "batch_size": 128, "epochs": 300, "optimizer": {"name": "adam", "lr": 0.001},
+                "batch_size": 128, "epochs": 600, "optimizer": {"name": "adam", "lr": 0.001},
                 "schedule": {"name": "cosine"}, "diffusion": {"steps": 100, "samples": 1000, "sample_every": 100},
                 "seed": 0}
     p = new("digits_diffusion", "Digits: diffusion",
@@ -140,7 +140,7 @@ def digits_clustering(reg: Registry) -> Project:
                 "optimizer": {"name": "adam", "lr": 0.003}, "clustering": {"clusters": 0}, "seed": 0}
     p = new("digits_clustering", "Digits: deep clustering",
             "An autoencoder codes 8×8 digits in 10 numbers; k-means on the codes finds the digits without labels.",
-            27, CLUSTERING_EXPLANATION, training, targets={"val_purity": 0.0},
+            27, CLUSTERING_EXPLANATION, training,
             try_steps=[{"node": "bottleneck", "param": "out_features"}, {"setting": "clustering.clusters"}])
     g = GraphBuilder(p, reg, "autoencoder")
     x = g.add("io.input", "x", shape=[1, 8, 8])
