@@ -5,7 +5,10 @@ from the training panel of an offscreen editor window, alternating. During the G
 ``Qt.PreciseTimer`` records how late each tick fires (lateness = interval − 16 ms): the GUI
 thread is responsive when p99 < 50 ms and max < 100 ms. Throughput is samples per second between
 the ``started`` and the final update (setup excluded) in both modes; target GUI/headless ≥ 0.95.
-Writes the "GUI training" section of docs/benchmarks.md.
+The same timer also runs while the classroom's Play button plays the run with the Live view shown:
+at full speed (a whole run) and in slow motion (20 steps/s and 1 step/s, where every step's curves
+and views are drawn; a fixed stretch of each, then Stop). Writes the "GUI training" section of
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -48,14 +51,19 @@ def headless(project, registry, batch: int) -> tuple[float, object]:
 
 
 gui_cpu: list[float] = []  # share of one core the GUI thread used during each GUI run
+play_cpu: dict[str, list[float]] = {}  # the same for each Play mode
 
 
-def gui(app, window, project, batch: int) -> tuple[float, list[float], object]:
+def gui(app, window, project, batch: int, start=None, seconds: float | None = None,
+        tab: str = "plots", mode: str = "") -> tuple[float, list[float], object]:
+    """One run from the panel (``start(panel)`` starts it: Train by default), the timer's lateness during it.
+
+    ``seconds``: stop the run after that long (slow motion never finishes a whole run in a bench)."""
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     panel = window.training_panel
     window.document.replace_project(project)
-    panel.tabs.setCurrentWidget(panel.plots)
+    panel.tabs.setCurrentWidget(getattr(panel, tab))
     lateness: list[float] = []
     started: list = []
     state = {"last": None, "on": False}
@@ -71,6 +79,8 @@ def gui(app, window, project, batch: int) -> tuple[float, list[float], object]:
             if u.kind == "started":
                 started.append(u)
                 state["on"] = True
+                if seconds is not None:
+                    QTimer.singleShot(int(seconds * 1000), panel.stop_training)
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -82,17 +92,33 @@ def gui(app, window, project, batch: int) -> tuple[float, list[float], object]:
     panel.finished.connect(finals.append)
     panel.finished.connect(loop.quit)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
-    panel.start_training()
+    (start or (lambda p: p.start_training()))(panel)
     panel.session.updates.connect(on_updates)
     loop.exec()
-    gui_cpu.append((time.thread_time() - cpu0) / (time.perf_counter() - wall0))  # the real event loop: the GUI thread sleeps until there is work
+    share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)  # the GUI thread sleeps until there is work
+    (play_cpu.setdefault(mode, []) if mode else gui_cpu).append(share)
     panel.finished.disconnect(loop.quit)
     state["on"] = False
     timer.stop()
     panel.finished.disconnect(finals.append)
     final = finals[0]
-    assert final.kind == "done", final.message
+    assert final.kind == ("cancelled" if seconds is not None else "done"), final.message
     return throughput(started[0], final, batch), lateness, final
+
+
+def play(speed: int):
+    """Start by the Play button at slider position ``speed`` (0: full speed; see classroom.SPEEDS)."""
+
+    def start(panel) -> None:
+        panel.step_bar.speed.setValue(speed)
+        panel.step_bar.play_button.click()
+
+    return start
+
+
+#: (label, speed slider position, seconds of play or None for a whole run)
+PLAY_MODES = (("Play, full speed", 0, None), ("Play, slow motion 20 steps/s", 1, 6.0),
+              ("Play, slow motion 1 step/s", 4, 8.0))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,6 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", default=TEMPLATE)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--play-rounds", type=int, default=2, help="rounds of each Play mode")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     import tempfile
@@ -136,6 +163,15 @@ def main() -> int:
         rate, late, _final = gui(app, window, load_project(registry, args.template, OVERRIDES), batch)
         gui_rates.append(rate)
         late_all.extend(late)
+    played: dict[str, list[float]] = {label: [] for label, _s, _t in PLAY_MODES}
+    steps_seen: dict[str, list[int]] = {label: [] for label, _s, _t in PLAY_MODES}
+    for _ in range(args.play_rounds):
+        for label, speed, seconds in PLAY_MODES:
+            _rate, late, final_play = gui(app, window, load_project(registry, args.template, OVERRIDES), batch,
+                                          start=play(speed), seconds=seconds, tab="views", mode=label)
+            played[label].extend(late)
+            steps_seen[label].append(final_play.step)
+    window.training_panel.step_bar.speed.setValue(0)
     window.files.autosave_enabled = False
     window.document.undo_stack.setClean()
     window.close()
@@ -151,6 +187,15 @@ def main() -> int:
     print(f"GUI thread CPU during GUI runs: {[round(100 * c) for c in gui_cpu]} % of a core")
     print(f"16 ms timer lateness over {len(late_all)} ticks: p50 {p50:.1f} ms, p99 {p99:.1f} ms (target < 50), "
           f"max {mx:.1f} ms (target < 100)")
+    play_rows = []
+    for label, _speed, seconds in PLAY_MODES:
+        lp99, lmax = percentile(played[label], 99), max(played[label] or [0.0])
+        span = "a whole run" if seconds is None else f"{seconds:.0f} s"
+        print(f"{label} ({span}, steps {steps_seen[label]}): {len(played[label])} ticks, p50 "
+              f"{percentile(played[label], 50):.1f} ms, p99 {lp99:.1f} ms, max {lmax:.1f} ms")
+        cpu = 100 * statistics.median(play_cpu.get(label) or [0.0])
+        print(f"   GUI thread CPU {[round(100 * c) for c in play_cpu.get(label, [])]} % of a core")
+        play_rows.append((label, span, steps_seen[label], percentile(played[label], 50), lp99, lmax, cpu))
     if not args.no_write:
         from bench.report import write_section
 
@@ -171,6 +216,14 @@ headless (engine loop, no Qt) and {args.rounds}× from the training panel of the
 | GUI / headless | {ratio:.3f} | ≥ 0.95 {ok(ratio >= 0.95)} |
 | GUI thread CPU while training | {100 * statistics.median(gui_cpu):.0f}% of one core | |
 
+While the Play button plays the run with the Live view tab shown ({args.play_rounds} rounds of each; slow
+motion sends and draws every step's curves and views, then Stop ends it):
+
+| Play mode | played | steps per round | lateness p50 | p99 (target < 50 ms) | max | GUI thread CPU |
+|---|---|---|---|---|---|---|
+""" + "".join(f"| {label} | {span} | {steps} | {p50_:.1f} ms | {p99_:.1f} ms {ok(p99_ < 50)} | {mx_:.1f} ms "
+              f"| {cpu_:.0f}% of one core |\n"
+              for label, span, steps, p50_, p99_, mx_, cpu_ in play_rows) + f"""
 Per-run throughput (samples/s), in run order: headless {[round(r) for r in head_rates]},
 GUI {[round(r) for r in gui_rates]}. Throughput counts samples between the run's `started` and final
 update (data and model setup excluded) in both modes. The machine was shared with other jobs (load
