@@ -126,9 +126,25 @@ def core_fields() -> list[SettingField]:
 
 
 def section_fields(spec: RecipeSpec) -> list[SettingField]:
+    """A paradigm's own section; a field whose schema names ``recipes`` shows only for those paradigms
+    (policy evaluation's choice of policy is noise on Q-learning's form)."""
     if not spec.settings:
         return []
-    return _fields_of(spec.settings, spec.section + ".", spec.settings_group)
+    only = _only_for(spec.settings, spec.section + ".")
+    return [f for f in _fields_of(spec.settings, spec.section + ".", spec.settings_group)
+            if spec.name in only.get(f.key, (spec.name,))]
+
+
+def _only_for(model: type[BaseModel], prefix: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for name, f in model.model_fields.items():
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        tp = _unwrap(f.annotation)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            out.update(_only_for(tp, prefix + name + "."))
+        elif extra.get("recipes"):
+            out[prefix + name] = tuple(extra["recipes"])
+    return out
 
 
 _ALL: dict[tuple[str, ...], list[SettingField]] = {}  # keyed by the registered paradigms
@@ -142,9 +158,9 @@ def all_fields() -> list[SettingField]:
         out = core_fields()
         seen = set()
         for spec in specs:
-            if spec.section and spec.section not in seen:
+            if spec.section and spec.section not in seen and spec.settings:
                 seen.add(spec.section)
-                out += section_fields(spec)
+                out += _fields_of(spec.settings, spec.section + ".", spec.settings_group)  # every field
         _ALL.clear()
         _ALL[key] = out
     return list(_ALL[key])

@@ -91,3 +91,15 @@ def test_improvement_keeps_a_tied_action(registry):
     down_first = tabular.arrows_policy(env, "v>v >>.")
     policy, stable = tabular.improve(env, down_first, v, 1.0)
     assert stable and np.array_equal(policy[0], down_first[0])  # down and right tie at the start: kept
+
+
+def test_the_policy_settings_show_only_on_policy_evaluations_form():
+    from studio.train.settings_form import field_for, settings_fields, validate_setting
+
+    assert not [f for f in settings_fields("sarsa") if f.key.startswith("rl.policy")]
+    keys = [f.key for f in settings_fields("policy_evaluation")]
+    assert "rl.policy" in keys and "rl.policy_arrows" in keys
+    assert field_for("rl.policy").choices == ("random", "arrows", "greedy")
+    with pytest.raises(SettingsError, match="row 1 has 4 arrows for a grid 3 cells wide") as err:
+        validate_setting("rl.policy_arrows", ">>>>", _training())
+    assert err.value.key == "rl.policy_arrows"

@@ -44,6 +44,12 @@ class Teleport(Section):
     reward: Float = S(10.0, title="Reward", ge=-1e6, le=1e6, help="Paid for the jump.")
 
 
+def _only(recipes: str, field: Any) -> Any:
+    """A setting the form shows only for these paradigms (comma-separated names)."""
+    field.json_schema_extra["recipes"] = tuple(recipes.split(","))
+    return field
+
+
 def _records(record: type[Section], **kw: Any) -> Any:
     """A list of records stored positionally (the file keeps ``[row, column, reward]`` rows); the form edits
     it as a table with one checked column per field of ``record``."""
@@ -145,15 +151,29 @@ class RLSettings(Section):
     random_start: Bool = S(True, title="Random start", help="Start episodes in random free cells (explores every state).")
     learning: Bool = S(True, title="Learning", help="Update the values after every move; off: the agent "
                                                     "only plays what it has learned so far.")
-    policy: Literal["random", "arrows", "greedy"] = S(
+    policy: Literal["random", "arrows", "greedy"] = _only("policy_evaluation", S(
         "random", title="Policy evaluated",
         help="Policy evaluation: random = each move with probability ¼ (Sutton & Barto 4.1); arrows = the policy "
              "written in Policy arrows; greedy = policy iteration: evaluate, make the policy greedy in those values, "
-             "evaluate again, until the policy no longer changes (starts from the arrows, random where none).")
-    policy_arrows: Str = S("", title="Policy arrows",
+             "evaluate again, until the policy no longer changes (starts from the arrows, random where none)."))
+    policy_arrows: Str = _only("policy_evaluation", S("", title="Policy arrows",
                            help="Policy evaluation: one word per grid row, one mark per cell: ^ > v < (or U R D L) "
-                                "for that move, . for a random move; missing cells move at random. Example: >>v ^.v")
+                                "for that move, . for a random move; missing cells move at random. Example: >>v ^.v"))
     grid: GridSettings = S(factory=GridSettings)
+
+    @model_validator(mode="after")
+    def _arrows_fit_the_grid(self) -> RLSettings:
+        """Policy arrows are refused at their field when they do not fit the layout."""
+        rows = self.policy_arrows.replace("/", " ").split()
+        layout = [str(r) for r in self.grid.layout]
+        if rows and layout:
+            if len(rows) > len(layout):
+                raise SettingsError("policy_arrows", f"{len(rows)} rows of arrows for a grid of {len(layout)} rows")
+            for i, row in enumerate(rows):
+                if len(row) > len(layout[0]):
+                    raise SettingsError("policy_arrows", f"row {i + 1} has {len(row)} arrows for a grid "
+                                                         f"{len(layout[0])} cells wide")
+        return self
 
 
 def _rows(rows: list[list[float]], width: int, key: str) -> list[tuple]:
