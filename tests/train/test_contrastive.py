@@ -42,6 +42,7 @@ def test_augment_shifts_drops_and_is_reproducible():
     assert dropped.shape == (2, 64) and 0.3 < float((dropped == 0).float().mean()) < 0.7  # vectors: no shift
 
 
+@pytest.mark.slow  # scikit-learn's first import
 def test_linear_probe_reads_separable_features_and_not_noise():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 300)
