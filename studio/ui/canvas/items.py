@@ -33,6 +33,8 @@ PORT_HIT = 9.0
 GRID = 20.0
 #: below this zoom level nodes are drawn as plain coloured boxes
 LOD_SIMPLE = 0.35
+_POS_CHANGE = QGraphicsItem.GraphicsItemChange.ItemPositionChange
+_POS_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
 
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.0)
@@ -81,8 +83,7 @@ class BlockItem(QGraphicsItem):
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setAcceptHoverEvents(False)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # hover events are off by default
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
@@ -121,12 +122,14 @@ class BlockItem(QGraphicsItem):
 
     # -- moving ---------------------------------------------------------------------------
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.canvas.snap_to_grid \
-                and self.canvas.user_dragging:
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+        # called ~8 times per item while a file opens: module constants, no call into the base class
+        # (whose itemChange hands the value back unchanged)
+        if change == _POS_CHANGE:
+            if self.canvas.snap_to_grid and self.canvas.user_dragging:
+                return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        elif change == _POS_CHANGED:
             self.canvas.block_moved(self)
-        return super().itemChange(change, value)
+        return value
 
     # -- painting helpers -----------------------------------------------------------------
     def _lod(self, painter: QPainter) -> float:
@@ -213,7 +216,8 @@ class NodeItem(BlockItem):
 
     kind = "node"
 
-    def __init__(self, scene_ref: GraphScene, node: Node, spec: NodeSpec | None) -> None:
+    def __init__(self, scene_ref: GraphScene, node: Node, spec: NodeSpec | None,
+                 shapes: NodeShapes | None = None) -> None:
         super().__init__(scene_ref)
         self.node_id = node.id
         self.spec = spec
@@ -223,6 +227,8 @@ class NodeItem(BlockItem):
         self._footer = ""
         self._error: str | None = None
         self.setPos(*node.position)
+        if shapes is not None:  # opening a file: read the model once, with its shapes
+            self._take_shapes(shapes)
         self.sync(node)
 
     @property
@@ -254,6 +260,13 @@ class NodeItem(BlockItem):
     def set_shapes(self, shapes: NodeShapes | None) -> None:
         if shapes is self.shapes:
             return
+        self._take_shapes(shapes)
+        node = self.canvas.graph.nodes.get(self.node_id)
+        if node is not None:
+            self.sync(node)
+        self.update()
+
+    def _take_shapes(self, shapes: NodeShapes | None) -> None:
         self.shapes = shapes
         self._error = shapes.error if shapes is not None else None
         if self.spec is None:
@@ -261,11 +274,15 @@ class NodeItem(BlockItem):
         self._footer = ""
         if shapes is not None and shapes.params:
             self._footer = f"{format_count(shapes.params)} params"
-        self.setToolTip(self._tooltip())
-        node = self.canvas.graph.nodes.get(self.node_id)
-        if node is not None:
-            self.sync(node)
-        self.update()
+        if QGraphicsItem.toolTip(self):  # one was shown already: keep it current (others are written on hover)
+            self.setToolTip(self._tooltip())
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name
+        """The tooltip as it would show now (the scene writes it into Qt on hover)."""
+        return self._tooltip()
+
+    def tooltip_text(self) -> str:
+        return self._tooltip()
 
     def _tooltip(self) -> str:
         spec = self.spec

@@ -240,7 +240,15 @@ class SummaryPanel(QWidget):
             return
         wanted = set(node_ids)
         self.table.blockSignals(True)
-        for i in range(self.table.topLevelItemCount()):
-            item = self.table.topLevelItem(i)
-            item.setSelected(item.data(0, _ID_ROLE) in wanted)
-        self.table.blockSignals(False)
+        try:
+            # touch only rows whose state changes: a 60k-row table is not walked item by item
+            for item in self.table.selectedItems():
+                if item.data(0, _ID_ROLE) not in wanted:
+                    item.setSelected(False)
+            if wanted:
+                for i in range(self.table.topLevelItemCount()):
+                    item = self.table.topLevelItem(i)
+                    if item.data(0, _ID_ROLE) in wanted and not item.isSelected():
+                        item.setSelected(True)
+        finally:
+            self.table.blockSignals(False)
