@@ -466,6 +466,9 @@ class MainWindow(QMainWindow):
         if errors:
             text += f" · {errors} error{'s' if errors > 1 else ''}"
         self.size_label.setText(text)
+        bar = self.statusBar().layout()  # QStatusBar does not lay out again when a label's text grows
+        bar.invalidate()
+        bar.activate()
 
     def _update_device(self) -> None:
         try:
