@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.train.synthetic import text_windows  # numpy only; an export's data.py holds it above these loaders
+# numpy only, like this module; an export's data.py defines it above the loaders it copies from here
+from studio.train.synthetic import text_windows
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
