@@ -47,6 +47,8 @@ def test_char_gpt_shortened_beats_the_unigram_model_and_writes(registry):
     d = r.update.views["text_generation"]
     assert d["prompt"] in tail and len(d["texts"]) == len(d["temperatures"]) == 10
     assert all(len(t) == 200 and set(t) <= set(bundled_text("sonnets")) for t in d["texts"])
+    tokens = r.update.views["attention"]["tokens"]  # the heatmap's keys are the prompt's characters
+    assert len(tokens) == 64 and all(isinstance(t, str) and len(t) == 1 for t in tokens)
 
 
 def test_unigram_perplexity_is_the_frequency_model():

@@ -43,6 +43,10 @@ class Sequence(Supervised):
 
     def views(self, quick: bool = False) -> dict[str, Any]:
         result = super().views(quick)
+        attention = result.get("attention")
+        if self.writes and attention and attention.get("tokens") is not None:  # the key axis reads as the text
+            names = [{"\n": "⏎", " ": "␣"}.get(c, c) for c in self.data.classes]
+            attention["tokens"] = [names[i] if 0 <= i < len(names) else "?" for i in attention["tokens"]]
         if self.writes:
             if not quick or time.monotonic() - self._generated_at >= SAMPLE_EVERY_S or self._generated is None:
                 self._generated = self.write_text()
