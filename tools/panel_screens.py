@@ -1,7 +1,13 @@
 """Screenshots of every panel (dark and light) for looking at layout and contrast by eye.
 
-``python -m tools.panel_screens [OUTDIR]`` saves ``panel_<name>_<theme>.png`` for the palette,
-inspector, summary, code, problems and quick-add panels on the CNN demo project.
+``python -m tools.panel_screens [OUTDIR] [--sizes 1440x900,1280x720] [--themes dark,light] [--templates a,b]
+[--no-panels] [--no-training]`` saves ``panel_<name>_<theme>.png`` for the palette, inspector, summary, code,
+problems and quick-add panels on the CNN demo project, then the window with its Training panel for every
+template and stage and every paradigm no template trains (``tools.screenshots``: enumerated from the
+templates folder and the recipe registry), in both themes at each size. It prints every problem found on a
+training-panel picture (a control cut off, a label's text elided, Train / Pause / Stop or the progress bar
+not visible without scrolling) and exits 1 when there is one. OUTDIR defaults to a folder under the
+system's temporary folder.
 """
 
 from __future__ import annotations
@@ -91,19 +97,37 @@ def grab_all(app: QApplication, document: Document, out: Path, theme: str) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Save a PNG of every panel in a dark and a light palette (for looking at, not for tests)."""
+    """Save a PNG of every panel in a dark and a light palette (for looking at) and report cut-off controls."""
+    import argparse
+
     from studio.catalog import default_registry
     from tools.demo import cnn_demo
+    from tools.screenshots import DEFAULT_OUT, isolate, report, shoot_training_panels
 
-    args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0] if args else "panel-screens")  # a folder relative to where it is run
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, nargs="?", default=DEFAULT_OUT / "panels")
+    parser.add_argument("--sizes", default="1440x900,1280x720", help="window sizes of the training-panel pictures")
+    parser.add_argument("--themes", default="dark,light")
+    parser.add_argument("--templates", default="", help="comma-separated template keys (default: all, and every "
+                                                        "paradigm no template trains)")
+    parser.add_argument("--no-panels", action="store_true", help="skip the palette, inspector, ... pictures")
+    parser.add_argument("--no-training", action="store_true", help="skip the training-panel pictures")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    isolate()
     app = QApplication.instance() or QApplication([])
-    registry = default_registry()
-    document = Document(registry, cnn_demo(registry))
-    for theme in ("dark", "light"):
-        for path in grab_all(app, document, out, theme):
-            print(path)
-    return 0
+    themes = [t for t in args.themes.split(",") if t]
+    written = 0
+    if not args.no_panels:
+        registry = default_registry()
+        document = Document(registry, cnn_demo(registry))
+        for theme in themes:
+            written += len(grab_all(app, document, args.out, theme))
+    problems: list[str] = []
+    if not args.no_training:
+        shots, problems = shoot_training_panels(args.out / "training", [s for s in args.sizes.split(",") if s],
+                                                themes, [k for k in args.templates.split(",") if k] or None)
+        written += shots
+    return report(written, args.out, problems)
 
 
 if __name__ == "__main__":
