@@ -226,7 +226,7 @@ score per possible character. Choose the stage "Characters: your text file" in t
 pick any UTF-8 text file (a bundled sample is used otherwise) and train: it learns to predict every next
 character; the loss falls from ln(vocabulary) towards 1.5 or lower as it learns spelling and common words.
 The Generated text tab shows what it writes from a held-out line, with a Temperature slider; val_perplexity
-is the validation loss as "a fair choice among this many characters". The window length (64) must match
+(e to the validation loss) reads as "a fair choice among this many characters". The window length (64) must match
 char_model's Input shape; up to 128 distinct characters fit. The char_gpt template does the same with a
 small causal transformer on Shakespeare's Sonnets.
 
