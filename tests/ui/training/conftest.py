@@ -33,13 +33,9 @@ def no_thread_left(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, registry):
-    from tests.ui.conftest import open_editor
+    from tests.ui.conftest import close_editor, open_editor
 
     ed = open_editor(qtbot, registry)
     yield ed
-    panel = ed.window.training_panel
-    panel.shutdown()
-    ed.window.files.autosave_enabled = False
-    ed.window.files.discard_recovery()
-    ed.answers["unsaved"] = "discard"
-    ed.window.close()
+    ed.window.training_panel.shutdown()
+    close_editor(ed)  # deleted now: a window left alive slows every later test (restyling, garbage collection)
