@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m studio
 
-# One xdist worker: a native crash inside Qt (seen rarely in long UI runs) restarts the worker and
-# reruns only that test; ordinary failures are never retried.
-PYTEST_CMD := $(BIN)/python -m pytest -q -n 1 --reruns 2 --only-rerun "crashed while running"
+# Tests run in xdist workers: a native crash inside Qt (seen rarely in long UI runs) restarts the
+# worker and reruns only that test; ordinary failures are never retried. `make test` uses one worker.
+PYTEST_CMD := $(BIN)/python -m pytest -q --reruns 2 --only-rerun "crashed while running"
 
 # The layer contracts (pyproject.toml [tool.importlinter]) run first (a second); the tests run even
 # when a contract is broken, and either failure fails the target.
@@ -26,11 +26,12 @@ CHECK_BOTH = tests=$$?; [ $$contracts -eq 0 ] || echo "layer contracts broken: s
 	[ $$contracts -eq 0 ] && [ $$tests -eq 0 ]
 
 test: $(STAMP)
-	@$(CONTRACTS_THEN) $(PYTEST_CMD); $(CHECK_BOTH)
+	@$(CONTRACTS_THEN) $(PYTEST_CMD) -n 1; $(CHECK_BOTH)
 
-# The inner loop: everything but the tests marked slow.
+# The inner loop: everything but the tests marked slow, on two workers (the fast set stays under two
+# minutes on two cores; each worker has its own settings folder, see tests/conftest.py).
 test-fast: $(STAMP)
-	@$(CONTRACTS_THEN) $(PYTEST_CMD) -m "not slow"; $(CHECK_BOTH)
+	@$(CONTRACTS_THEN) $(PYTEST_CMD) -n 2 -m "not slow"; $(CHECK_BOTH)
 
 lint-imports: $(STAMP)
 	$(BIN)/lint-imports
