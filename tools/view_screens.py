@@ -1,16 +1,20 @@
-"""Screenshots of every live view mid-training: ``python -m tools.view_screens OUTDIR``.
+"""Screenshots of every live view mid-training: ``python -m tools.view_screens [OUTDIR] [--templates a,b]``.
 
-Opens the editor offscreen, trains templates (shortened) and small demo projects from the
-training panel, pauses each run once its views are populated, and saves the training dock as
-PNG per view: curves, predictions + confusion matrix, decision regions, forecast,
-reconstruction, latent space, GAN samples + D/G losses, attention, gridworld, dataset preview,
-activations, and two runs overlaid.
+Opens the editor offscreen at ``--size`` (1280x720), trains every template of the templates folder for a few
+steps from the training panel (shortened: ``--steps`` steps per epoch), pauses each run once the views its
+paradigm declares have arrived (or ``--timeout`` seconds passed), and saves the training dock as
+``<template>__<page>.png`` for every live-view page it shows (generated text, the reverse process, pairs,
+latent space, clustering, the projector, ...) plus its curves; then small demo projects for the views no
+template shows on a CPU in seconds: predictions + confusion matrix, decision regions, activations, the
+dataset preview, and two runs overlaid. Every picture is checked like the other screenshot scripts
+(``tools.screen_checks``) and the problems are printed at the end.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,53 +25,66 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from tools.demo import training_demos  # noqa: E402
 from tools.screenshots import wait as _wait  # noqa: E402
 
-SHORTEN = {  # template -> settings that keep the run short but mid-training views meaningful
-    "lstm_forecast": {"epochs": 12, "steps_per_epoch": 20},
-    "conv_autoencoder": {"epochs": 12, "steps_per_epoch": 40},
-    "gan_ring": {"epochs": 30, "steps_per_epoch": 25},
-    "attention_reverse": {"epochs": 8, "steps_per_epoch": 40},
-    "gridworld_q": {},
-}
-
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0] if argv else "docs/screenshots")
+    import argparse
+
+    from tools.screenshots import DEFAULT_OUT, isolate, report
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, nargs="?", default=DEFAULT_OUT / "views")
+    parser.add_argument("--templates", default="", help="comma-separated template keys (default: all)")
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--steps", type=int, default=4, help="steps per epoch of each short run")
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds a run may take to show its views")
+    parser.add_argument("--grace", type=float, default=8.0, help="seconds to wait for the other views after the "
+                                                                   "first arrived (a model may not have them all)")
+    parser.add_argument("--no-demos", action="store_true", help="only the templates")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("NNSTUDIO_RUNS_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "nnstudio-screens"))
+    isolate()
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     from studio.catalog import default_registry
-    from studio.io.templates import load_template
+    from studio.io.templates import list_templates, load_template
+    from studio.train.recipes.registry import recipe_spec
+    from studio.train.settings_form import get_setting
     from studio.ui.document import Document
     from studio.ui.main_window import MainWindow
+    from tools.screen_checks import parse_size, settled_problems
 
     registry = default_registry()
     document = Document(registry)
     window = MainWindow(document, restore_state=False)
-    window.resize(1500, 1000)
+    window.files.autosave_enabled = False
+    window.resize(*parse_size(args.size))
     window.show()
     panel = window.training_panel
     dock = window.training_dock
     written: list[Path] = []
+    problems: list[str] = []
 
     def shot(name: str, tab=None, view_key: str | None = None) -> None:
         if tab is not None:
             panel.tabs.setCurrentWidget(tab)
         if view_key is not None:
             panel.views.setCurrentWidget(panel.views.pages[view_key])
-        window.resizeDocks([dock], [560], Qt.Orientation.Vertical)
-        _wait(app, lambda: False, 0.4)
+        window.resizeDocks([dock], [window.height() // 2], Qt.Orientation.Vertical)
+        found = settled_problems(app, window, panel, first=0.4)
         path = out / f"{name}.png"
         dock.grab().save(str(path))
         written.append(path)
+        problems.extend(f"{name}: {p}" for p in found)
         print("wrote", path)
 
     def train(project, until: Callable[[], bool], timeout: float = 180.0) -> None:
         document.replace_project(project)
-        panel.start_training()
+        if not panel.start_training():
+            problems.append(f"{project.name}: did not start: {panel.error_label.text()}")
+            return
         ok = _wait(app, lambda: until() or not panel.running, timeout)
         if panel.running:
             panel.toggle_pause()
@@ -94,63 +111,68 @@ def main(argv: list[str] | None = None) -> int:
             return panel.views.last_step >= longest.x[n - 1]
         return done
 
-    demos = training_demos(registry)
-    # classification: predictions, confusion, curves, dataset, activations
-    train(demos["shapes"], lambda: epochs_done(4)() and "predictions" in panel.views.received)
-    shot("classification_predictions", panel.views, "classify")
-    shot("curves_classification", panel.plots)
-    conv = document.project.main_graph.node_by_name("conv1")
-    panel.tabs.setCurrentWidget(panel.activations)
-    document.set_selection(document.project.main_graph.id, [conv.id])
-    _wait(app, lambda: bool(panel.activations.maps.tiles), 60)
-    shot("activations_conv1", panel.activations)
-    panel.tabs.setCurrentWidget(panel.preview)
-    _wait(app, lambda: bool(panel.preview.grid.tiles), 60)
-    shot("dataset_preview_shapes", panel.preview)
-    finish()
-
-    # decision regions, then a second run with another lr overlaid on the curves
-    train(demos["spirals"], lambda: epochs_done(8)() and "decision" in panel.views.received)
-    shot("classification_decision_regions", panel.views, "decision")
-    finish()
-    from studio.core.ops import SetTraining
-
-    document.push(SetTraining("optimizer.lr", 0.002))
-    panel.start_training()
-    _wait(app, lambda: epochs_done(8)() or not panel.running, 120)
-    finish()
-    for i in range(panel.plots.runs_list.count()):
-        panel.plots.runs_list.item(i).setCheckState(Qt.CheckState.Checked)
-    shot("curves_two_runs_overlaid", panel.plots)
-
-    for key, epochs, views in (
-            ("lstm_forecast", 6, [("forecast", "regression_forecast")]),
-            ("conv_autoencoder", 8, [("recon", "autoencoder_reconstruction"), ("latent", "autoencoder_latent")]),
-            ("gan_ring", 12, [("gan", "gan_ring_samples")]),
-            ("attention_reverse", 6, [("attention", "attention_heatmap")]),
-            ("gridworld_q", 3, [("grid", "q_learning_gridworld")])):
+    keys = [k for k in args.templates.split(",") if k] or [t.key for t in list_templates()]
+    for key in keys:  # every template: each live-view page its run shows, and its curves
         project = load_template(key, registry)
-        project.training.update(SHORTEN.get(key, {}))
-        want = {"forecast": "forecast", "recon": "reconstruction", "latent": "latent", "gan": "gan_samples",
-                "attention": "attention", "grid": "gridworld"}
-        needed = {want[v] for v, _ in views}
-        train(project, lambda needed=needed, e=epochs: epochs_done(e)() and needed <= panel.views.received)
-        for view_key, name in views:
-            if view_key in panel.views.pages:
-                shot(name, panel.views, view_key)
-            else:
-                print(f"no {view_key} view for {key}: {panel.error_label.text()}")
-        if key == "gan_ring":
-            shot("curves_gan", panel.plots)
+        project.training["steps_per_epoch"] = args.steps
+        declared = set(recipe_spec(str(get_setting(project.training, "recipe"))).views)
+        first: list[float] = []  # when the first views arrived: the others get a few seconds more
+
+        def ready(declared=declared, first=first) -> bool:
+            if not panel.views.received or panel.updates_seen <= 3:
+                return False
+            first[:] = first or [time.monotonic()]
+            return declared <= panel.views.received or time.monotonic() - first[0] > args.grace
+        train(project, ready, args.timeout)
+        if not panel.views.received:
+            problems.append(f"{key}: no live view within {args.timeout:.0f} s")
+        for page in list(panel.views.pages):
+            shot(f"{key}__{page}", panel.views, page)
+        shot(f"{key}__curves", panel.plots)
         finish()
+    if not args.no_demos:
+        demo_shots(registry, train, shot, finish, epochs_done)
 
     panel.shutdown()
     window.files.autosave_enabled = False
     window.files.discard_recovery()
     document.undo_stack.setClean()
     window.close()
-    print(f"{len(written)} screenshots in {out}")
-    return 0
+    return report(len(written), out, problems)
+
+
+def demo_shots(registry, train, shot, finish, epochs_done) -> None:
+    """Views no template shows in a few CPU seconds: predictions, decision regions, activations, overlays."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from studio.core.ops import SetTraining
+
+    app = QApplication.instance()
+    window = next(w for w in app.topLevelWidgets() if hasattr(w, "training_panel"))
+    panel, document = window.training_panel, window.document
+    demos = training_demos(registry)
+    train(demos["shapes"], lambda: epochs_done(2)() and "predictions" in panel.views.received)
+    shot("demo_classification_predictions", panel.views, "classify")
+    conv = document.project.main_graph.node_by_name("conv1")
+    panel.tabs.setCurrentWidget(panel.activations)
+    document.set_selection(document.project.main_graph.id, [conv.id])
+    _wait(app, lambda: bool(panel.activations.maps.tiles), 60)
+    shot("demo_activations_conv1", panel.activations)
+    panel.tabs.setCurrentWidget(panel.preview)
+    _wait(app, lambda: bool(panel.preview.grid.tiles), 60)
+    shot("demo_dataset_preview_shapes", panel.preview)
+    finish()
+    train(demos["spirals"], lambda: epochs_done(4)() and "decision" in panel.views.received)
+    shot("demo_classification_decision_regions", panel.views, "decision")
+    finish()
+    document.push(SetTraining("optimizer.lr", 0.002))
+    panel.start_training()
+    _wait(app, lambda: epochs_done(4)() or not panel.running, 120)
+    finish()
+    for i in range(panel.plots.runs_list.count()):
+        panel.plots.runs_list.item(i).setCheckState(Qt.CheckState.Checked)
+    shot("demo_curves_two_runs_overlaid", panel.plots)
 
 
 if __name__ == "__main__":
