@@ -336,6 +336,9 @@ class MainWindow(QMainWindow):
             viewport = (max(600.0, self.width() - 580.0), max(400.0, self.height() - 400.0))
         for graph in self.document.project.graphs:
             lay_out_if_stacked(graph, viewport)
+        from studio.ui.canvas.progress import open_progress
+
+        nodes = sum(len(g.nodes) for g in self.document.project.graphs)
         self.tabs.blockSignals(True)
         try:
             for view in self.views.values():
@@ -343,10 +346,11 @@ class MainWindow(QMainWindow):
                 view.deleteLater()
             self.views.clear()
             self.tabs.clear()
-            for graph in self.document.project.graphs:
-                view = self._make_view(graph.id)
-                self.views[graph.id] = view
-                self.tabs.addTab(view, graph.name)
+            with open_progress(self, nodes):  # a big file: a progress dialog while its items are built
+                for graph in self.document.project.graphs:
+                    view = self._make_view(graph.id)
+                    self.views[graph.id] = view
+                    self.tabs.addTab(view, graph.name)
         finally:
             self.tabs.blockSignals(False)
         self.tabs.tabBar().setVisible(len(self.views) > 1)

@@ -35,6 +35,9 @@ GRID = 20.0
 LOD_SIMPLE = 0.35
 _POS_CHANGE = QGraphicsItem.GraphicsItemChange.ItemPositionChange
 _POS_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+_BLOCK_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.0)
@@ -71,8 +74,10 @@ class BlockItem(QGraphicsItem):
 
     kind = "block"
 
-    def __init__(self, scene_ref: GraphScene) -> None:
+    def __init__(self, scene_ref: GraphScene, pos: tuple[float, float] | None = None) -> None:
         super().__init__()
+        if pos is not None:  # placed before it sends geometry changes: no itemChange round trip
+            self.setPos(*pos)
         self.canvas = scene_ref
         self.inputs: list[tuple[str, str]] = []  # (port key, label)
         self.outputs: list[tuple[str, str]] = []
@@ -80,10 +85,8 @@ class BlockItem(QGraphicsItem):
         self.height = HEADER + ROW
         self._bounds = QRectF()
         self._bounds_for: tuple[float, float] | None = None
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # hover events are off by default
+        self.setFlags(_BLOCK_FLAGS)
+        self.setCacheMode(_CACHE)  # hover events are off by default
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
@@ -218,7 +221,7 @@ class NodeItem(BlockItem):
 
     def __init__(self, scene_ref: GraphScene, node: Node, spec: NodeSpec | None,
                  shapes: NodeShapes | None = None) -> None:
-        super().__init__(scene_ref)
+        super().__init__(scene_ref, node.position)
         self.node_id = node.id
         self.spec = spec
         self.shapes: NodeShapes | None = None
@@ -226,7 +229,6 @@ class NodeItem(BlockItem):
         self._params_lines: list[str] = []
         self._footer = ""
         self._error: str | None = None
-        self.setPos(*node.position)
         if shapes is not None:  # opening a file: read the model once, with its shapes
             self._take_shapes(shapes)
         self.sync(node)

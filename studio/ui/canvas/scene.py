@@ -17,6 +17,7 @@ from studio.core.model import Graph
 from studio.core.ops import MoveNodes
 from studio.core.shapes import GraphShapes
 from studio.ui.canvas.items import BlockItem, CollapsedGroupItem, NodeItem
+from studio.ui.canvas.progress import BUILD_CHUNK, report
 from studio.ui.canvas.wires import GroupFrameItem, WireItem
 from studio.ui.document import Document
 
@@ -44,6 +45,7 @@ class GraphScene(QGraphicsScene):
         self._syncing = False
         self._building = False  # rebuild(): wires are routed once after all nodes exist
         self._graph_ref: tuple[object, Graph] | None = None
+        self._applied_shapes: GraphShapes | None = None  # the result refresh_shapes last pushed
         self._drag_start: dict[BlockItem, QPointF] = {}
         self.low_detail = False
         self._wires_path: QPainterPath | None = None
@@ -110,16 +112,25 @@ class GraphScene(QGraphicsScene):
             self._hidden.clear()
             self._node_wires.clear()
             self._wires_path = None
+            self._applied_shapes = None
             graph = self.graph
             try:
                 shapes = self.document.shapes(self.graph_id)
             except KeyError:
                 shapes = None
+            total = len(graph.nodes) + len(graph.edges)
+            done = 0
             for node_id in graph.nodes:
                 self._add_node(node_id, shapes)
+                done += 1
+                if not done % BUILD_CHUNK:
+                    report(done, total)
             self._building = False
             for edge_id in graph.edges:
-                self._add_wire(edge_id)
+                self._add_wire(edge_id, shapes)
+                done += 1
+                if not done % BUILD_CHUNK:
+                    report(done, total)
             if graph.groups or self.frames or self.collapsed:
                 self.refresh_groups()
             self.refresh_shapes()
@@ -135,9 +146,12 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
         return item
 
-    def _add_wire(self, edge_id: str) -> None:
+    def _add_wire(self, edge_id: str, shapes: GraphShapes | None = None) -> None:
         edge = self.graph.edges[edge_id]
         wire = WireItem(edge_id)
+        if shapes is not None:  # labelled before it is routed: the label is placed once
+            info = shapes.edge_info(edge)
+            wire.label = info.text if info is not None else ""
         self.wires[edge_id] = wire
         self._node_wires.setdefault(edge.src, set()).add(edge_id)
         self._node_wires.setdefault(edge.dst, set()).add(edge_id)
@@ -166,6 +180,7 @@ class GraphScene(QGraphicsScene):
 
     # -- core events ------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
+        self._applied_shapes = None
         if event.kind == "project_reset":
             self.rebuild()
             return
@@ -238,6 +253,8 @@ class GraphScene(QGraphicsScene):
             shapes = self.document.shapes(self.graph_id)
         except KeyError:  # the graph was removed in the meantime
             return
+        if shapes is self._applied_shapes:
+            return  # nothing changed since (every edit drops the document's cached result)
         graph = self.graph
         for node_id, item in self.nodes.items():
             item.set_shapes(shapes.nodes.get(node_id))
@@ -254,6 +271,7 @@ class GraphScene(QGraphicsScene):
                 wire.update()
         if self.collapsed:
             self.refresh_groups()
+        self._applied_shapes = shapes
 
     # -- geometry of wires ----------------------------------------------------------------
     def endpoint(self, node_id: str, port: str, output: bool) -> QPointF | None:
@@ -272,7 +290,9 @@ class GraphScene(QGraphicsScene):
             return
         inner = self._hidden.get(edge.src) is not None and self._hidden.get(edge.src) == self._hidden.get(edge.dst)
         wire.inner = inner
-        wire.setVisible(not inner and not self.low_detail)
+        visible = not inner and not self.low_detail
+        if wire.isVisible() != visible:
+            wire.setVisible(visible)
         self._wires_path = None
         if inner:
             return
