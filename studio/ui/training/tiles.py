@@ -111,6 +111,7 @@ class TileGrid(QWidget):
     def set_tiles(self, tiles: list[Tile], columns: int | None = None) -> None:
         self.tiles = list(tiles)
         self.columns = columns
+        self._text_fit = (None, 0.0)  # new texts: find their font size again
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -128,30 +129,57 @@ class TileGrid(QWidget):
     def _top(self) -> float:
         return QFontMetricsF(self._fonts()[0]).height() + 6 if self.title else 4.0
 
-    def _caption_lines(self, width: float, fm: QFontMetricsF) -> int:
-        """Lines the longest caption needs at ``width`` (a quick estimate, refined by word wrapping)."""
-        widest = max((fm.horizontalAdvance(t.caption) for t in self.tiles if t.caption), default=0.0)
-        if widest <= 0:
-            return 0
-        return int(min(CAPTION_LINES, max(1, -(-widest // max(1.0, width * 0.85)))))
+    def _spans(self, cols: int) -> list[int]:
+        """For each tile, how many tiles wide its caption may be: itself plus the following tiles of its
+        row that have no caption (a latent traversal labels only its first column, whose tiles are small)."""
+        spans = [1] * len(self.tiles)
+        run = 0
+        for i in range(len(self.tiles) - 1, -1, -1):  # right to left: count the caption-less tiles after i
+            spans[i] = 1 + run
+            run = 0 if (self.tiles[i].caption or i % cols == 0) else run + 1
+        return spans
 
-    def _layout(self) -> tuple[int, int, float, float]:
-        """(columns, rows, tile side, caption height) that make the tiles as large as the space allows."""
+    def _caption_lines(self, room: float, caption: str, fm: QFontMetricsF) -> int:
+        """Lines ``caption`` needs when word-wrapped in ``room`` pixels (at most CAPTION_LINES)."""
+        if not caption:
+            return 0
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+        height = fm.boundingRect(QRectF(0, 0, max(1.0, room), 1e4), flags, caption).height()
+        return min(CAPTION_LINES, max(1, round(height / fm.lineSpacing())))
+
+    def _layout(self) -> tuple[int, int, float, float, list[int], float]:
+        """(columns, rows, tile side, caption height, caption spans, row-label width) that make the tiles as
+        large as the space allows. A grid whose only captions are on its first column (a latent traversal)
+        labels its rows at the left instead of under the tiles: short rows get no caption line."""
         n = max(1, len(self.tiles))
         fm = QFontMetricsF(self._fonts()[1])
         top = self._top()
         w, h = max(1, self.width() - 8), max(1, self.height() - top - 4)
-        best = (1, n, 8.0, fm.lineSpacing() + 2)
-        cols_range = [self.columns] if self.columns else range(1, n + 1)
-        for cols in cols_range:
+        widths = {i: fm.horizontalAdvance(t.caption) for i, t in enumerate(self.tiles) if t.caption}
+        cols = self.columns
+        if cols and widths and all(i % cols == 0 for i in widths):
+            label = max(widths.values()) + 10
             rows = -(-n // cols)
-            side = w / cols - 6
-            cap = self._caption_lines(side + 6, fm) * fm.lineSpacing() + 4
-            side = min(side, h / rows - cap)
+            side = min((w - label) / cols - 6, h / rows - 6)
+            return cols, rows, max(8.0, min(side, 160.0)), 6.0, [1] * len(self.tiles), label
+        best = (1, n, 8.0, fm.lineSpacing() + 2, [1] * len(self.tiles))
+        for cols in [self.columns] if self.columns else range(1, n + 1):
+            if w / cols - 6 <= best[2]:
+                break  # more columns only make the tiles narrower
+            rows = -(-n // cols)
+            spans = self._spans(cols)
+            # the most crowded caption (text width per tile it may span) sets the caption height
+            crowded = max(widths, key=lambda i: widths[i] / spans[i]) if widths else None
+            side, cap = w / cols - 6, 0.0
+            for _ in range(3):  # the captions' lines depend on the side, the side on the captions' height
+                lines = 0 if crowded is None else self._caption_lines(
+                    (max(8.0, side) + 6) * spans[crowded], self.tiles[crowded].caption, fm)
+                cap = lines * fm.lineSpacing() + 4
+                side = min(w / cols - 6, h / rows - cap)
             if side > best[2]:
-                best = (cols, rows, side, cap)
-        cols, rows, side, cap = best
-        return cols, rows, max(8.0, min(side, 160.0)), cap
+                best = (cols, rows, side, cap, spans)
+        cols, rows, side, cap, spans = best
+        return cols, rows, max(8.0, min(side, 160.0)), cap, spans, 0.0
 
     # -- painting ------------------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
@@ -174,13 +202,14 @@ class TileGrid(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "nothing to show yet")
             self.clipped = clipped
             return
-        cols, _rows, side, cap = self._layout()
+        cols, _rows, side, cap, spans, label = self._layout()
         top = self._top()
         fm = QFontMetricsF(small)
         wrap = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap  # spans empty neighbours
         for i, t in enumerate(self.tiles):
             r, c = divmod(i, cols)
-            x, y = 4 + c * (side + 6), top + r * (side + cap)
+            x, y = 4 + label + c * (side + 6), top + r * (side + cap)
             box = QRectF(x, y, side, side)
             if not self._paint_tile(p, t, box, fg, small):
                 clipped.append(f"tile text '{t.text}'")
@@ -188,15 +217,26 @@ class TileGrid(QWidget):
                 p.setPen(QPen(GOOD if t.ok else BAD, 3 if not t.ok else 1.5))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(box.adjusted(-1, -1, 1, 1))
-            if t.caption:
+            if t.caption and label:  # a row label, left of its row
                 p.setFont(small)
                 p.setPen(BAD if t.ok is False else fg)
-                area = QRectF(x - 3, y + side + 2, side + 6, cap - 2)
+                p.drawText(QRectF(4, y, label - 8, side), int(Qt.AlignmentFlag.AlignRight
+                                                              | Qt.AlignmentFlag.AlignVCenter), t.caption)
+            elif t.caption:
+                p.setFont(small)
+                p.setPen(BAD if t.ok is False else fg)
+                width = (side + 6) * spans[i]
+                flags = wrap if width <= side + 6 else left
+                area = QRectF(x - 3, y + side + 2, width, cap - 2)
                 text = t.caption
-                if fm.boundingRect(area, int(wrap), text).height() > area.height() + 0.5:
+                if fm.horizontalAdvance(text) <= width:  # one line: the cheap path (most captions)
+                    p.drawText(area, int(flags & ~Qt.TextFlag.TextWordWrap), text)
+                    continue
+                need = fm.boundingRect(area, int(flags), text)
+                if need.height() > area.height() + 0.5 or need.width() > area.width() + 0.5:
                     clipped.append(f"caption '{t.caption}'")  # longer than the lines allowed: elide the end
-                    text = fm.elidedText(text, Qt.TextElideMode.ElideRight, (side + 6) * max(1, cap // fm.lineSpacing()))
-                p.drawText(area, int(wrap), text)
+                    text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width * max(1, cap // fm.lineSpacing()))
+                p.drawText(area, int(flags), text)
         self.clipped = clipped
         p.end()
 
@@ -230,18 +270,31 @@ class TileGrid(QWidget):
         return True
 
     @staticmethod
-    def _paint_text(p: QPainter, text: str, area: QRectF, fg: QColor, font: QFont) -> bool:
-        """Word-wrapped text in ``area``, its font shrunk (down to MIN_TEXT_PT) until it fits."""
+    def _fit_size(text: str, area: QRectF, font: QFont) -> float:
+        """The largest point size (down to MIN_TEXT_PT) at which ``text`` word-wraps inside ``area``."""
         flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
         f = QFont(font)
         size = f.pointSizeF() if f.pointSizeF() > 0 else 8.0
-        while True:
+        while size > MIN_TEXT_PT:
             f.setPointSizeF(size)
             rect = QFontMetricsF(f).boundingRect(area, flags, text)
-            fits = rect.height() <= area.height() + 0.5 and rect.width() <= area.width() + 0.5
-            if fits or size <= MIN_TEXT_PT:
+            if rect.height() <= area.height() + 0.5 and rect.width() <= area.width() + 0.5:
                 break
             size = max(MIN_TEXT_PT, size - 0.5)
+        return size
+
+    def _paint_text(self, p: QPainter, text: str, area: QRectF, fg: QColor, font: QFont) -> bool:
+        """Word-wrapped text in ``area``, its font shrunk until it fits; one size for the whole grid (found
+        for its longest text once per paint), so the tiles read alike and painting stays cheap."""
+        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        key = (round(area.width()), round(area.height()), font.pointSizeF())
+        if getattr(self, "_text_fit", (None,))[0] != key:
+            longest = max((t.text for t in self.tiles if t.text), key=len, default=text)
+            self._text_fit = (key, self._fit_size(longest, area, font))
+        f = QFont(font)
+        f.setPointSizeF(self._text_fit[1])
+        rect = QFontMetricsF(f).boundingRect(area, flags, text)
+        fits = rect.height() <= area.height() + 0.5 and rect.width() <= area.width() + 0.5
         p.setFont(f)
         p.setPen(fg)
         p.save()

@@ -33,6 +33,30 @@ def test_sequence_captions_are_whole_at_150_percent_on_both_projector_sizes(qtbo
         assert grid.clipped == [], (size, grid.clipped)
 
 
+def test_short_grids_and_first_column_labels_keep_their_captions_whole_at_150_percent(qtbot):
+    import numpy as np
+
+    from studio.ui.training.tiles import array_image
+
+    image = array_image(np.random.default_rng(0).random((8, 8)))
+    # a reconstruction row under its inputs: 8 small tiles, a number under each
+    recon = TileGrid(title="Reconstructions")
+    # a latent traversal: 8 × 8 small tiles, only the first column labelled
+    traversal = TileGrid(title="One code dimension per row")
+    for grid, tiles, columns, size in (
+            (recon, [Tile(image=image, caption=f"mse 0.1{k}1") for k in range(8)], None, (760, 130)),
+            (traversal, [Tile(image=image, caption=f"z{r}: 0.0" if c == 0 else "") for r in range(8) for c in range(8)],
+             8, (1140, 340))):
+        qtbot.addWidget(grid)
+        font = QFont(grid.font())
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        grid.setFont(font)
+        grid.resize(*size)
+        grid.set_tiles(tiles, columns=columns)
+        grid.grab()
+        assert grid.clipped == [], (grid.title, grid.clipped)
+
+
 def test_a_grid_too_small_for_its_captions_says_so(qtbot):
     grid = _grid(qtbot, 170, 125, 2.0)
     assert grid.clipped  # the screenshot tool reports this instead of silently cutting text
