@@ -179,3 +179,20 @@ def test_transfer_template_opens_with_its_stage_graph_on_the_canvas(window, qtbo
     backbone = view.scene().graph.node_by_name("backbone")
     assert backbone.params["weights"] == "none"  # the stage's, not the project's imagenet
     assert window.document.project.main_graph.node_by_name("backbone").params["weights"] == "imagenet"
+
+
+def test_a_stage_preview_follows_edits_and_goes_when_another_project_opens(window, qtbot, registry):
+    window.document.replace_project(staged(registry))
+    doc, bar = window.document, window.window.training_panel.stage_bar
+    bar.set_stage("pre")
+    fc1 = doc.project.main_graph.node_by_name("fc1")
+    from studio.core.ops import SetParam
+
+    doc.push(SetParam(doc.project.main_graph.id, fc1.id, "out_features", 24))  # an edit under the preview
+    qtbot.waitUntil(lambda: window.window.current_view().scene().graph.nodes[fc1.id].params["out_features"] == 24,
+                    timeout=3000)
+    assert window.window.current_view().scene() is not window.window.current_view().graph_scene
+    window.document.replace_project(projects.classification(registry))
+    qtbot.wait(50)
+    view = window.window.current_view()
+    assert not bar.preview.active and view.scene() is view.graph_scene and bar.isHidden()
