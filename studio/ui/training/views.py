@@ -104,7 +104,7 @@ class MatrixView(QWidget):
         left, top = label_w + 22, title_h + 6
         bottom_pad = fm.height() * 2 + 10
         side = min((self.width() - left - 80) / n_c, (self.height() - top - bottom_pad) / n_r)
-        side = max(4.0, side)
+        side = max(1.0, side)  # a 64-position attention map still fits a short dock (labels thin out below)
         if self.counts:
             norm = m / np.maximum(m.sum(1, keepdims=True), 1)  # colour by share of the true class
         else:
@@ -120,7 +120,8 @@ class MatrixView(QWidget):
         p.setPen(fg)
         step_r = max(1, int(np.ceil(fm.height() / side)))
         for i in range(0, n_r, step_r):
-            p.drawText(QRectF(22, top + i * side, label_w - 4, side), Qt.AlignmentFlag.AlignRight
+            p.drawText(QRectF(22, top + (i + 0.5) * side - fm.height() / 2, label_w - 4, fm.height()),
+                       Qt.AlignmentFlag.AlignRight
                        | Qt.AlignmentFlag.AlignVCenter, fm.elidedText(self.rows[i] if i < len(self.rows) else str(i),
                                                                        Qt.TextElideMode.ElideRight, label_w - 4))
         gap = fm.horizontalAdvance("  ")  # labels never touch: "0:4" "1:7", not "0:41:7"
