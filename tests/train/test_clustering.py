@@ -46,3 +46,10 @@ def test_a_graph_without_a_latent_output_is_refused_with_what_to_add(registry):
     project.training.update(SHORT, epochs=1)
     final = run_to_end(project, registry)
     assert final.kind == "error" and "role 'latent'" in final.message and "autoencoder" in final.message
+
+
+def test_no_validation_images_is_refused_at_the_setting(registry):
+    project = load("digits_clustering", registry).snapshot()
+    project.training.update(SHORT, epochs=1, dataset={"name": "digits", "val_fraction": 0.0})
+    final = run_to_end(project, registry)
+    assert final.kind == "error" and final.setting == "dataset.val_fraction" and "k-means" in final.message

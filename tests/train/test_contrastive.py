@@ -98,3 +98,10 @@ def test_app_and_exported_script_train_identically(registry, tmp_path):
     app, exported = _train_both(registry, project, tmp_path)
     assert "val_probe_accuracy" in app[0] and "val_random_probe_accuracy" in exported[0]
     assert _compare(app, exported) <= 1e-6
+
+
+def test_no_validation_images_is_refused_at_the_setting(registry):
+    project = load("digits_contrastive", registry).snapshot()
+    project.training.update(SHORT, epochs=1, dataset={"name": "digits", "val_fraction": 0.0})
+    final = run_to_end(project, registry)
+    assert final.kind == "error" and final.setting == "dataset.val_fraction" and "probe" in final.message

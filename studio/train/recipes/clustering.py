@@ -18,7 +18,7 @@ from studio.train.build import ModelError
 from studio.train.recipes import metrics_common as M
 from studio.train.recipes.registry import DATASET_TRAINING_KEYS, MetricSpec, RecipeSpec, register
 from studio.train.recipes.supervised import Supervised
-from studio.train.settings import Int, S, Section
+from studio.train.settings import Int, S, Section, SettingsError
 
 
 class ClusteringSettings(Section):
@@ -73,6 +73,9 @@ class Clustering(Supervised):
         if self.data.task != "classification":
             raise ModelError(f"dataset '{self.data.name}' has no classes to judge the clusters by; pick a labelled "
                              "dataset (e.g. digits)", graph=self.model.name)
+        if len(self.data.val_x) < 2:
+            raise SettingsError("dataset.val_fraction", "k-means groups the validation images' codes; set a "
+                                                        "validation fraction that keeps at least 2 images")
         self.i_latent = found[0]
         self.labels = self.data.val_y.numpy()
         self.k = self.settings.section("clustering").clusters or len(self.data.classes) or int(self.labels.max()) + 1

@@ -63,6 +63,9 @@ class Contrastive(Recipe):
         if self.data.task != "classification":
             raise ModelError(f"dataset '{self.data.name}' has no classes for the linear probe to read; pick a "
                              "labelled dataset (e.g. digits)", graph=self.model.name)
+        if len(self.data.val_x) == 0:
+            raise SettingsError("dataset.val_fraction", "the linear probe is scored on validation images; set a "
+                                                        "validation fraction above 0")
         if min(s.batch_size, len(self.data.train_x)) < 2:
             raise SettingsError("batch_size", "NT-Xent needs at least 2 images per batch")
         self.load_initial_weights()
