@@ -19,6 +19,8 @@ Keys of ``Update.views`` and what each holds:
   ``actions`` (H×W greedy action 0 up, 1 right, 2 down, 3 left; -1 where none), ``path`` (list of (row, col)
   the agent took in the last episode), ``image`` (H×W×3 uint8 rendering).
 - ``returns``: ``episodes`` (N ints), ``returns`` (N floats), ``lengths`` (N ints).
+- ``projector``: ``vectors`` (N×D floats: a word-vector table's rows), ``tokens`` (N labels or None), ``title``;
+  shown in the embedding projector (PCA / t-SNE, nearest tokens by cosine similarity).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The workspace window: one run, four tabs (Explain, Attack, Compress, Tune).
+"""The workspace window: one run, five tabs (Explain, Attack, Compress, Tune, Projector).
 
 The run is opened once in the background (:func:`studio.analysis.session.open_run`); every tab then
 works on that :class:`RunData`. The runner runs one job at a time, so two tabs never use the model
@@ -29,9 +29,13 @@ class LoadedRun:
 def load_run(project, registry, run: str | Path, max_samples: int = 512) -> LoadedRun:
     """Open ``run`` for analysis (call in a background job)."""
     from studio.analysis.explain import conv_layers
-    from studio.analysis.session import open_run
+    from studio.analysis.session import RunError, open_run
     from studio.train.engine import load_trained
+    from studio.train.recipes.registry import recipe_spec
 
+    spec = recipe_spec(str(project.training.get("recipe") or "classification"))
+    if not spec.reads("dataset"):  # e.g. skip-gram: word vectors, no classifier (the Projector tab shows them)
+        raise RunError(f"a {spec.label} run has no classifier to explain, attack or compress")
     data = open_run(project, registry, run, max_samples=max_samples)
     convs = {name.removeprefix("module."): m for name, m in conv_layers(data.model).items()}
     built = load_trained(project, registry, data.checkpoint)[data.graph_name]
@@ -49,6 +53,7 @@ class AnalysisWorkspace(QWidget):
         from studio.ui.analysis.attack_tab import AttackTab
         from studio.ui.analysis.compress_tab import CompressTab
         from studio.ui.analysis.explain_tab import ExplainTab
+        from studio.ui.analysis.projector_tab import ProjectorTab
         from studio.ui.analysis.tune_tab import TuneTab
 
         self.document = document
@@ -71,6 +76,8 @@ class AnalysisWorkspace(QWidget):
                            (self.tune, "Tune")):
             self.tabs.addTab(tab, title)
             tab.setEnabled(False)
+        self.projector = ProjectorTab(self)  # opens the run on its own: any run with vectors, classifier or not
+        self.tabs.addTab(self.projector, "Projector")
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.header)
@@ -81,6 +88,7 @@ class AnalysisWorkspace(QWidget):
         project_, registry, path = self.project, self.registry, self.run_path
         self.runner.submit(lambda: load_run(project_, registry, path), self._loaded, self._failed,
                            name="analysis-open")
+        self.projector.open(project_, registry, path)
 
     def _loaded(self, loaded: LoadedRun) -> None:
         self.loaded = loaded
@@ -102,6 +110,7 @@ class AnalysisWorkspace(QWidget):
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"Cannot analyse this run: {message}")
+        self.tabs.setCurrentWidget(self.projector)
 
     def job(self, fn, on_result, name: str, on_progress=None, cancellable: bool = False):
         """Run ``fn`` (or ``fn(ctx)`` when ``cancellable``) in the background; errors go to the status line."""

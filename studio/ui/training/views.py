@@ -262,12 +262,13 @@ class LiveViews(QTabWidget):
     BUILDERS = {"classify": "_build_classify", "recon": "_build_recon", "gan": "_build_gan", "grid": "_build_grid",
                 "decision": "_build_decision", "latent": "_build_latent", "forecast": "_build_forecast",
                 "attention": "_build_attention", "control": "_build_control", "traversal": "_build_traversal",
-                "diffusion": "_build_diffusion", "pairs": "_build_pairs", "text": "_build_text"}
+                "diffusion": "_build_diffusion", "pairs": "_build_pairs", "text": "_build_text",
+                "projector": "_build_projector"}
     #: the page each kind of view payload is shown on (a paradigm declares its views by these names)
     PAGES = {"predictions": "classify", "confusion": "classify", "decision": "decision", "forecast": "forecast",
              "reconstruction": "recon", "latent": "latent", "attention": "attention", "gan_samples": "gan",
              "gridworld": "grid", "returns": "grid", "control": "control", "traversal": "traversal",
-             "diffusion": "diffusion", "pairs": "pairs", "text_generation": "text"}
+             "diffusion": "diffusion", "pairs": "pairs", "text_generation": "text", "projector": "projector"}
 
     def prepare(self, views: tuple[str, ...]) -> None:
         """Build the pages of a paradigm's declared views before its run starts, so no update pays for it."""
@@ -455,6 +456,20 @@ class LiveViews(QTabWidget):
         """What a character model writes (a held-out prompt, then its own text) at the slider's temperature."""
         self._page("text", "Generated text", self._build_text)
         self.parts["text_generation"].set_payload(d, self.last_step)
+
+    def _build_projector(self, page: QWidget) -> None:
+        from studio.ui.analysis.projector_tab import ProjectorView
+        from studio.ui.tasks import shared_runner
+
+        self._single(page, "projector", ProjectorView(shared_runner()))
+
+    def _show_projector(self, d: dict[str, Any]) -> None:
+        """Vectors of the running model (a skip-gram's word table): PCA at once, t-SNE when switched to."""
+        from studio.analysis.projector import Source
+
+        self._page("projector", "Word vectors", self._build_projector)
+        source = Source("vectors", "embedding", np.asarray(d["vectors"]), d.get("tokens"))
+        self.parts["projector"].set_source(source, d.get("title", ""), keep=True)
 
     # -- regression / sequences -------------------------------------------------------------
     def _build_decision(self, page: QWidget) -> None:
