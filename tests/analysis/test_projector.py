@@ -70,3 +70,19 @@ def test_a_run_without_a_checkpoint_says_so(tmp_path, registry):
 
     with pytest.raises(ProjectorError, match="no checkpoint"):
         run_sources(new_project(), registry, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_latent_output_is_projected_per_validation_sample_with_its_class(registry, tmp_path):
+    from bench.templates import load
+    from studio.train.engine import run_to_end
+
+    project = load("digits_clustering", registry)
+    project.training.update(threads=1, device="cpu", epochs=1, steps_per_epoch=5)
+    assert run_to_end(project, registry, checkpoint_dir=tmp_path, views=False).kind == "done"
+    latent = [s for s in run_sources(project, registry, tmp_path, max_points=300) if s.kind == "latent"]
+    assert len(latent) == 1
+    src = latent[0]
+    assert len(src.vectors) == len(src.labels) == 300 and src.tokens is None
+    assert src.classes[:3] == ["0", "1", "2"] and src.label(0) == src.classes[int(src.labels[0])]
+    assert project_points(src.vectors, "pca").shape == (300, 2)
