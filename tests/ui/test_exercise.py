@@ -111,6 +111,11 @@ def test_teacher_authors_an_exercise_from_the_menu(qtbot, registry, tmp_path):
         dialog.value.setText("0.9")
         dialog.accept()
         assert dialog.result_goal == Goal(kind="metric", metric="val_accuracy", op=">=", value=0.9, epochs=5)
+        dialog.at.setCurrentIndex(dialog.at.findData("last"))  # judge the last epoch (overfitting shows there)
+        dialog.accept()
+        assert dialog.result_goal.at == "last" and dialog.result_goal.describe() == "val_accuracy >= 0.9 after 5 epoch(s)"
+        dialog.at.setCurrentIndex(dialog.at.findData("best"))
+        dialog.accept()
         window.exercise.add_goal(dialog.result_goal)
         first = next(iter(ed.graph.nodes.values()))
         doc.set_selection(ed.graph.id, [first.id])

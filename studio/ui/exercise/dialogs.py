@@ -40,7 +40,7 @@ def _value(text: str):
         return text.strip()
 
 
-def goal_from_fields(kind: str, target: str, op: str, value: str, epochs: int = 5) -> Goal:
+def goal_from_fields(kind: str, target: str, op: str, value: str, epochs: int = 5, at: str = "best") -> Goal:
     """A :class:`Goal` from the form's words; :class:`ExerciseError` says which field is wrong."""
     target = target.strip()
     try:
@@ -60,7 +60,7 @@ def goal_from_fields(kind: str, target: str, op: str, value: str, epochs: int = 
             return Goal(kind=kind, node=node, key=param, op=op, value=_value(value))
         if kind == "setting":
             return Goal(kind=kind, key=target, op=op, value=_value(value))
-        return Goal(kind=kind, metric=target, op=op, value=float(value), epochs=epochs)
+        return Goal(kind=kind, metric=target, op=op, value=float(value), epochs=epochs, at=at)
     except ValueError as exc:
         if isinstance(exc, ExerciseError):
             raise
@@ -83,6 +83,9 @@ class GoalDialog(QDialog):
         self.epochs = QSpinBox(self)
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(5)
+        self.at = QComboBox(self)  # overfitting shows in the last epoch's value, not the best one
+        self.at.addItem("best value within the epochs", "best")
+        self.at.addItem("value after the last epoch", "last")
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #ef4444")
         form = QFormLayout()
@@ -91,6 +94,7 @@ class GoalDialog(QDialog):
         form.addRow("Compare", self.op)
         form.addRow("Value", self.value)
         form.addRow("Within epochs", self.epochs)
+        form.addRow("Judge", self.at)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -111,10 +115,11 @@ class GoalDialog(QDialog):
         self.value.setEnabled(has_value)
         self.value.setPlaceholderText("maximum parameters" if key == "param_budget" else "e.g. 0.9")
         self.epochs.setEnabled(key == "metric")
+        self.at.setEnabled(key == "metric")
 
     def goal(self) -> Goal:
         return goal_from_fields(self.kind.currentData(), self.target.text(), self.op.currentText(),
-                                self.value.text(), self.epochs.value())
+                                self.value.text(), self.epochs.value(), self.at.currentData())
 
     def accept(self) -> None:
         try:
