@@ -69,6 +69,21 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+_FACES: dict[int, tuple[NodeSpec, list, list, list]] = {}
+
+
+def _face(spec: NodeSpec) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """(inputs, outputs, key params as (name, label)) of a node type, worked out once per spec: a 60k-node
+    file has a few types. The lists are shared between items and never changed in place."""
+    face = _FACES.get(id(spec))
+    if face is None or face[0] is not spec:  # the spec is held, so its id is not reused meanwhile
+        inputs = [(p.name, p.name if len(spec.inputs) > 1 or p.name != "in" else "") for p in spec.inputs]
+        outputs = [(p.name, p.name if len(spec.outputs) > 1 or p.name != "out" else "") for p in spec.outputs]
+        shown = [(name, spec.param(name).display_label) for name in spec.key_params if spec.has_param(name)]
+        face = _FACES[id(spec)] = (spec, inputs, outputs, shown)
+    return face[1], face[2], face[3]
+
+
 class BlockItem(QGraphicsItem):
     """Shared geometry of anything with input ports on the left and output ports on the right."""
 
@@ -242,15 +257,13 @@ class NodeItem(BlockItem):
         self._name = node.name
         spec = self.spec
         if spec is not None:
-            self.inputs = [(p.name, p.name if len(spec.inputs) > 1 or p.name != "in" else "") for p in spec.inputs]
-            self.outputs = [(p.name, p.name if len(spec.outputs) > 1 or p.name != "out" else "") for p in spec.outputs]
+            self.inputs, self.outputs, shown = _face(spec)
             lines = []
-            for name in spec.key_params:
-                if spec.has_param(name):
-                    value = node.params.get(name)
-                    if value is None and self.shapes is not None:
-                        value = self.shapes.resolved.get(name)
-                    lines.append(f"{spec.param(name).display_label}: {format_value(value)}")
+            for name, label in shown:
+                value = node.params.get(name)
+                if value is None and self.shapes is not None:
+                    value = self.shapes.resolved.get(name)
+                lines.append(f"{label}: {format_value(value)}")
             self._params_lines = lines
         else:  # placeholder for an unknown type: ports from its wires
             graph = self.canvas.graph

@@ -133,6 +133,8 @@ class GraphScene(QGraphicsScene):
                     report(done, total)
             if graph.groups or self.frames or self.collapsed:
                 self.refresh_groups()
+            if shapes is not None and not self.collapsed:
+                self._applied_shapes = shapes  # every item was built with it
             self.refresh_shapes()
         finally:
             self._building = False
@@ -152,6 +154,7 @@ class GraphScene(QGraphicsScene):
         if shapes is not None:  # labelled before it is routed: the label is placed once
             info = shapes.edge_info(edge)
             wire.label = info.text if info is not None else ""
+            wire.error = self._wire_error(shapes, edge, info)
         self.wires[edge_id] = wire
         self._node_wires.setdefault(edge.src, set()).add(edge_id)
         self._node_wires.setdefault(edge.dst, set()).add(edge_id)
@@ -264,14 +267,19 @@ class GraphScene(QGraphicsScene):
                 continue
             info = shapes.edge_info(edge)
             wire.set_label(info.text if info is not None else "")
-            src = shapes.nodes.get(edge.src)
-            error = src is None or bool(src.error) or (info is None and not (src.blocked))
+            error = self._wire_error(shapes, edge, info)
             if error != wire.error:
                 wire.error = error
                 wire.update()
         if self.collapsed:
             self.refresh_groups()
         self._applied_shapes = shapes
+
+    @staticmethod
+    def _wire_error(shapes: GraphShapes, edge, info) -> bool:
+        """A wire is drawn red when its source failed or its port has no result."""
+        src = shapes.nodes.get(edge.src)
+        return src is None or bool(src.error) or (info is None and not src.blocked)
 
     # -- geometry of wires ----------------------------------------------------------------
     def endpoint(self, node_id: str, port: str, output: bool) -> QPointF | None:

@@ -12,6 +12,8 @@ _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(7.5)
 _LABEL_FM: QFontMetricsF | None = None
 LOD_LABELS = 0.55
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
@@ -49,9 +51,9 @@ class WireItem(QGraphicsItem):
         self._label_rect = QRectF()
         self._bounds = QRectF()
         self.setZValue(-1)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setFlag(_SELECTABLE, True)
         # cached like the nodes: a repaint while panning blits instead of calling paint() per wire
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(_CACHE)
 
     def set_ends(self, p1: QPointF, p2: QPointF) -> None:
         if p1 == self.p1 and p2 == self.p2 and not self._path.isEmpty():
