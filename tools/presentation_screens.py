@@ -24,6 +24,13 @@ from tools.screen_checks import parse_size, settled_problems, wait  # noqa: E402
 from tools.screenshots import DEFAULT_OUT, isolate, report  # noqa: E402
 
 
+def squeezed(window) -> list[str]:
+    """Controls cut off or narrower than their text, elided labels and cut tile captions (run controls aside)."""
+    from tools.screen_checks import layout_problems, tile_problems
+
+    return layout_problems(window) + tile_problems(window)
+
+
 def _problems(app, window, panel) -> list[str]:
     """What is cut on this picture, and buttons poking out of the window (the presentation's own check)."""
     from PySide6.QtCore import QPoint, QRect

@@ -97,6 +97,7 @@ class Presentation(QObject):
         self.action.setChecked(False)
         self.action.blockSignals(False)
         QApplication.instance().setFont(saved["font"])
+        repolish(QApplication.instance())
         self._plot_fonts(saved["font"])
         panel = getattr(w, "training_panel", None)
         if panel is not None:
@@ -163,6 +164,7 @@ class Presentation(QObject):
         size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
         font.setPointSizeF(size * self.scale / 100.0)
         QApplication.instance().setFont(font)
+        repolish(QApplication.instance())
         self._plot_fonts(font)
 
     def _plot_fonts(self, font: QFont) -> None:
@@ -178,6 +180,14 @@ class Presentation(QObject):
                 if axis is not None:
                     axis.setStyle(tickFont=font)
                     axis.label.setFont(font)
+
+
+def repolish(app: QApplication) -> None:
+    """Widgets polished under an application style sheet keep the font they had then: setting the sheet
+    again gives every existing widget (Train, the tabs, dock titles) the new application font."""
+    if app.styleSheet():
+        app.sendPostedEvents()  # the font change reaches the widgets first, else they get the previous font
+        app.setStyleSheet(app.styleSheet())
 
 
 def zoom_to_fit(view, rect: QRectF) -> float:

@@ -19,6 +19,7 @@ def editor(qtbot, registry):
     yield ed
     if ed.window.presentation.active:
         ed.window.presentation.leave()
+    QApplication.instance().setStyleSheet("")
     close_editor(ed)
 
 
@@ -27,6 +28,7 @@ def test_f11_enters_and_leaves_presentation_mode(editor, qtbot):
     pres = window.presentation
     app = QApplication.instance()
     base = app.font().pointSizeF()
+    app.setStyleSheet("QToolTip { padding: 4px; }")  # the theme's sheet: polished widgets keep their font
     assert pres.action.shortcut().toString() == "F11" and pres.action in window.view_menu.actions()
     pres.set_scale(150)
     pres.action.trigger()
@@ -36,11 +38,14 @@ def test_f11_enters_and_leaves_presentation_mode(editor, qtbot):
         assert not window.docks[key].isVisible(), key
     assert not window.menuBar().isVisible() and not window.training_panel.settings_scroll.isVisible()
     assert app.font().pointSizeF() == pytest.approx(base * 1.5)
+    train = window.training_panel.train_button  # built before: it follows the scale too
+    qtbot.waitUntil(lambda: train.font().pointSizeF() == pytest.approx(base * 1.5), timeout=2000)
     assert window.training_dock.height() >= 0.4 * window.height()
     pres.set_scale(200)
     assert app.font().pointSizeF() == pytest.approx(base * 2.0)
     pres.action.trigger()  # F11 again leaves
     assert not pres.active and app.font().pointSizeF() == pytest.approx(base)
+    qtbot.waitUntil(lambda: train.font().pointSizeF() == pytest.approx(base), timeout=2000)
     assert window.menuBar().isVisible() and window.docks["palette"].isVisible()
     assert window.training_panel.settings_scroll.isVisible()
     with pytest.raises(ValueError, match="100, 125, 150, 200"):
