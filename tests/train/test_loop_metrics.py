@@ -47,6 +47,12 @@ def test_validation_metrics_match_those_of_every_output(loss):
     assert got["val_loss"] == pytest.approx(total / len(task.val_x), rel=1e-6)
     for key, value in classification_report(cm).items():
         assert got[f"val_{key}"] == value
+    # decided batch by batch (as on a GPU): the same classes, labels and class count
+    loss_all, outputs = task.predict_val()
+    loss_decided, (pred_b, labels_b, _none, k_b) = task.predict_val(decided=True)
+    pred_a, labels_a, _conf, k_a = task.decide(outputs, task.val_y, confidence=False)
+    assert loss_decided == loss_all == got["val_loss"]
+    assert torch.equal(pred_a, pred_b) and torch.equal(labels_a, labels_b) and k_a == k_b
 
 
 def test_per_step_accuracy_for_steps_of_different_shapes():

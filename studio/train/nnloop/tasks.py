@@ -246,7 +246,9 @@ class SupervisedTask:
         if len(self.val_x) == 0:
             return {}
         y = self.val_y
-        decided = self.task == "classification" and (self.bce or y.dim() < 2)  # token models keep every output
+        # off the CPU, a classifier's classes are decided where it runs (its outputs stay there); on the
+        # CPU the outputs are already at hand and one decision over all of them is cheaper
+        decided = self.device.type != "cpu" and self.task == "classification" and (self.bce or y.dim() < 2)
         loss, out = self.predict_val(decided)
         m: dict[str, float] = {"val_loss": loss}
         if self.task == "classification":
