@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QSlider,
+    QStyle,
+    QStyleOptionComboBox,
     QTabBar,
     QWidget,
 )
@@ -135,6 +137,14 @@ def layout_problems(root: QWidget) -> list[str]:
                 out.append(f"{_name(widget)} elided: text needs {w} px, has {inner.width()}")
             elif h > inner.height() + 2 and widget.height() < widget.maximumHeight():
                 out.append(f"{_name(widget)} cut: text needs {h} px high, has {inner.height()}")
+        elif isinstance(widget, QComboBox) and widget.currentText() and not widget.isEditable():
+            opt = QStyleOptionComboBox()
+            widget.initStyleOption(opt)
+            room = widget.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                                 QStyle.SubControl.SC_ComboBoxEditField, widget).width()
+            needs = widget.fontMetrics().horizontalAdvance(widget.currentText())
+            if needs > room + 2:
+                out.append(f"QComboBox '{widget.currentText()}' elided: text needs {needs} px, has {room}")
         elif isinstance(widget, QAbstractButton) and widget.text():
             if widget.width() + 1 < widget.minimumSizeHint().width():
                 out.append(f"{_name(widget)} squeezed: {widget.width()} < {widget.minimumSizeHint().width()} px")
