@@ -142,7 +142,9 @@ class MatrixView(QWidget):
         p.save()
         p.translate(10, top + n_r * side / 2)
         p.rotate(-90)
-        p.drawText(QRectF(-n_r * side / 2, -8, n_r * side, 16), Qt.AlignmentFlag.AlignHCenter, self.row_label)
+        room = max(n_r * side, fm.horizontalAdvance(self.row_label) + 4)  # the axis title may outgrow the matrix
+        p.drawText(QRectF(-room / 2, -fm.height() / 2, room, fm.height()), Qt.AlignmentFlag.AlignCenter,
+                   self.row_label)
         p.restore()
         p.end()
 
