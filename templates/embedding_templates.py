@@ -59,7 +59,8 @@ def sonnets_skipgram(reg: Registry) -> Project:
 
     training = {
         "recipe": "skipgram",
-        "skipgram": {"graph": "word_vectors", "text": "sonnets", "min_count": MIN_COUNT, "window": 2, "negatives": 10,
+        "graph": "word_vectors",
+        "skipgram": {"text": "sonnets", "min_count": MIN_COUNT, "window": 2, "negatives": 10,
                      "subsample": 0.001},
         "batch_size": 256, "epochs": 40,
         "optimizer": {"name": "adam", "lr": 0.003},

@@ -36,7 +36,7 @@ from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train import bundled, gridworld, synthetic
 from studio.train.nnloop import parts as nnloop_parts
-from studio.train.recipes.registry import higher_is_better
+from studio.train.recipes.registry import higher_is_better, recipe_spec
 from studio.train.script_template import (
     DATA_FILES,
     TRAIN_GAN,
@@ -441,6 +441,13 @@ def _loop_module(name: str) -> str | None:
     return None if name.split(".")[0] in ("studio", "nodes", "tests", "bench") else name
 
 
+def _skipgram_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
+    """Skip-gram's train.py: its task and the helpers it uses, copied (imported here: recipes never import this)."""
+    from studio.train.recipes import skipgram
+
+    return loop_writer(skipgram.SkipGramTask, *skipgram.EXPORT_HELPERS)(project, registry, settings)
+
+
 BUILTIN_WRITERS: dict[str, Writer] = {
     "classification": lambda p, r, s: supervised_script(p, r, s, "classification"),
     "regression": lambda p, r, s: supervised_script(p, r, s, "regression"),
@@ -449,6 +456,7 @@ BUILTIN_WRITERS: dict[str, Writer] = {
     "adversarial": gan_script,
     "q_learning_tabular": tabular_q_script,
     "vae": vae_script,
+    "skipgram": _skipgram_script,
 }
 # support files each built-in writer's script imports (besides nnloop/)
 _SUPPORT = {"q_learning_tabular": ("gridworld", "tabular")}
@@ -490,6 +498,9 @@ def support_sources(project: Project) -> dict[str, str]:
     else:
         files["data.py"] = data_source()
         files.update(bundled.export_files(settings.dataset.name, settings.dataset.params))  # a bundled text
+    own = recipe_spec(settings.recipe).extra.get("export_files")  # files a paradigm's own task reads
+    if own is not None:
+        files.update(own(settings))
     return files
 
 

@@ -17,7 +17,7 @@ def test_skipgram_template_validates_exports_and_fits_its_vocabulary(registry):
     project = _checked(load("sonnets_skipgram", registry), registry)
     sg = project.training["skipgram"]
     assert project.training["recipe"] == "skipgram" and project.meta["targets"]["val_pair_auc"] > 0.5
-    embed = next(n for n in project.graph_by_name(sg["graph"]).nodes.values() if n.name == "embed")
+    embed = next(n for n in project.graph_by_name(project.training["graph"]).nodes.values() if n.name == "embed")
     vocab, _ = vocabulary(words(text_split(sg["text"], 0.1)[0]), sg["min_count"])
     assert embed.params["num_embeddings"] == len(vocab)
     text = project.meta["explanation"]

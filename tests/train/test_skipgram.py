@@ -68,3 +68,35 @@ def test_a_table_smaller_than_the_vocabulary_is_named(registry):
     last = run_to_end(project, registry, throttle_s=1e9, view_interval_s=1e9)
     assert last.kind == "error" and last.node == "embed"
     assert "set its num_embeddings to" in last.message
+
+
+@pytest.mark.slow
+def test_exported_train_py_trains_the_same_skipgram_without_nnstudio(registry, tmp_path):
+    import csv
+    import subprocess
+    import sys
+
+    from studio.compile.exporter import export_project
+    from studio.train.engine import run_to_end
+    from studio.train.script_export import export_train_script
+    from tests.train.test_script_export import _env
+
+    project = load("sonnets_skipgram", registry)
+    project.training.update(SHORT, epochs=1, steps_per_epoch=30)
+    app = run_to_end(project.snapshot(), registry, views=False)
+    assert app.kind == "done", app.message
+    out = tmp_path / "export"
+    export_project(project, registry, out)
+    export_train_script(project, registry, out)
+    assert (out / "texts" / "sonnets.txt").is_file()  # the text its copied task reads
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select",
+                           "E,F,W,I,B,UP", "--line-length", "120", "train.py"], cwd=out, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+    r = subprocess.run([sys.executable, "train.py", "--out", "w", "--epochs", "1"], cwd=out, capture_output=True,
+                       text=True, timeout=300, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(out / "w" / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1 and list(rows[0]) == list(app.history[0])
+    for metric in ("val_pair_auc", "val_held_pair_auc", "val_loss"):  # same seed, same steps: the same run
+        assert float(rows[0][metric]) == pytest.approx(app.history[0][metric], abs=1e-4)
