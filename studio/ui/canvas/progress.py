@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 #: items (nodes + wires) built between two reports
@@ -60,6 +60,11 @@ def open_progress(parent: QWidget, nodes: int, label: str = "Building the canvas
         dialog.setLabelText(f"{label}\n{done:,} of {total:,} items")
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
+    # panels that were about to refresh wait for the whole canvas: run now, mid-build, they would
+    # run again right after it (each one a pass over every node)
+    held = [t for t in parent.findChildren(QTimer) if t.isActive() and t.isSingleShot()]
+    for timer in held:
+        timer.stop()
     dialog.show()
     step(0, 1)
     try:
@@ -68,3 +73,9 @@ def open_progress(parent: QWidget, nodes: int, label: str = "Building the canvas
     finally:
         dialog.close()
         dialog.deleteLater()
+        for timer in held:
+            try:
+                if not timer.isActive():
+                    timer.start()
+            except RuntimeError:  # deleted meanwhile (its panel closed)
+                pass
