@@ -27,6 +27,17 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+#: cases of tests parametrized over files (one per template) that are slow on their own; the rest stay fast
+SLOW_CASES = {"tests/compile/test_onnx.py::test_template_onnx_parity[char_gpt]"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid in SLOW_CASES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_unconfigure(config):
     if "_private_config" in globals():
         shutil.rmtree(_private_config, ignore_errors=True)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADLESS = ["studio/core", "studio/io", "studio/compile", "studio/train", "nodes"]
 
@@ -30,6 +32,7 @@ def test_headless_packages_never_import_qt():
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_headless_import_does_not_load_qt():
     code = ("import sys, studio.catalog, studio.core.validation, studio.io.project_file;"
             "studio.catalog.default_registry();"

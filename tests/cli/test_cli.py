@@ -60,6 +60,7 @@ def test_export_with_train_script(project_file, tmp_path):
     assert {p.name for p in out.iterdir()} >= {"model.py", "train.py", "data.py"}
 
 
+@pytest.mark.slow
 def test_check_prints_shape_table(project_file):
     r = cli("check", project_file)
     assert r.returncode == 0, r.stdout + r.stderr

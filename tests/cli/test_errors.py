@@ -152,6 +152,7 @@ def test_an_internal_error_is_one_line_with_exit_70_and_debug_shows_it(monkeypat
     assert "Traceback" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_closed_output_pipe_ends_quietly(registry, tmp_path):
     path = save(registry, tmp_path)
     read_end, write_end = os.pipe()

@@ -43,6 +43,7 @@ def one_line(err: str) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_a_model_too_big_to_train_is_refused_before_it_is_built(registry, tmp_path):
     graph = chain(registry, "model", [20_000], [("nn.linear", {"out_features": 20_000}),
                                                 ("nn.linear", {"out_features": 3})])

@@ -11,6 +11,7 @@ import ast
 import keyword
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +97,7 @@ def build(registry, node_names, graph_name, group_name, path):
     return b
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(names, min_size=9, max_size=9), names, names, names)
 def test_hostile_names_only_change_names(registry, node_names, graph_name, group_name, path):

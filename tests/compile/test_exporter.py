@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 import torch
 
 from studio.compile.compiler import compile_project
@@ -144,6 +145,7 @@ def test_export_project_copies_weights_beside_project(registry, tmp_path):
     assert files[1].read_bytes() == weights_path(project_file).read_bytes()
 
 
+@pytest.mark.slow
 def test_export_bytes_do_not_depend_on_hash_seed(tmp_path):
     """Same project in another interpreter with another hash seed: identical file."""
     import os
@@ -211,6 +213,7 @@ HOSTILE_GRAPH_NAMES = ["data", "train", "typing_extensions", "CON", "nul", "torc
                        "Model", "model", "com1", "Lpt9", "weights", "numpy", "nnloop", "gridworld"]
 
 
+@pytest.mark.slow
 def test_export_file_names_never_collide_or_shadow(registry, tmp_path):
     """Issue 16.6: no two files collide (any case), none is train/data, a module or a device name."""
     import os

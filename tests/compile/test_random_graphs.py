@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,6 +199,7 @@ def test_random_conv_graph_parity(b, train_mode):
         torch.use_deterministic_algorithms(False)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence_graphs())
 def test_random_sequence_graph_parity(b):

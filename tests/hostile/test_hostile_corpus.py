@@ -87,6 +87,7 @@ def _editor_failures(results: list[dict]) -> list[str]:
     return failures
 
 
+@pytest.mark.slow
 def test_hostile_files_through_load_check_and_export(tmp_path):
     folder = tmp_path / "corpus"
     cases = corpus.build(folder) + corpus.add_fuzzed(folder, 40, seed=16)

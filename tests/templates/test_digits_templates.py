@@ -4,6 +4,7 @@ train shortened to most of their bar; the full bars are ``bench/gallery.py``'s."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.gallery import confident_share
 from bench.templates import load, train
@@ -21,6 +22,7 @@ def test_every_digits_template_validates_and_exports_on_the_bundled_digits(regis
         assert project.meta.get("try_steps"), key
 
 
+@pytest.mark.slow
 def test_digits_cnn_passes_90_percent_in_three_epochs(registry):
     r = train(load("digits_cnn", registry), registry, {**SHORT, "epochs": 3})
     assert r.last("val_accuracy") >= 0.9
@@ -39,6 +41,7 @@ def test_digits_gan_draws_digit_sized_images(registry):
     assert samples.shape == (64, 1, 8, 8) and 0 <= samples.min() and samples.max() <= 1
 
 
+@pytest.mark.slow
 def test_digits_vae_shortened_reconstructs_and_samples_digits(registry):
     r = train(load("digits_vae", registry), registry, {**SHORT, "epochs": 40, "vae": {"samples": 200}})
     assert r.last("val_mse") <= 0.5 * r.last("val_baseline_mse")

@@ -95,6 +95,7 @@ def test_templates_are_generated_from_the_builder(registry):
         assert built == saved, f"templates/{key}.nnstudio is stale: run python templates/build_templates.py"
 
 
+@pytest.mark.slow
 def test_transfer_cnn(registry):
     project = load("transfer_cnn", registry)
     backbone = project.main_graph.node_by_name("backbone")
@@ -121,6 +122,7 @@ def test_transfer_cnn_without_cached_imagenet_weights_says_what_to_do(registry):
         train(load("transfer_cnn", registry), registry, {**SHORT, "epochs": 1, "steps_per_epoch": 1})
 
 
+@pytest.mark.slow
 def test_lstm_forecast(registry):
     project = _checked(load("lstm_forecast", registry), registry)
     r = train(project, registry, {**SHORT, "dataset": {"params": {"n": 800}}, "epochs": 3, "steps_per_epoch": 10})
@@ -128,6 +130,7 @@ def test_lstm_forecast(registry):
     assert r.last("val_baseline_mse") > 0
 
 
+@pytest.mark.slow
 def test_lstm_characters_on_a_text_file_of_ones_own(registry, tmp_path):
     """The 'characters' stage trains the Embedding -> LSTM -> Linear graph on a file the user names."""
     from studio.io.stages import StageError, default_subs
@@ -179,7 +182,7 @@ def test_attention_reverse(registry):
     assert r.update.views.get("attention") is not None
 
 
-@pytest.mark.parametrize("recipe", ["q_learning_tabular", "dqn"])
+@pytest.mark.parametrize("recipe", ["q_learning_tabular", pytest.param("dqn", marks=pytest.mark.slow)])
 def test_gridworld_q(registry, recipe):
     project = load("gridworld_q", registry)
     _checked(project, registry)

@@ -72,6 +72,7 @@ def test_a_run_past_the_limit_is_refused_with_the_figures(registry):
     assert model_info.value.key == "memory_limit_mb" and "smaller model" in str(model_info.value)
 
 
+@pytest.mark.slow
 def test_the_limit_is_the_least_of_setting_environment_and_free_memory(monkeypatch):
     monkeypatch.setenv("NNSTUDIO_MEMORY_LIMIT_MB", "64")
     assert limit_bytes(settings(memory_limit_mb=100)) == (64 * MB, "NNSTUDIO_MEMORY_LIMIT_MB")

@@ -178,6 +178,7 @@ def test_trained_graphs_follow_the_declaration(registry):
     assert not recipe_spec("dqn").reads("dataset") and recipe_spec("adversarial").reads("dataset.params")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["studio.train.recipes.rl", "studio.train.recipes.tabular_lab"])
 def test_builtin_order_does_not_depend_on_which_module_is_imported_first(first):
     import subprocess

@@ -39,6 +39,7 @@ def _imports(text):
     return names | {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
 
 
+@pytest.mark.slow
 def test_train_script_runs_plainly_without_nnstudio(registry, tmp_path):
     _export(registry, tmp_path)
     files = ["train.py", "data.py", *(f"nnloop/{p.name}" for p in (tmp_path / "nnloop").glob("*.py"))]
@@ -171,6 +172,7 @@ def test_the_vae_export_names_its_roles_and_carries_its_settings(registry):
         train_source(p, registry)
 
 
+@pytest.mark.slow
 def test_exported_data_loads_the_bundled_sets_as_the_app_does(registry, tmp_path):
     import numpy as np
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPointF
 
 from studio.core.ops import SetParam
@@ -96,6 +97,7 @@ os._exit(3)  # a crash: no clean shutdown, the autosave stays behind
 """
 
 
+@pytest.mark.slow
 def test_recovers_after_a_crash(qtbot, registry, tmp_path):
     expected_path = tmp_path / "expected.json"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -112,6 +113,7 @@ def test_status_bar_shows_model_size(editor, qtbot):
     assert editor.window.device_label.text().startswith(("CPU", "GPU"))
 
 
+@pytest.mark.slow
 def test_screenshot_command_writes_a_png(tmp_path):
     from PySide6.QtGui import QImage
 
@@ -137,6 +139,7 @@ def test_escape_cancels_a_connection(editor):
     assert editor.document.undo_stack.count() == 0
 
 
+@pytest.mark.slow
 def test_launch_shows_the_window_before_loading_torch(tmp_path):
     import os
     import subprocess

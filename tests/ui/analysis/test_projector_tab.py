@@ -38,6 +38,7 @@ def test_pca_draws_every_point_and_the_query_lists_its_nearest(qtbot):
     assert "not in the vocabulary" in view.answer.text() and view.neighbour_tokens() == []
 
 
+@pytest.mark.slow
 def test_tsne_runs_in_the_background_and_is_kept(qtbot):
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 

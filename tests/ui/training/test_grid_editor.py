@@ -1,5 +1,6 @@
 """Redrawing the gridworld from the training panel, and retraining on the new grid."""
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -81,6 +82,7 @@ def test_right_click_gives_a_cell_a_reward_and_a_teleport_in_one_undo_step(qtbot
     assert "cell_rewards" not in document.project.training["rl"].get("grid", {})
 
 
+@pytest.mark.slow
 def test_resizing_the_grid_resizes_the_q_networks_input_in_the_same_step(qtbot, registry):
     from studio.train.engine import run_to_end
 

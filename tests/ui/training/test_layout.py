@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from tools.screenshots import clipped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
 def test_train_pause_stop_and_progress_are_visible_for_every_template_and_stage(window, qtbot, registry, size):
     from studio.io.stages import stages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui.training import projects
@@ -78,6 +79,7 @@ def test_fine_tune_before_pretrain_says_what_to_do(window, registry):
     assert panel.stage_bar.prepare()[1] == ""
 
 
+@pytest.mark.slow
 def test_lstm_characters_stage_trains_the_char_model_on_a_file_of_ones_own(window, qtbot, registry, tmp_path):
     from studio.io.templates import load_template
 
