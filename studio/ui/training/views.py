@@ -125,9 +125,10 @@ class MatrixView(QWidget):
                        | Qt.AlignmentFlag.AlignVCenter, fm.elidedText(self.rows[i] if i < len(self.rows) else str(i),
                                                                        Qt.TextElideMode.ElideRight, label_w - 4))
         gap = fm.horizontalAdvance("  ")  # labels never touch: "0:4" "1:7", not "0:41:7"
-        step_c = max(1, int(np.ceil((max([fm.horizontalAdvance(s) for s in self.cols] + [8]) + gap) / side)))
-        for j in range(0, n_c, step_c):
-            p.drawText(QRectF(left + j * side - side, top + n_r * side + 2, side * 3, fm.height()),
+        col_w = max([fm.horizontalAdvance(s) for s in self.cols] + [8]) + gap
+        step_c = max(1, int(np.ceil(col_w / side)))
+        for j in range(0, n_c, step_c):  # centred under its cell, as wide as the widest label (never cut)
+            p.drawText(QRectF(left + (j + 0.5) * side - col_w / 2, top + n_r * side + 2, col_w, fm.height()),
                        Qt.AlignmentFlag.AlignHCenter, self.cols[j] if j < len(self.cols) else str(j))
         p.drawText(QRectF(left, top + n_r * side + fm.height() + 4, n_c * side, fm.height()),
                    Qt.AlignmentFlag.AlignHCenter, self.col_label)
