@@ -17,7 +17,6 @@ import numpy as np
 
 METHODS = ("pca", "tsne")
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE"}
-MAX_POINTS = 2000  # t-SNE on more points than this takes longer than a classroom waits
 
 
 class ProjectorError(ValueError):
