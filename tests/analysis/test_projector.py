@@ -86,3 +86,20 @@ def test_a_latent_output_is_projected_per_validation_sample_with_its_class(regis
     assert len(src.vectors) == len(src.labels) == 300 and src.tokens is None
     assert src.classes[:3] == ["0", "1", "2"] and src.label(0) == src.classes[int(src.labels[0])]
     assert project_points(src.vectors, "pca").shape == (300, 2)
+
+
+@pytest.mark.slow
+def test_a_character_models_embedding_rows_are_labelled_by_their_characters(registry, tmp_path):
+    from bench.templates import load
+    from studio.train.data import load_data
+    from studio.train.engine import run_to_end
+    from studio.train.settings import TrainingSettings
+
+    project = load("char_gpt", registry)
+    project.training.update(threads=1, device="cpu", epochs=1, steps_per_epoch=2)
+    assert run_to_end(project, registry, checkpoint_dir=tmp_path, views=False).kind == "done"
+    table = next(s for s in run_sources(project, registry, tmp_path) if s.kind == "embedding")
+    settings = TrainingSettings.from_dict(project.training)
+    chars = list(load_data(settings.dataset, settings.seed).classes)
+    assert table.tokens == chars[:len(table.vectors)] and "e" in table.tokens
+    assert len(nearest(table, "e", 3)) == 3
