@@ -130,8 +130,8 @@ class ProjectorView(QWidget):
 
     # -- data ----------------------------------------------------------------------------------
     def set_source(self, source: Source, title: str = "", keep: bool = False) -> None:
-        """Show ``source``. ``keep``: the same vectors after more training (live): t-SNE is recomputed only
-        when asked, PCA at once."""
+        """Show ``source``. ``keep``: the same vectors after more training (live): the query and its list stay;
+        PCA is redrawn at once, a t-SNE being shown is recomputed in the background (one at a time)."""
         same = keep and self.source is not None and self.source.name == source.name
         self.source = source
         self.points = {}
