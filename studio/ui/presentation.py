@@ -180,6 +180,8 @@ class Presentation(QObject):
                 if axis is not None:
                     axis.setStyle(tickFont=font)
                     axis.label.setFont(font)
+            if item.titleLabel.text:  # the plot's title ("Loss") keeps its own size too
+                item.titleLabel.setText(item.titleLabel.text, size=f"{font.pointSizeF():g}pt")
 
 
 def repolish(app: QApplication) -> None:
