@@ -100,7 +100,9 @@ def _train(project: Any, registry: Any, settings: Any, out: Path, args: argparse
     bar = Progress(sys.stderr, not args.quiet)
     final = None
     info: dict[str, Any] = {}
-    for u in run_engine(project.snapshot(), registry, settings=settings, checkpoint_dir=out, resume_from=args.resume):
+    # views=False: nothing shows live views here (per-node statistics and view data would only cost time)
+    for u in run_engine(project.snapshot(), registry, settings=settings, checkpoint_dir=out, resume_from=args.resume,
+                        views=False):
         if u.kind == "started":
             info = u.info
             sizes = ", ".join(f"{n}: {s['params']:,} params" for n, s in u.info.get("models", {}).items())
