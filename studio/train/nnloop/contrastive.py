@@ -71,7 +71,8 @@ class ContrastiveTask:
     unit = "samples"
     monitor = "val_probe_accuracy"
 
-    def __init__(self, cfg: dict, model: nn.Module, outputs: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    def __init__(self, cfg: dict, model: nn.Module,
+                 outputs: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
                  train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], *,
                  multipliers: dict[int, float] | None = None, frozen: Sequence[nn.Module] = (),
                  device: torch.device | None = None, amp: bool = False, rank: int = 0, world: int = 1,
