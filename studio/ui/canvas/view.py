@@ -27,7 +27,7 @@ from studio.core.ops import AddEdge, AddNode, Batch, RemoveEdge, SetGroupState, 
 from studio.ui import theme
 from studio.ui.canvas.items import GRID, LOD_SIMPLE, BlockItem, CollapsedGroupItem, NodeItem
 from studio.ui.canvas.scene import GraphScene
-from studio.ui.canvas.wires import GroupFrameItem, TempWire, WireItem
+from studio.ui.canvas.wires import GroupFrameItem, TempWire
 
 NODE_MIME = "application/x-nnstudio-node-type"
 #: a saved block dragged from the palette (its file path, UTF-8); see studio.ui.panels.palette
@@ -145,8 +145,12 @@ class GraphView(QGraphicsView):
 
     def content_rect(self, only_selected: bool = False) -> QRectF:
         rect = QRectF()
-        for item in self.graph_scene.items():
-            if isinstance(item, BlockItem | GroupFrameItem | WireItem) and item.isVisible():
+        scene = self.graph_scene
+        # the scene's own tables, not items(): that sorts every item by stacking order first
+        for table in (scene.nodes, scene.collapsed, scene.frames, scene.wires):
+            for item in table.values():
+                if not item.isVisible():
+                    continue
                 if only_selected and not item.isSelected():
                     continue
                 rect = rect.united(item.sceneBoundingRect())
