@@ -67,6 +67,7 @@ def test_check_prints_shape_table(project_file):
     assert "B×16" in r.stdout and "B×3" in r.stdout and r.stdout.strip().endswith("ok")
 
 
+@pytest.mark.slow
 def test_bad_file_exits_2_with_one_line(tmp_path):
     missing = cli("train", tmp_path / "nope.nnsp")
     assert missing.returncode == 2 and missing.stderr.startswith("error:") and len(missing.stderr.splitlines()) == 1

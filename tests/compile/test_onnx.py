@@ -117,6 +117,7 @@ def test_cli_export_onnx_prints_the_check(registry, tmp_path, capsys):
         assert torch.allclose(torch.from_numpy(got), modules["data"](sample), atol=1e-5)  # the trained weights
 
 
+@pytest.mark.slow
 def test_cli_onnx_failure_is_one_line(registry, tmp_path, capsys, monkeypatch):
     from studio.cli import main
     from studio.io.project_file import save_project

@@ -53,7 +53,7 @@ def test_f11_enters_and_leaves_presentation_mode(editor, qtbot):
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
-@pytest.mark.parametrize("template", ["gan_ring", "transfer_cnn"])
+@pytest.mark.parametrize("template", ["gan_ring", pytest.param("transfer_cnn", marks=pytest.mark.slow)])
 def test_nothing_is_clipped_at_150_percent(qtbot, registry, size, template):
     ed = open_editor(qtbot, registry, load_template(template, registry))
     try:
@@ -72,6 +72,7 @@ def test_nothing_is_clipped_at_150_percent(qtbot, registry, size, template):
         close_editor(ed)
 
 
+@pytest.mark.slow
 def test_screenshot_renders_presentation_mode(tmp_path):
     from studio.ui.app import main
 
@@ -92,6 +93,7 @@ def test_every_template_at_both_sizes_by_the_screenshot_script(tmp_path):
     assert len(shots) >= 20 and {QImage(str(p)).width() for p in shots} == {1280, 1920}
 
 
+@pytest.mark.slow
 def test_a_big_graph_keeps_readable_nodes_and_shows_where_data_comes_in(qtbot, registry):
     from studio.ui.canvas.items import LOD_SIMPLE
 

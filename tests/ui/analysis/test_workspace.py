@@ -99,6 +99,7 @@ def test_compress_tab_prunes_with_fine_tune_quantizes_and_exports_the_pruned_wei
     _shot(cnn_ws, 2, "compress")
 
 
+@pytest.mark.slow
 def test_tune_tab_runs_trials_in_the_background_and_apply_best_is_one_undo_step(mlp_ws, qtbot):
     tab = mlp_ws.tune
     keys = [tab.params.item(i, 0).data(Qt.ItemDataRole.UserRole) for i in range(tab.params.rowCount())]
