@@ -363,6 +363,17 @@ def pick(out: Any, index: int = 0) -> Any:
     return out[index] if isinstance(out, tuple | list) else out
 
 
+def fits_on_device(device: torch.device, *tensors: torch.Tensor, share: float = 0.25,
+                   cap_bytes: int = 1 << 30) -> bool:
+    """Whether ``tensors`` may stay on a CUDA ``device`` for a whole run: at most ``cap_bytes`` and at
+    most ``share`` of its free memory, so the model, optimizer and activations keep the rest."""
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    need = sum(t.numel() * t.element_size() for t in tensors)
+    free, _total = torch.cuda.mem_get_info(device)
+    return need <= cap_bytes and need <= share * free
+
+
 def autocast_for(device: torch.device, amp: bool):
     if amp and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)

@@ -26,6 +26,7 @@ from .parts import (
     autocast_for,
     classification_report,
     confusion_matrix,
+    fits_on_device,
     input_stats,
     l1_penalty,
     make_optimizer,
@@ -98,6 +99,12 @@ class SupervisedTask:
         self.last_cm: np.ndarray | None = None
         self.forward_s_per_sample = 0.0
         self._move = self.device.type != "cpu"  # CPU batches are already where they train
+        if self._move and not self.train_batches._augments and fits_on_device(self.device, x, y, xv, yv):
+            # a small dataset lives on the accelerator for the whole run: one copy, not one per batch
+            stats = tuple(s.to(self.device) for s in self.stats) if self.stats is not None else None
+            for b in (self.train_batches, self.val_batches):
+                b.x, b.y, b.stats = b.x.to(self.device), b.y.to(self.device), stats
+            self._move = False
 
     def steps_per_epoch(self) -> int:
         n = len(self.train_batches)
