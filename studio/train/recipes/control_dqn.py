@@ -10,29 +10,23 @@ Why gymnasium: the maintained home of these environments, with their exact dynam
 from __future__ import annotations
 
 import copy
-import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.train.build import ModelError
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.gym_control import GymControl, GymTaskSettings
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.replay import ReplayBuffer
-from studio.train.settings import Bool, Float, Int, S, Section
+from studio.train.settings import Bool, Float, Int, S
 
 ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 
 
-class ControlSettings(Section):
+class ControlSettings(GymTaskSettings):
     """The classic-control task and the DQN's own settings (``training.control``)."""
 
-    env: Literal["CartPole-v1", "Acrobot-v1", "MountainCar-v0"] = S(
-        "CartPole-v1", title="Environment", help="A gymnasium classic-control task.")
-    episodes: Int = S(300, title="Episodes", ge=1, le=1_000_000, help="Episodes in total (spread over the epochs).")
-    gamma: Float = S(0.99, title="Discount (γ)", ge=0.0, le=1.0, help="How much future rewards count.")
     epsilon_start: Float = S(1.0, title="ε at start", ge=0.0, le=1.0, help="Exploration rate at first.")
     epsilon_end: Float = S(0.02, title="ε at end", ge=0.0, le=1.0, help="Exploration rate after the decay.")
     epsilon_steps: Int = S(10_000, title="ε decay steps", ge=1, le=100_000_000,
@@ -51,62 +45,23 @@ class ControlSettings(Section):
                         "(0: copy it every 'Target update every' steps instead).")
     double: Bool = S(True, title="Double DQN", help="Pick the next action with the online network, value it with "
                                                     "the target network (less overestimation).")
-    eval_episodes: Int = S(10, title="Evaluation episodes", ge=1, le=1000,
-                           help="Greedy episodes played after each epoch to measure the policy.")
-    learning: Bool = S(True, title="Learning", help="Off: the agent only plays what it has learned.")
 
 
-class ControlDQN(Recipe):
-    unit = "episodes"
-    monitor = "val_greedy_return"
+class ControlDQN(GymControl):
+    section = "control"
+    network = "the Q-network"
+    per_action = "values"
 
     def setup(self) -> None:
-        import gymnasium as gym
-
-        c = self.settings.control
-        self.env = gym.make(c.env)
-        self.eval_env = gym.make(c.env)
-        self.model = self.build(self.graph(self.settings.graph))
-        if len(self.model.inputs) != 1:
-            raise ModelError(f"the Q-network needs exactly one Input; graph '{self.model.name}' has "
-                             f"{len(self.model.inputs)}", graph=self.model.name)
-        inp = self.model.inputs[0]
-        obs_dim = int(self.env.observation_space.shape[0])
-        self.n_actions = int(self.env.action_space.n)
-        if tuple(inp.shape) != (obs_dim,):
-            raise ModelError(f"{c.env} observations have {obs_dim} values; set the Input's shape to [{obs_dim}]",
-                             inp.name, inp.node_id, self.model.name)
-        with torch.no_grad():
-            out = self.forward(self.model, torch.zeros(2, obs_dim, device=self.device))
-        if tuple(out.shape) != (2, self.n_actions):
-            raise ModelError(f"the Q-network must return {self.n_actions} values (one per action) for {c.env}; "
-                             f"it returns {tuple(out.shape[1:])}", graph=self.model.name)
-        self.setup_single_model_training()
+        obs_dim = self.setup_task()
         self.target = copy.deepcopy(self.model.module).eval()
-        size = c.replay_size
-        self.replay = ReplayBuffer(size, (obs_dim,), np.float32)
-        self.env_steps = self.episode = 0
-        self.rng = np.random.default_rng(self.settings.seed)
-        self.returns: list[float] = []
-        self.last_states: list[np.ndarray] = []
-        self.info.update(env=c.env, actions=self.n_actions, observations=obs_dim, episodes=c.episodes)
-
-    def steps_per_epoch(self) -> int:
-        return max(1, math.ceil(self.settings.control.episodes / self.settings.epochs))
-
-    def samples_per_step(self) -> int:
-        return 1
+        self.replay = ReplayBuffer(self.settings.control.replay_size, (obs_dim,), np.float32)
+        self.env_steps = 0
 
     def epsilon(self) -> float:
         c = self.settings.control
         frac = min(1.0, self.env_steps / c.epsilon_steps)
         return c.epsilon_start + (c.epsilon_end - c.epsilon_start) * frac
-
-    @torch.no_grad()
-    def greedy(self, obs: np.ndarray) -> int:
-        self.model.module.eval()
-        q = self.forward(self.model, torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None])
-        return int(q[0].argmax())
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
         c = self.settings.control
@@ -169,40 +124,15 @@ class ControlDQN(Recipe):
         out = self.target(s2)
         return (out[self.model.prediction_index] if isinstance(out, tuple | list) else out).float()
 
-    def evaluate(self) -> dict[str, float]:
-        c = self.settings.control
-        scores = []
-        for k in range(c.eval_episodes):
-            obs, _ = self.eval_env.reset(seed=10_000 + k)
-            total, done = 0.0, False
-            while not done:
-                obs, r, terminated, truncated, _ = self.eval_env.step(self.greedy(obs))
-                total += float(r)
-                done = terminated or truncated
-            scores.append(total)
-        recent = self.returns[-20:]
-        return {"val_greedy_return": float(np.mean(scores)), "val_greedy_return_min": float(np.min(scores)),
-                "val_return_mean20": float(np.mean(recent)) if recent else 0.0}
-
-    def initial_metrics(self) -> dict[str, float]:
-        return {}
-
-    def views(self, quick: bool = False) -> dict[str, Any]:
-        states = np.asarray(self.last_states, np.float32)
-        return {"control": {"env": self.settings.control.env, "states": states[:: max(1, len(states) // 250)],
-                            "returns": {"episodes": np.arange(1, len(self.returns) + 1),
-                                        "returns": np.asarray(self.returns, np.float32)}}}
-
     def extra_state(self) -> dict[str, Any]:
         return {"target": {k: v.detach().cpu() for k, v in self.target.state_dict().items()},
-                "env_steps": self.env_steps, "episode": self.episode, "returns": list(self.returns)}
+                "env_steps": self.env_steps, **super().extra_state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "target" in state:
             self.target.load_state_dict(state["target"])
         self.env_steps = int(state.get("env_steps", 0))
-        self.episode = int(state.get("episode", 0))
-        self.returns = [float(v) for v in state.get("returns", [])]
+        super().load_extra_state(state)
 
 
 register(RecipeSpec(

@@ -12,7 +12,6 @@ One engine step is one episode; after each epoch the greedy policy (argmax of th
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import numpy as np
@@ -20,19 +19,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.train.build import ModelError
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.gym_control import GymControl, GymTaskSettings
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
-from studio.train.settings import Bool, Float, Int, S, Section
+from studio.train.settings import Float, Int, S
 
 
-class PolicyGradientSettings(Section):
+class PolicyGradientSettings(GymTaskSettings):
     """REINFORCE's own settings (``training.pg``)."""
 
     env: Literal["CartPole-v1", "Acrobot-v1"] = S("CartPole-v1", title="Environment",
                                                   help="A gymnasium classic-control task with discrete actions.")
     episodes: Int = S(1000, title="Episodes", ge=1, le=1_000_000, help="Episodes in total (spread over the epochs).")
-    gamma: Float = S(0.99, title="Discount (γ)", ge=0.0, le=1.0, help="How much future rewards count.")
     batch_episodes: Int = S(4, title="Episodes per update", ge=1, le=1000,
                             help="Episodes played with the same policy before one gradient step.")
     baseline: Literal["value", "mean", "none"] = S(
@@ -43,9 +40,6 @@ class PolicyGradientSettings(Section):
                         help="Adam learning rate of the value baseline.")
     entropy: Float = S(0.0, title="Entropy bonus", ge=0.0, le=1.0, advanced=True,
                        help="Rewards spread-out action probabilities (keeps exploring); 0 = off.")
-    eval_episodes: Int = S(10, title="Evaluation episodes", ge=1, le=1000,
-                           help="Greedy episodes played after each epoch to measure the policy.")
-    learning: Bool = S(True, title="Learning", help="Off: the agent only plays what it has learned.")
 
 
 def returns_to_go(rewards: list[float], gamma: float) -> np.ndarray:
@@ -69,52 +63,19 @@ def mean_baseline(returns: list[np.ndarray]) -> list[np.ndarray]:
     return [mean[:len(g)] for g in returns]
 
 
-class Reinforce(Recipe):
-    unit = "episodes"
-    monitor = "val_greedy_return"
+class Reinforce(GymControl):
+    section = "pg"
+    network = "the policy"
+    per_action = "logits"
 
     def setup(self) -> None:
-        import gymnasium as gym
-
-        c = self.settings.pg
-        self.env = gym.make(c.env)
-        self.eval_env = gym.make(c.env)
-        self.model = self.build(self.graph(self.settings.graph))
-        if len(self.model.inputs) != 1:
-            raise ModelError(f"the policy needs exactly one Input; graph '{self.model.name}' has "
-                             f"{len(self.model.inputs)}", graph=self.model.name)
-        inp = self.model.inputs[0]
-        obs_dim = int(self.env.observation_space.shape[0])
-        self.n_actions = int(self.env.action_space.n)
-        if tuple(inp.shape) != (obs_dim,):
-            raise ModelError(f"{c.env} observations have {obs_dim} values; set the Input's shape to [{obs_dim}]",
-                             inp.name, inp.node_id, self.model.name)
-        with torch.no_grad():
-            out = self.forward(self.model, torch.zeros(2, obs_dim, device=self.device))
-        if tuple(out.shape) != (2, self.n_actions):
-            raise ModelError(f"the policy must return {self.n_actions} logits (one per action) for {c.env}; "
-                             f"it returns {tuple(out.shape[1:])}", graph=self.model.name)
-        self.setup_single_model_training()
+        obs_dim = self.setup_task()
         self.value = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 1)).to(self.device)
-        self.value_opt = torch.optim.Adam(self.value.parameters(), lr=c.value_lr)
-        self.rng = np.random.default_rng(self.settings.seed)
+        self.value_opt = torch.optim.Adam(self.value.parameters(), lr=self.settings.pg.value_lr)
         self.batch: list[tuple[np.ndarray, np.ndarray, list[float]]] = []
-        self.episode = 0
-        self.returns: list[float] = []
-        self.last_states: list[np.ndarray] = []
         self.last_loss = 0.0
-        self.info.update(env=c.env, actions=self.n_actions, observations=obs_dim, episodes=c.episodes)
 
-    def steps_per_epoch(self) -> int:
-        return max(1, math.ceil(self.settings.pg.episodes / self.settings.epochs))
-
-    def samples_per_step(self) -> int:
-        return 1
-
-    @torch.no_grad()
-    def logits(self, obs: np.ndarray) -> torch.Tensor:
-        self.model.module.eval()
-        return self.forward(self.model, torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None])[0]
+    logits = GymControl.outputs
 
     def train_step(self, epoch: int, index: int) -> dict[str, float]:
         c = self.settings.pg
@@ -175,41 +136,16 @@ class Reinforce(Recipe):
             self.value_opt.step()
         return value
 
-    def evaluate(self) -> dict[str, float]:
-        c = self.settings.pg
-        scores = []
-        for k in range(c.eval_episodes):
-            obs, _ = self.eval_env.reset(seed=10_000 + k)
-            total, done = 0.0, False
-            while not done:
-                obs, r, terminated, truncated, _ = self.eval_env.step(int(self.logits(obs).argmax()))
-                total += float(r)
-                done = terminated or truncated
-            scores.append(total)
-        recent = self.returns[-20:]
-        return {"val_greedy_return": float(np.mean(scores)), "val_greedy_return_min": float(np.min(scores)),
-                "val_return_mean20": float(np.mean(recent)) if recent else 0.0}
-
-    def initial_metrics(self) -> dict[str, float]:
-        return {}
-
-    def views(self, quick: bool = False) -> dict[str, Any]:
-        states = np.asarray(self.last_states, np.float32)
-        return {"control": {"env": self.settings.pg.env, "states": states[:: max(1, len(states) // 250)],
-                            "returns": {"episodes": np.arange(1, len(self.returns) + 1),
-                                        "returns": np.asarray(self.returns, np.float32)}}}
-
     def extra_state(self) -> dict[str, Any]:
         return {"value": {k: v.detach().cpu() for k, v in self.value.state_dict().items()},
-                "value_opt": self.value_opt.state_dict(), "episode": self.episode, "returns": list(self.returns)}
+                "value_opt": self.value_opt.state_dict(), **super().extra_state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "value" in state:
             self.value.load_state_dict(state["value"])
         if "value_opt" in state:
             self.value_opt.load_state_dict(state["value_opt"])
-        self.episode = int(state.get("episode", 0))
-        self.returns = [float(v) for v in state.get("returns", [])]
+        super().load_extra_state(state)
 
 
 register(RecipeSpec(
