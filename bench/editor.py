@@ -70,10 +70,18 @@ def frame_times(app, view, frames: int = FRAMES, step: float = 7.0) -> list[floa
     return times
 
 
+def progress_timers(window) -> list:
+    """The window's pending one-shot timers (panel refreshes waiting to run)."""
+    from PySide6.QtCore import QTimer
+
+    return [t for t in window.findChildren(QTimer) if t.isSingleShot()]
+
+
 def open_big(n: int) -> dict[str, float]:
     """Open an n-node chain file (as bench.robustness writes it) in the main window, the way File ▸ Open
     does, until the canvas holds every item and the first frame is painted. Wall and main-thread CPU
     seconds, and the longest the event loop waited while the canvas was built."""
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -103,14 +111,20 @@ def open_big(n: int) -> dict[str, float]:
         _process(app)
         path = Path(tmp) / f"chain{n}.nnstudio"
         path.write_bytes(chain(n))
-        stamps: list[float] = []
+        reports: list[float] = []
         real_report = progress.report
 
         def report(done: int, total: int) -> None:
-            stamps.append(time.perf_counter())
+            reports.append(time.perf_counter())
             real_report(done, total)
 
-        scene_module.report = report  # time the event loop's turns while the items are built
+        scene_module.report = report
+        # a 10 ms ticker: the gaps between its ticks are the stretches the event loop could not run
+        ticks: list[float] = []
+        ticker = QTimer()
+        ticker.setInterval(10)
+        ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        ticker.start()
         t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
         window.files.open(path)
         t_open = time.perf_counter()
@@ -121,10 +135,20 @@ def open_big(n: int) -> dict[str, float]:
         _process(app)
         t1, c1, p1 = time.perf_counter(), time.thread_time(), time.process_time()
         items = len(view.graph_scene.nodes)
-        gaps = [b - a for a, b in zip([t0, *stamps], [*stamps, t1], strict=True)]
+        # then the panels (summary, problems, code) refresh, their timers held back during the build
+        settle = t1 + len(progress_timers(window)) * progress.STAGGER_MS / 1000 + 0.4
+        while time.perf_counter() < settle or any(t.isActive() for t in progress_timers(window)):
+            app.processEvents()
+            time.sleep(0.002)
+            if time.perf_counter() > t1 + 120:
+                break
+        t2, c2 = time.perf_counter(), time.thread_time()
+        ticker.stop()
+        gaps = [b - a for a, b in zip([t0, *ticks], [*ticks, t2], strict=True)]
         window.close()
-    return {"nodes": n, "items": items, "wall_s": t1 - t0, "cpu_s": c1 - c0, "process_cpu_s": p1 - p0, "open_call_s": t_open - t0,
-            "longest_wait_s": max(gaps), "reports": len(stamps)}
+    return {"nodes": n, "items": items, "wall_s": t1 - t0, "cpu_s": c1 - c0, "process_cpu_s": p1 - p0,
+            "panels_wall_s": t2 - t0, "panels_cpu_s": c2 - c0, "open_call_s": t_open - t0,
+            "longest_wait_s": max(gaps), "reports": len(reports)}
 
 
 def big_times(sizes: tuple[int, ...] = BIG_SIZES) -> list[dict[str, float]]:
@@ -139,8 +163,8 @@ def big_times(sizes: tuple[int, ...] = BIG_SIZES) -> list[dict[str, float]]:
             raise RuntimeError(f"opening {n} nodes failed: {out.stderr.strip().splitlines()[-1:]}")
         row = json.loads(line[-1])
         rows.append(row)
-        print(f"{n:>6} nodes: {row['wall_s']:.2f} s wall, {row['cpu_s']:.2f} s CPU, longest wait "
-              f"{row['longest_wait_s']:.2f} s", flush=True)
+        print(f"{n:>6} nodes: {row['wall_s']:.2f} s wall, {row['cpu_s']:.2f} s CPU, panels done "
+              f"{row['panels_wall_s']:.2f} s wall, longest wait {row['longest_wait_s']:.2f} s", flush=True)
     return rows
 
 
@@ -153,15 +177,19 @@ def big_markdown(rows: list[dict[str, float]]) -> str:
         "cores at the end of the run: on a shared machine the wall time stretches, the main thread's CPU "
         "time less so.",
         "",
-        "| Nodes | Wall | Main-thread CPU | Longest wait of the event loop while building | Target |",
+        "| Nodes | Canvas built, first frame: wall (main-thread CPU) | Panels refreshed too: wall (CPU) "
+        "| Longest stretch the event loop could not run | Target |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
         target = f"≤ {BIG_TARGET_S:g} s" if row["nodes"] >= 60_000 else ""
-        lines.append(f"| {row['nodes']:,} | {row['wall_s']:.2f} s | {row['cpu_s']:.2f} s | "
+        lines.append(f"| {row['nodes']:,} | {row['wall_s']:.2f} s ({row['cpu_s']:.2f} s) | "
+                     f"{row['panels_wall_s']:.2f} s ({row['panels_cpu_s']:.2f} s) | "
                      f"{row['longest_wait_s']:.2f} s | {target} |")
     lines += ["", "Above 5,000 nodes a progress dialog counts the items while they are built and the event loop "
-              "runs every 2,000 items (window painted, input held until the canvas is whole)."]
+              "runs every 2,000 items (window painted, input held until the canvas is whole). The longest stretch "
+              "is the widest gap between the ticks of a 10 ms timer from File ▸ Open to the first frame (reading "
+              "the file, a panel's refresh over every node and the first paint each run in one piece)."]
     return "\n".join(lines)
 
 

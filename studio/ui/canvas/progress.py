@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 BUILD_CHUNK = 2_000
 #: projects with more nodes than this open behind a progress dialog
 PROGRESS_NODES = 5_000
+#: panel refreshes held during the build restart this far apart
+STAGGER_MS = 100
 
 _report: Callable[[int, int], None] | None = None
 
@@ -73,9 +75,9 @@ def open_progress(parent: QWidget, nodes: int, label: str = "Building the canvas
     finally:
         dialog.close()
         dialog.deleteLater()
-        for timer in held:
+        for i, timer in enumerate(held):
             try:
-                if not timer.isActive():
-                    timer.start()
+                if not timer.isActive():  # one after another, the window painting in between
+                    QTimer.singleShot(i * STAGGER_MS, timer, timer.start)
             except RuntimeError:  # deleted meanwhile (its panel closed)
                 pass

@@ -131,6 +131,8 @@ class SummaryPanel(QWidget):
         order = topological_order(graph)
         placed = set(order)
         order += [nid for nid in graph.nodes if nid not in placed]  # a set: linear at 60k nodes
+        rows: list[QTreeWidgetItem] = []
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter  # once, not per row (60k rows)
         for node_id in order:
             node = graph.nodes[node_id]
             info = shapes.nodes.get(node_id)
@@ -149,8 +151,8 @@ class SummaryPanel(QWidget):
             item = QTreeWidgetItem([node.name, spec.title if spec else node.type_id, shape,
                                     f"{info.params:,}", f"{info.trainable:,}"])
             item.setData(0, _ID_ROLE, node_id)
-            for col in (3, 4):
-                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setTextAlignment(3, right)
+            item.setTextAlignment(4, right)
             if info.error:
                 item.setForeground(2, err)
                 for col in range(len(COLUMNS)):
@@ -161,7 +163,8 @@ class SummaryPanel(QWidget):
             if not info.params:
                 item.setForeground(3, dim)
                 item.setForeground(4, dim)
-            self.table.addTopLevelItem(item)
+            rows.append(item)
+        self.table.addTopLevelItems(rows)  # one insertion for the whole table
         self.table.setUpdatesEnabled(True)
         self._total = (shapes.total_params, shapes.trainable_params)
         # the trainable column only says something when some parameters are frozen
