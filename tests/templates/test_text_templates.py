@@ -49,6 +49,7 @@ def test_char_gpt_shortened_beats_the_unigram_model_and_writes(registry):
     assert all(len(t) == 200 and set(t) <= set(bundled_text("sonnets")) for t in d["texts"])
     tokens = r.update.views["attention"]["tokens"]  # the heatmap's keys are the prompt's characters
     assert len(tokens) == 64 and all(isinstance(t, str) and len(t) == 1 for t in tokens)
+    assert r.update.views["predictions"]["text"] is True  # its prediction tiles show characters, not token ids
 
 
 def test_unigram_perplexity_is_the_frequency_model():

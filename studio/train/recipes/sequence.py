@@ -47,6 +47,8 @@ class Sequence(Supervised):
         if self.writes and attention and attention.get("tokens") is not None:  # the key axis reads as the text
             names = [{"\n": "⏎", " ": "␣"}.get(c, c) for c in self.data.classes]
             attention["tokens"] = [names[i] if 0 <= i < len(names) else "?" for i in attention["tokens"]]
+        if self.writes and result.get("predictions") is not None:  # the input ids index the same characters
+            result["predictions"]["text"] = True
         if self.writes:
             if not quick or time.monotonic() - self._generated_at >= SAMPLE_EVERY_S or self._generated is None:
                 self._generated = self.write_text()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 GOOD = QColor(60, 170, 90)
@@ -84,6 +84,35 @@ def tile_for(sample: np.ndarray, caption: str = "", ok: bool | None = None) -> T
     return Tile(text=", ".join(f"{v:.2f}" for v in flat), caption=caption, ok=ok)
 
 
+#: how many tokens of a sequence a prediction tile shows
+SEQUENCE_TOKENS = 12
+#: characters of a text that would not show in a tile, drawn as a visible sign
+VISIBLE = {"\n": "⏎", "\t": "⇥", "\r": "␍"}
+
+
+def token_string(ids: np.ndarray, classes: list[str], as_text: bool, limit: int = SEQUENCE_TOKENS) -> str:
+    """Token ids as their names: a text's characters run together as the text reads ("eed's thou"), other
+    tokens (digits, words) are separated by spaces; an id outside ``classes`` shows as its number."""
+    names = [classes[k] if 0 <= k < len(classes) else str(k) for k in (int(v) for v in np.asarray(ids).reshape(-1)[:limit])]
+    if as_text:
+        return "".join(VISIBLE.get(c, c) for c in names)
+    return " ".join(names)
+
+
+def sequence_tile(sample: np.ndarray, wanted: np.ndarray, got: np.ndarray, classes: list[str], ok: bool,
+                  as_text: bool = False) -> Tile:
+    """A per-token prediction as three aligned lines: the tokens in, the tokens wanted (in the box) and the
+    tokens got (the caption). ``as_text``: the input ids index ``classes`` too (a character model's text)."""
+    a = np.asarray(sample)
+    shown = a.argmax(-1) if a.ndim == 2 and a.dtype.kind == "f" else a
+    if as_text:
+        inputs = token_string(shown, classes, True)
+    else:
+        inputs = " ".join(str(int(v)) for v in np.asarray(shown).reshape(-1)[:SEQUENCE_TOKENS])
+    return Tile(text=f"in:   {inputs}\nwant: {token_string(wanted, classes, as_text)}",
+                caption=f"got:  {token_string(got, classes, as_text)}", ok=ok)
+
+
 #: a caption wraps onto at most this many lines (a sequence's tokens need two or three at a large scale)
 CAPTION_LINES = 3
 #: the smallest font a tile's own text shrinks to before it is elided
@@ -105,6 +134,7 @@ class TileGrid(QWidget):
         self.title = title
         self.columns: int | None = None
         self.clipped: list[str] = []
+        self.caption_boxes: list[QRectF] = []  # where the last paint drew each caption (they never overlap)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 120)
 
@@ -202,6 +232,11 @@ class TileGrid(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "nothing to show yet")
             self.clipped = clipped
             return
+        if all(t.text and t.image is None and t.series is None for t in self.tiles):
+            self._paint_text_grid(p, fg, clipped)
+            self.clipped = clipped
+            p.end()
+            return
         cols, _rows, side, cap, spans, label = self._layout()
         top = self._top()
         fm = QFontMetricsF(small)
@@ -239,6 +274,76 @@ class TileGrid(QWidget):
                 p.drawText(area, int(flags), text)
         self.clipped = clipped
         p.end()
+
+    # -- text tiles (a sequence's tokens) -------------------------------------------------------------
+    def _mono(self) -> QFont:
+        """The caption's size in a fixed-width face: "in:", "want:" and "got:" line up token under token."""
+        f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        f.setPointSizeF(self._fonts()[1].pointSizeF())
+        return f
+
+    def _text_layout(self) -> tuple[int, int, float, float, float]:
+        """(columns, tiles shown, cell width, box height, caption height) of an all-text grid. Cells are as
+        wide as the widest text or caption at the caption's size (text is never shrunk to unreadable), and
+        only as many tiles as fit whole are shown: a few readable samples beat sixteen cut ones."""
+        fm = QFontMetricsF(self._mono())
+        w, h = max(1.0, self.width() - 8.0), max(1.0, self.height() - self._top() - 4)
+        widest_text = max((t.text for t in self.tiles), key=lambda s: max(fm.horizontalAdvance(x) for x in s.split("\n")))
+        text_w = max(fm.horizontalAdvance(x) for x in widest_text.split("\n"))
+        captions = [t.caption for t in self.tiles if t.caption]
+        widest_cap = max(captions, key=fm.horizontalAdvance, default="")
+        cell = min(w, max(text_w + 12, fm.horizontalAdvance(widest_cap) + 8))
+        box = max(fm.boundingRect(QRectF(0, 0, cell - 12, 1e4), self._text_flags(t.text, cell - 12, fm),
+                                  t.text).height() for t in self.tiles) + 10
+        cap = max((fm.boundingRect(QRectF(0, 0, cell - 8, 1e4), self._text_flags(c, cell - 8, fm), c).height() + 6
+                   for c in captions), default=0.0)
+        cols = max(1, int((w + 6) // (cell + 6)))
+        rows = max(1, int((h + 6) // (box + cap + 6)))
+        return cols, min(len(self.tiles), cols * rows), cell, box, cap
+
+    @staticmethod
+    def _text_flags(text: str, width: float, fm: QFontMetricsF) -> int:
+        """Left and top aligned; wrapped only where a line is wider than ``width`` (a text's spaces are kept)."""
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        if max(fm.horizontalAdvance(x) for x in text.split("\n")) > width:
+            flags |= Qt.TextFlag.TextWordWrap
+        return int(flags)
+
+    def _paint_text_grid(self, p: QPainter, fg: QColor, clipped: list[str]) -> None:
+        cols, shown, cell, box_h, cap = self._text_layout()
+        mono, top = self._mono(), self._top()
+        fm = QFontMetricsF(mono)
+        if top + box_h + cap > self.height():
+            clipped.append(f"tile text '{self.tiles[0].text}'")
+        p.setFont(mono)
+        self.caption_boxes = []
+        for i, t in enumerate(self.tiles[:shown]):
+            r, c = divmod(i, cols)
+            box = QRectF(4 + c * (cell + 6), top + r * (box_h + cap + 6), cell, box_h)
+            p.setPen(QPen(QColor(128, 128, 128, 90), 1))
+            p.setBrush(QColor(128, 128, 128, 30))
+            p.drawRect(box)
+            if t.ok is not None:
+                p.setPen(QPen(GOOD if t.ok else BAD, 3 if not t.ok else 1.5))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(box.adjusted(-1, -1, 1, 1))
+            area = box.adjusted(6, 5, -6, -5)
+            flags = self._text_flags(t.text, area.width(), fm)
+            if fm.boundingRect(area, flags, t.text).height() > area.height() + 0.5:
+                clipped.append(f"tile text '{t.text}'")
+            p.setPen(fg)
+            p.drawText(area, flags, t.text)
+            if t.caption:
+                under = QRectF(box.left() + 6, box.bottom() + 3, cell - 8, cap - 3)
+                flags = self._text_flags(t.caption, under.width(), fm)
+                self.caption_boxes.append(under)
+                if fm.boundingRect(under, flags, t.caption).height() > under.height() + 0.5:
+                    clipped.append(f"caption '{t.caption}'")
+                p.setPen(BAD if t.ok is False else fg)
+                p.save()
+                p.setClipRect(under)  # never into the row below
+                p.drawText(under, flags, t.caption)
+                p.restore()
 
     def _paint_tile(self, p: QPainter, t: Tile, box: QRectF, fg: QColor, font: QFont) -> bool:
         """Paint one tile's content; False when its text could not be shown whole."""

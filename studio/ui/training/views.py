@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
 
 from studio.ui.training.gridworld import GridworldView, MoveBar, heat
-from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, tile_for
+from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, sequence_tile, tile_for
 
 CLASS_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899",
                 "#64748b", "#84cc16"]
@@ -345,12 +345,8 @@ class LiveViews(QTabWidget):
                 caption = "".join(class_name(classes, int(k)) for k in pred[i][:12])
                 sample = np.asarray(inputs[i])
                 tile = tile_for(sample, caption, bool(correct[i]))
-                if sample.ndim >= 1 and not is_image(sample):
-                    shown = sample.argmax(-1) if sample.ndim == 2 and sample.dtype.kind == "f" else sample
-                    tile = Tile(text="in: " + " ".join(str(int(v)) for v in np.asarray(shown).reshape(-1)[:12])
-                                + "\nwant: " + " ".join(class_name(classes, int(v)) for v in labels[i][:12]),
-                                caption="got: " + " ".join(class_name(classes, int(k)) for k in pred[i][:12]),
-                                ok=bool(correct[i]))
+                if sample.ndim >= 1 and not is_image(sample):  # a text's characters read as the text
+                    tile = sequence_tile(sample, labels[i], pred[i], classes, bool(correct[i]), bool(d.get("text")))
             else:
                 p_name, t_name = class_name(classes, int(pred[i])), class_name(classes, int(labels[i]))
                 c = f" {100 * float(conf[i]):.0f}%" if conf is not None and len(conf) > i else ""

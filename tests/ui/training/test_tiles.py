@@ -60,3 +60,42 @@ def test_short_grids_and_first_column_labels_keep_their_captions_whole_at_150_pe
 def test_a_grid_too_small_for_its_captions_says_so(qtbot):
     grid = _grid(qtbot, 170, 125, 2.0)
     assert grid.clipped  # the screenshot tool reports this instead of silently cutting text
+
+
+def test_a_character_models_predictions_read_as_text_with_aligned_lines():
+    import numpy as np
+
+    from studio.ui.training.tiles import sequence_tile
+
+    classes = list(" ',dehnostu\n")
+    ids = np.array([classes.index(c) for c in "need's thou\n"])
+    tile = sequence_tile(ids, ids[1:], ids[:-1], classes, ok=False, as_text=True)
+    assert tile.text.splitlines() == ["in:   need's thou⏎", "want: eed's thou⏎"]
+    assert tile.caption == "got:  need's thou"
+    digits = sequence_tile(np.array([4, 7, 0]), np.array([0, 7, 4]), np.array([0, 7, 9]),
+                           [str(k) for k in range(10)], ok=False)
+    assert digits.text.splitlines()[1] == "want: 0 7 4" and digits.caption == "got:  0 7 9"
+
+
+def test_text_tiles_keep_their_size_and_captions_apart_on_both_projector_sizes(qtbot):
+    import numpy as np
+
+    from studio.ui.training.tiles import sequence_tile
+
+    classes = [chr(c) for c in range(32, 127)]
+    rng = np.random.default_rng(0)
+    tiles = [sequence_tile(rng.integers(0, 95, 64), rng.integers(0, 95, 64), rng.integers(0, 95, 64), classes,
+                           ok=False, as_text=True) for _ in range(16)]
+    for size, scale in (((740, 250), 1.5), ((1140, 330), 1.5), ((740, 250), 1.0)):
+        grid = TileGrid(title="Validation samples")
+        qtbot.addWidget(grid)
+        font = QFont(grid.font())
+        font.setPointSizeF(font.pointSizeF() * scale)
+        grid.setFont(font)
+        grid.resize(*size)
+        grid.set_tiles(tiles)
+        grid.grab()
+        assert grid.clipped == [], (size, grid.clipped)
+        boxes = grid.caption_boxes
+        assert len(boxes) >= 4  # fewer tiles, but a readable few
+        assert not any(a.intersects(b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), size
