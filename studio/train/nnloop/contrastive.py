@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .parts import Batches, Schedule, autocast_for, make_optimizer, param_groups, set_train_mode
+from .parts import Batches, OneModelTask, Schedule, autocast_for, make_optimizer, param_groups, set_train_mode
 from .trainer import fit
 
 
@@ -64,7 +64,7 @@ def linear_probe(train_f: np.ndarray, train_y: np.ndarray, val_f: np.ndarray, va
     return float(clf.score(val_f.astype(np.float64), val_y))
 
 
-class ContrastiveTask:
+class ContrastiveTask(OneModelTask):
     """``outputs(x)`` returns ``(projection, features)`` of a batch: the loss reads the projection, the
     probe the features. The random-encoder probe is measured when the task is built, before any step."""
 
@@ -96,11 +96,6 @@ class ContrastiveTask:
         self._noise: torch.Generator | None = None
         self._rec: list[tuple[torch.Tensor, int]] = []
 
-    def steps_per_epoch(self) -> int:
-        n = len(self.batches)
-        cap = self.cfg["steps_per_epoch"]
-        return max(1, min(n, cap) if cap else n)
-
     def views(self, x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Two augmented views of a batch (on the device)."""
         c = self.c
@@ -127,26 +122,7 @@ class ContrastiveTask:
         set_train_mode(self.model, self.frozen)
         p1, p2 = self._project(v1, v2)
         loss = nt_xent(p1, p2, self.c["temperature"])
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.after_backward is not None:
-            self.after_backward(self.model)
-        if self.cfg["grad_clip"] > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["grad_clip"])
-        self.optimizer.step()
-        self.schedule.after_step()
-        self._rec.append((loss.detach(), len(xb)))
-
-    def flush(self) -> list[dict[str, float]]:
-        if not self._rec:
-            return []
-        values = torch.stack([loss for loss, _ in self._rec]).float().tolist()
-        rows = [{"loss": v, "samples": float(n)} for v, (_, n) in zip(values, self._rec, strict=True)]
-        self._rec = []
-        return rows
-
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        self.update(loss, len(xb))
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> np.ndarray:

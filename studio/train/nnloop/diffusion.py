@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .parts import Batches, Schedule, autocast_for, make_optimizer, param_groups, pick, set_train_mode
+from .parts import Batches, OneModelTask, Schedule, autocast_for, make_optimizer, param_groups, pick, set_train_mode
 from .trainer import fit
 
 FRAMES = 11  # snapshots of the reverse process kept for the view
@@ -42,7 +42,7 @@ def is_unit_images(x: torch.Tensor) -> bool:
     return x.dim() == 4 and len(x) > 0 and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
 
 
-class DiffusionTask:
+class DiffusionTask(OneModelTask):
     """``forward(x_t, time)`` returns the predicted noise; ``time`` is ``t / T`` shaped (B, 1).
     ``coverage(samples, centres, std)`` scores samples of a ring of Gaussians (modes covered, share
     near a mode) when ``centres`` are given."""
@@ -88,11 +88,6 @@ class DiffusionTask:
         return (x + 1) / 2 if self.unit_images else x
 
     # -- training ---------------------------------------------------------------------------------
-    def steps_per_epoch(self) -> int:
-        n = len(self.batches)
-        cap = self.cfg["steps_per_epoch"]
-        return max(1, min(n, cap) if cap else n)
-
     def eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         with autocast_for(self.device, self.amp):
             return self.forward(x, (t.float() / self.T).reshape(-1, 1)).float()
@@ -116,26 +111,7 @@ class DiffusionTask:
         set_train_mode(self.model, self.frozen)
         xt, t, eps = self.noised(x0, self.noise)
         loss = F.mse_loss(self.eps(xt, t), eps)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.after_backward is not None:
-            self.after_backward(self.model)
-        if self.cfg["grad_clip"] > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["grad_clip"])
-        self.optimizer.step()
-        self.schedule.after_step()
-        self._rec.append((loss.detach(), len(x0)))
-
-    def flush(self) -> list[dict[str, float]]:
-        if not self._rec:
-            return []
-        values = torch.stack([loss for loss, _ in self._rec]).float().tolist()
-        rows = [{"loss": v, "samples": float(n)} for v, (_, n) in zip(values, self._rec, strict=True)]
-        self._rec = []
-        return rows
-
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        self.update(loss, len(x0))
 
     # -- sampling and validation ---------------------------------------------------------------------
     @torch.no_grad()

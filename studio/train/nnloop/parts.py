@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -378,3 +378,45 @@ def autocast_for(device: torch.device, amp: bool):
     if amp and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
     return contextlib.nullcontext()
+
+
+class OneModelTask:
+    """What the tasks that train one model on one loss share (contrastive, diffusion): the epoch's length,
+    the optimiser update and its per-step rows, the learning rate. A task sets the attributes below."""
+
+    cfg: dict
+    batches: Batches
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    after_backward: Callable[[nn.Module], None] | None
+    _rec: list[tuple[torch.Tensor, int]]
+
+    def steps_per_epoch(self) -> int:
+        n = len(self.batches)
+        cap = self.cfg["steps_per_epoch"]
+        return max(1, min(n, cap) if cap else n)
+
+    def update(self, loss: torch.Tensor, samples: int) -> None:
+        """One step on ``loss`` (gradients averaged across processes, clipped); the loss is kept for :meth:`flush`."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.after_backward is not None:
+            self.after_backward(self.model)
+        if self.cfg["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["grad_clip"])
+        self.optimizer.step()
+        self.schedule.after_step()
+        self._rec.append((loss.detach(), samples))
+
+    def flush(self) -> list[dict[str, float]]:
+        """The steps' rows since the last flush (one device sync for all of them)."""
+        if not self._rec:
+            return []
+        values = torch.stack([loss for loss, _ in self._rec]).float().tolist()
+        rows = [{"loss": v, "samples": float(n)} for v, (_, n) in zip(values, self._rec, strict=True)]
+        self._rec = []
+        return rows
+
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
