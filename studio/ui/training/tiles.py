@@ -142,6 +142,7 @@ class TileGrid(QWidget):
         self.tiles = list(tiles)
         self.columns = columns
         self._text_fit = (None, 0.0)  # new texts: find their font size again
+        self._layout_cache = (None, None)
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -170,17 +171,30 @@ class TileGrid(QWidget):
         return spans
 
     def _caption_lines(self, room: float, caption: str, fm: QFontMetricsF) -> int:
-        """Lines ``caption`` needs when word-wrapped in ``room`` pixels (at most CAPTION_LINES)."""
+        """Lines ``caption`` needs when word-wrapped in ``room`` pixels (not capped: compare with CAPTION_LINES)."""
         if not caption:
             return 0
         flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
         height = fm.boundingRect(QRectF(0, 0, max(1.0, room), 1e4), flags, caption).height()
-        return min(CAPTION_LINES, max(1, round(height / fm.lineSpacing())))
+        return max(1, round(height / fm.lineSpacing()))
 
-    def _layout(self) -> tuple[int, int, float, float, list[int], float]:
-        """(columns, rows, tile side, caption height, caption spans, row-label width) that make the tiles as
-        large as the space allows. A grid whose only captions are on its first column (a latent traversal)
-        labels its rows at the left instead of under the tiles: short rows get no caption line."""
+    def _counts(self) -> list[int]:
+        """How many tiles a layout may show: all, or for a grid of judged samples (a prediction grid) a
+        first few, which may then be larger; never fewer than four."""
+        n = max(1, len(self.tiles))
+        if self.columns or n <= 4 or all(t.ok is None for t in self.tiles):
+            return [n]
+        return sorted({n, (3 * n) // 4, n // 2, 4}, reverse=True)
+
+    def _layout(self) -> tuple[int, int, float, float, list[int], float, float, int]:
+        """(columns, rows, tile side, caption height, caption spans, row-label width, column pitch, tiles
+        shown) that make the tiles as large as the space allows with every caption whole. A column is as
+        wide as its captions need (its tile centred in it). A grid whose only captions are on its first
+        column (a latent traversal) labels its rows at the left instead: short rows get no caption line. A
+        prediction grid too small for all its tiles at a readable size (three caption lines) shows fewer."""
+        key = (self.width(), self.height(), self.font().pointSizeF(), self.title)
+        if getattr(self, "_layout_cache", (None,))[0] == key:
+            return self._layout_cache[1]
         n = max(1, len(self.tiles))
         fm = QFontMetricsF(self._fonts()[1])
         top = self._top()
@@ -190,26 +204,41 @@ class TileGrid(QWidget):
         if cols and widths and all(i % cols == 0 for i in widths):
             label = max(widths.values()) + 10
             rows = -(-n // cols)
-            side = min((w - label) / cols - 6, h / rows - 6)
-            return cols, rows, max(8.0, min(side, 160.0)), 6.0, [1] * len(self.tiles), label
-        best = (1, n, 8.0, fm.lineSpacing() + 2, [1] * len(self.tiles))
-        for cols in [self.columns] if self.columns else range(1, n + 1):
-            if w / cols - 6 <= best[2]:
-                break  # more columns only make the tiles narrower
-            rows = -(-n // cols)
-            spans = self._spans(cols)
-            # the most crowded caption (text width per tile it may span) sets the caption height
-            crowded = max(widths, key=lambda i: widths[i] / spans[i]) if widths else None
-            side, cap = w / cols - 6, 0.0
-            for _ in range(3):  # the captions' lines depend on the side, the side on the captions' height
-                lines = 0 if crowded is None else self._caption_lines(
-                    (max(8.0, side) + 6) * spans[crowded], self.tiles[crowded].caption, fm)
-                cap = lines * fm.lineSpacing() + 4
-                side = min(w / cols - 6, h / rows - cap)
-            if side > best[2]:
-                best = (cols, rows, side, cap, spans)
-        cols, rows, side, cap, spans = best
-        return cols, rows, max(8.0, min(side, 160.0)), cap, spans, 0.0
+            side = max(8.0, min((w - label) / cols - 6, h / rows - 6, 160.0))
+            result = (cols, rows, side, 6.0, [1] * len(self.tiles), label, side + 6, n)
+            self._layout_cache = (key, result)
+            return result
+        words = {i: max(fm.horizontalAdvance(x) for x in self.tiles[i].caption.split()) for i in widths}
+        readable = 3 * fm.lineSpacing()
+        best: tuple | None = None  # (score, layout)
+        for shown in self._counts():
+            for cols in [self.columns] if self.columns else range(1, shown + 1):
+                pitch = w / cols
+                if pitch - 6 < 8:
+                    break
+                rows = -(-shown // cols)
+                spans = self._spans(cols)
+                mine = [i for i in widths if i < shown]
+                # the most crowded captions (text width per tile they may span) set the caption height
+                crowded = sorted(mine, key=lambda i: widths[i] / spans[i], reverse=True)[:3]
+                lines = max((self._caption_lines(pitch * spans[i] - 2, self.tiles[i].caption, fm)
+                             for i in crowded), default=0)
+                whole = lines <= CAPTION_LINES and all(words[i] <= pitch * spans[i] - 2 for i in mine)
+                cap = min(lines, CAPTION_LINES) * fm.lineSpacing() + 4
+                side = min(pitch - 6, h / rows - cap, 160.0)
+                if side < 8:
+                    continue
+                if mine:  # a column as wide as its captions need (one line each), no wider than the space
+                    pitch = min(pitch, max(side + 6, max(widths[i] / spans[i] for i in mine) + 8))
+                else:
+                    pitch = side + 6
+                big = side >= readable
+                score = (whole, big, shown + side / 1e3 if big else side * shown ** 0.5)
+                if best is None or score > best[0]:
+                    best = (score, (cols, rows, side, cap, spans, 0.0, pitch, shown))
+        result = best[1] if best else (1, n, 8.0, fm.lineSpacing() + 4, [1] * len(self.tiles), 0.0, 14.0, n)
+        self._layout_cache = (key, result)
+        return result
 
     # -- painting ------------------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
@@ -237,15 +266,16 @@ class TileGrid(QWidget):
             self.clipped = clipped
             p.end()
             return
-        cols, _rows, side, cap, spans, label = self._layout()
+        cols, _rows, side, cap, spans, label, pitch, shown = self._layout()
         top = self._top()
         fm = QFontMetricsF(small)
         wrap = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap  # spans empty neighbours
-        for i, t in enumerate(self.tiles):
+        self.caption_boxes = []
+        for i, t in enumerate(self.tiles[:shown]):
             r, c = divmod(i, cols)
-            x, y = 4 + label + c * (side + 6), top + r * (side + cap)
-            box = QRectF(x, y, side, side)
+            x0, y = 4 + label + c * pitch, top + r * (side + cap)
+            box = QRectF(x0 + (pitch - side) / 2, y, side, side)  # centred in its column
             if not self._paint_tile(p, t, box, fg, small):
                 clipped.append(f"tile text '{t.text}'")
             if t.ok is not None:
@@ -260,9 +290,10 @@ class TileGrid(QWidget):
             elif t.caption:
                 p.setFont(small)
                 p.setPen(BAD if t.ok is False else fg)
-                width = (side + 6) * spans[i]
-                flags = wrap if width <= side + 6 else left
-                area = QRectF(x - 3, y + side + 2, width, cap - 2)
+                width = pitch * spans[i] - 2
+                flags = wrap if spans[i] == 1 else left
+                area = QRectF(x0 + 1, y + side + 2, width, cap - 2)
+                self.caption_boxes.append(area)
                 text = t.caption
                 if fm.horizontalAdvance(text) <= width:  # one line: the cheap path (most captions)
                     p.drawText(area, int(flags & ~Qt.TextFlag.TextWordWrap), text)
@@ -271,7 +302,10 @@ class TileGrid(QWidget):
                 if need.height() > area.height() + 0.5 or need.width() > area.width() + 0.5:
                     clipped.append(f"caption '{t.caption}'")  # longer than the lines allowed: elide the end
                     text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width * max(1, cap // fm.lineSpacing()))
+                p.save()
+                p.setClipRect(area)  # never into the neighbouring caption
                 p.drawText(area, int(flags), text)
+                p.restore()
         self.clipped = clipped
         p.end()
 

@@ -3,7 +3,7 @@ so nothing is cut at 150 % on a 1280×720 or 1920×1080 projector."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from studio.ui.training.tiles import Tile, TileGrid
 
@@ -99,3 +99,29 @@ def test_text_tiles_keep_their_size_and_captions_apart_on_both_projector_sizes(q
         boxes = grid.caption_boxes
         assert len(boxes) >= 4  # fewer tiles, but a readable few
         assert not any(a.intersects(b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), size
+
+
+def test_a_prediction_grid_shows_fewer_larger_images_with_whole_captions_at_150_percent(qtbot):
+    import numpy as np
+
+    from studio.ui.training.tiles import array_image
+
+    image = array_image(np.random.default_rng(0).random((3, 32, 32)))
+    names = ["circle (diamond)", "diamond (triangle)", "circle 18%", "circle (square)"]
+    tiles = [Tile(image=image, caption=names[k % 4], ok=k % 4 == 2) for k in range(16)]
+    for height in (250, 200):  # the grid's share of the live view at 1280×720, presentation at 150 %
+        grid = TileGrid(title="Validation samples")
+        qtbot.addWidget(grid)
+        font = QFont(grid.font())
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        grid.setFont(font)
+        grid.resize(740, height)
+        grid.set_tiles(tiles)
+        grid.grab()
+        assert grid.clipped == [], height
+        boxes = grid.caption_boxes
+        assert not any(a.intersects(b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), height
+        assert max(b.right() for b in boxes) - min(b.left() for b in boxes) > 0.8 * 740  # the width is used
+        side = boxes[0].top() - grid._top()  # a tile is at least three caption lines tall
+        assert side >= 3 * QFontMetricsF(font).lineSpacing() * 0.85, height
+    assert 4 <= len(boxes) < 16  # in the smaller space: a readable few rather than sixteen with cut captions
