@@ -24,8 +24,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
-import pprint
-import re
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -35,8 +33,17 @@ from typing import Any
 from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train import bundled, gridworld, synthetic
-from studio.train.nnloop import parts as nnloop_parts
 from studio.train.recipes.registry import higher_is_better, recipe_spec
+from studio.train.script_parts import (
+    common_settings,
+    fill,
+    find_graph,
+    literal,
+    node_tables,
+    optimizer_settings,
+    pick,
+    schedule_settings,
+)
 from studio.train.script_template import (
     DATA_FILES,
     TRAIN_GAN,
@@ -117,34 +124,14 @@ def _free_names(source: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - stored
 
 
-def _lit(value: Any) -> str:
-    """A literal that stays within the line length (pprint wraps long tables)."""
-    return pprint.pformat(value, width=100, sort_dicts=True)
-
-
 def _fill(template: str, values: dict[str, str]) -> str:
     for key in ("__MODULE__", "__CLASS__"):
         if key in values and not values[key].isidentifier():  # the compiler sanitises names; guard anyway
             raise ScriptExportError(f"cannot use {values[key]!r} as a Python name")
-    # one pass, so text substituted in is never scanned for markers again
-    text = re.sub(r"__[A-Z]+(?:_[A-Z]+)*__", lambda m: values.get(m.group(0), m.group(0)), template)
-    ast.parse(text)
-    return text
+    return fill(template, values)
 
 
 # -- which settings a paradigm carries ---------------------------------------------------------------
-def _pick(d: dict, *keys: str) -> dict:
-    return {k: d[k] for k in keys if k in d}
-
-
-def _optimizer(opt: dict) -> dict:
-    return _pick(opt, "name", "lr", "weight_decay", "l1", *nnloop_parts.OPTIMIZER_KEYS.get(opt["name"], ()))
-
-
-def _schedule(s: dict) -> dict:
-    return _pick(s, "name", *nnloop_parts.SCHEDULE_KEYS.get(s["name"], ()))
-
-
 def _dataset(ds: dict, labels: bool = False) -> dict:
     """``labels``: the paradigm trains on class labels, so label noise and adversarial batches apply."""
     keep = ["name", "params", "val_fraction", "limit"]
@@ -153,25 +140,16 @@ def _dataset(ds: dict, labels: bool = False) -> dict:
                                 f"with `nnstudio train`")
     if ds["name"] not in synthetic.GENERATORS and ds["name"] not in bundled.LOADERS:
         keep += ["path", "target", "download"]
-    out = _pick(ds, *keep, *(["label_noise"] if labels else []))
-    out["augment"] = _pick(ds["augment"], "flip", "crop", "rotation", "normalize",
+    out = pick(ds, *keep, *(["label_noise"] if labels else []))
+    out["augment"] = pick(ds["augment"], "flip", "crop", "rotation", "normalize",
                            *(["adversarial", "adversarial_eps"] if labels else []))
     return out
 
 
-def _early(es: dict) -> dict:
-    return dict(es) if es.get("enabled") else {"enabled": False}
-
-
-def _common(d: dict) -> dict:
-    return {"recipe": d["recipe"], "epochs": d["epochs"], "seed": d["seed"], "device": d["device"],
-            "threads": d["threads"], "early_stopping": _early(d["early_stopping"])}
-
-
 def _gradient(d: dict, labels: bool = False) -> dict:
     return {"dataset": _dataset(d["dataset"], labels), "batch_size": d["batch_size"], "steps_per_epoch": d["steps_per_epoch"],
-            "optimizer": _optimizer(d["optimizer"]), "schedule": _schedule(d["schedule"]), "grad_clip": d["grad_clip"],
-            "init": _pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"]}
+            "optimizer": optimizer_settings(d["optimizer"]), "schedule": schedule_settings(d["schedule"]), "grad_clip": d["grad_clip"],
+            "init": pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"]}
 
 
 def _better(metrics: list[str]) -> dict[str, bool]:
@@ -186,12 +164,7 @@ def _better(metrics: list[str]) -> dict[str, bool]:
 
 # -- the writers ------------------------------------------------------------------------------------
 def _graph(project: Project, name: str, key: str):
-    if not project.graphs:
-        raise ScriptExportError("the project has no graphs")
-    try:
-        return project.graph_by_name(name) if name else project.graphs[0]
-    except KeyError:
-        raise ScriptExportError(f"training setting '{key}': no graph named '{name}'") from None
+    return find_graph(project, name, key, ScriptExportError)
 
 
 def _graph_parts(project: Project, registry: Registry, graph, settings: TrainingSettings, role: str = "") -> dict:
@@ -210,26 +183,17 @@ def _graph_parts(project: Project, registry: Registry, graph, settings: Training
         raise ScriptExportError(f"train.py needs one Input in {what}; it has {len(plan.inputs)}")
     targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
     roles = [str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs]
-    frozen, mult = [], {}
-    for name, ns in settings.node_settings().items():
-        if name not in targets:
-            if role:
-                continue  # a GAN's node table spans both graphs
-            raise ScriptExportError(f"training setting 'nodes.{name}': no layer with that name")
-        if ns.freeze:
-            frozen.append(targets[name])
-        if ns.lr_mult != 1.0:
-            mult[targets[name]] = ns.lr_mult
+    frozen, mult = node_tables(settings, targets, ScriptExportError, skip_unknown=bool(role))  # a GAN's spans both
     return {"module": module, "class": exported.class_name, "prefix": exported.weights_prefix, "graph": graph.name,
             "shape": list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0]),
             "prediction": roles.index("prediction") if "prediction" in roles else 0,
-            "frozen": sorted(frozen), "lr_mult": dict(sorted(mult.items())), "roles": roles}
+            "frozen": frozen, "lr_mult": mult, "roles": roles}
 
 
 def _head(project: Project, settings: dict, options: str, monitor: str) -> dict[str, str]:
     metric = settings["early_stopping"].get("metric", "val_loss")
-    return {"__PROJECT__": repr(project.name), "__SETTINGS__": _lit(settings), "__OPTIONS__": options,
-            "__BETTER__": _lit(_better(sorted({metric, monitor})))}
+    return {"__PROJECT__": repr(project.name), "__SETTINGS__": literal(settings), "__OPTIONS__": options,
+            "__BETTER__": literal(_better(sorted({metric, monitor})))}
 
 
 GRADIENT_OPTIONS = "--epochs N, --batch-size N (per process), --lr X, --max-steps N (per epoch)"
@@ -237,7 +201,7 @@ GRADIENT_OPTIONS = "--epochs N, --batch-size N (per process), --lr X, --max-step
 
 def supervised_script(project: Project, registry: Registry, settings: TrainingSettings, task: str) -> str:
     d = settings.to_dict()
-    carried = {**_common(d), **_gradient(d, labels=task in ("classification", "sequence"))}
+    carried = {**common_settings(d), **_gradient(d, labels=task in ("classification", "sequence"))}
     loss = {"name": d["loss"]["name"]}
     if task in ("classification", "sequence"):
         loss["label_smoothing"] = d["loss"]["label_smoothing"]
@@ -248,7 +212,7 @@ def supervised_script(project: Project, registry: Registry, settings: TrainingSe
     values = _head(project, carried, GRADIENT_OPTIONS, "val_loss")
     values.update({"__MODULE__": g["module"], "__CLASS__": g["class"], "__TASK__": repr(task),
                    "__PREDICTION__": repr(g["prediction"]), "__INPUT_SHAPE__": repr(g["shape"]),
-                   "__FROZEN__": _lit(g["frozen"]), "__LR_MULT__": _lit(g["lr_mult"]),
+                   "__FROZEN__": literal(g["frozen"]), "__LR_MULT__": literal(g["lr_mult"]),
                    "__PREFIX__": repr(g["prefix"]), "__GRAPH__": repr(g["graph"])})
     return _fill(TRAIN_SUPERVISED, values)
 
@@ -257,16 +221,16 @@ def gan_script(project: Project, registry: Registry, settings: TrainingSettings)
     d = settings.to_dict()
     gan = d["gan"]
     keep = ["d_steps", "d_output", "samples", "loss"] + (["gp"] if gan["loss"] == "wgan_gp" else ["r1"])
-    carried = {**_common(d), **_gradient(d), "loss": {"label_smoothing": d["loss"]["label_smoothing"]},
-               "gan": _pick(gan, *keep)}
+    carried = {**common_settings(d), **_gradient(d), "loss": {"label_smoothing": d["loss"]["label_smoothing"]},
+               "gan": pick(gan, *keep)}
     parts = {role: _graph_parts(project, registry, _graph(project, gan[role], f"gan.{role}"), settings, role)
              for role in ("generator", "discriminator")}
     values = _head(project, carried, GRADIENT_OPTIONS, "val_high_quality")
-    values.update({"__MODELS__": _lit({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
+    values.update({"__MODELS__": literal({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
                    "__LATENT_SHAPE__": repr(parts["generator"]["shape"]),
                    "__INPUT_SHAPE__": repr(parts["discriminator"]["shape"]),
-                   "__FROZEN__": _lit({r: p["frozen"] for r, p in parts.items()}),
-                   "__LR_MULT__": _lit({r: p["lr_mult"] for r, p in parts.items()})})
+                   "__FROZEN__": literal({r: p["frozen"] for r, p in parts.items()}),
+                   "__LR_MULT__": literal({r: p["lr_mult"] for r, p in parts.items()})})
     return _fill(TRAIN_GAN, values)
 
 
@@ -274,7 +238,7 @@ def vae_script(project: Project, registry: Registry, settings: TrainingSettings)
     d = settings.to_dict()
     vae = d["vae"]
     gradient = {k: v for k, v in _gradient(d).items() if k != "amp"}  # the VAE trains in full precision
-    carried = {**_common(d), **gradient, "vae": _pick(vae, "beta")}
+    carried = {**common_settings(d), **gradient, "vae": pick(vae, "beta")}
     parts = {role: _graph_parts(project, registry, _graph(project, vae[role], f"vae.{role}"), settings, role)
              for role in ("encoder", "decoder")}
     roles = parts["encoder"]["roles"]
@@ -283,19 +247,19 @@ def vae_script(project: Project, registry: Registry, settings: TrainingSettings)
             raise ScriptExportError(f"the encoder '{parts['encoder']['graph']}' needs one Output with role "
                                     f"'{role}'; it has {roles.count(role)}")
     values = _head(project, carried, GRADIENT_OPTIONS, "val_loss")
-    values.update({"__MODELS__": _lit({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
+    values.update({"__MODELS__": literal({r: (p["module"], p["class"], p["prefix"], p["graph"]) for r, p in parts.items()}),
                    "__MEANS__": repr(roles.index("mean")), "__LOG_VARIANCES__": repr(roles.index("log_variance")),
                    "__INPUT_SHAPE__": repr(parts["encoder"]["shape"]),
-                   "__FROZEN__": _lit({r: p["frozen"] for r, p in parts.items()}),
-                   "__LR_MULT__": _lit({r: p["lr_mult"] for r, p in parts.items()})})
+                   "__FROZEN__": literal({r: p["frozen"] for r, p in parts.items()}),
+                   "__LR_MULT__": literal({r: p["lr_mult"] for r, p in parts.items()})})
     return _fill(TRAIN_VAE, values)
 
 
 def tabular_q_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
     d = settings.to_dict()
-    rl = _pick(d["rl"], "gamma", "lr", "epsilon_start", "epsilon_end", "epsilon_decay", "episodes", "random_start",
+    rl = pick(d["rl"], "gamma", "lr", "epsilon_start", "epsilon_end", "epsilon_decay", "episodes", "random_start",
                "learning", "grid")
-    values = _head(project, {**_common(d), "rl": rl}, "--epochs N", "val_optimal_paths")
+    values = _head(project, {**common_settings(d), "rl": rl}, "--epochs N", "val_optimal_paths")
     return _fill(TRAIN_TABULAR_Q, values)
 
 
@@ -327,7 +291,7 @@ def loop_writer(task: Callable[..., Any], *helpers: Any, keys: Sequence[str] | N
         spec = recipe_spec(settings.recipe)
         d = settings.to_dict()
         wanted = tuple(keys) if keys is not None else (*spec.uses, *((spec.section,) if spec.section else ()))
-        carried = {**_common(d), **_carry(d, wanted), "init": _pick(d["init"], "scheme", "checkpoint")}
+        carried = {**common_settings(d), **_carry(d, wanted), "init": pick(d["init"], "scheme", "checkpoint")}
         g = _graph_parts(project, registry, _graph(project, settings.graph, "graph"), settings)
         options = ", ".join(["--epochs N"] + [o for k, o in (("batch_size", "--batch-size N (per process)"),
                                                              ("optimizer", "--lr X"),
@@ -336,7 +300,7 @@ def loop_writer(task: Callable[..., Any], *helpers: Any, keys: Sequence[str] | N
         values = _head(project, carried, options, spec.monitor)
         values.update({"__MODULE__": g["module"], "__CLASS__": g["class"], "__MAKE__": name,
                        "__PREDICTION__": repr(g["prediction"]), "__INPUT_SHAPE__": repr(g["shape"]),
-                       "__FROZEN__": _lit(g["frozen"]), "__LR_MULT__": _lit(g["lr_mult"]),
+                       "__FROZEN__": literal(g["frozen"]), "__LR_MULT__": literal(g["lr_mult"]),
                        "__PREFIX__": repr(g["prefix"]), "__GRAPH__": repr(g["graph"]),
                        "__IMPORTS__": imports, "__CODE__": code})
         return _fill(TRAIN_LOOP, values)
@@ -346,8 +310,8 @@ def loop_writer(task: Callable[..., Any], *helpers: Any, keys: Sequence[str] | N
 
 def _carry(d: dict, keys: Sequence[str]) -> dict:
     """The settings named by ``keys`` (top-level or dotted), each as the built-in writers carry it."""
-    shaped = {"dataset": lambda: _dataset(d["dataset"]), "optimizer": lambda: _optimizer(d["optimizer"]),
-              "schedule": lambda: _schedule(d["schedule"])}
+    shaped = {"dataset": lambda: _dataset(d["dataset"]), "optimizer": lambda: optimizer_settings(d["optimizer"]),
+              "schedule": lambda: schedule_settings(d["schedule"])}
     out: dict = {}
     for key in keys:
         top, _, rest = key.partition(".")

@@ -9,14 +9,20 @@ files (``nnloop/``, ``data.py``) beside it.
 
 from __future__ import annotations
 
-import ast
-import pprint
-import re
 from typing import Any
 
 from studio.core.model import Project
 from studio.core.registry import Registry
-from studio.train.nnloop import parts as nnloop_parts
+from studio.train.script_parts import (
+    common_settings,
+    fill,
+    find_graph,
+    literal,
+    node_tables,
+    optimizer_settings,
+    pick,
+    schedule_settings,
+)
 from studio.train.script_template import _DOC
 from studio.train.settings import TrainingSettings
 
@@ -87,26 +93,15 @@ class ScriptWriterError(ValueError):
     """The project cannot be written as this paradigm's ``train.py``; says what to change."""
 
 
-def _lit(value: Any) -> str:
-    return pprint.pformat(value, width=100, sort_dicts=True)
-
-
-def _pick(d: dict, *keys: str) -> dict:
-    return {k: d[k] for k in keys if k in d}
-
-
 def carried_settings(d: dict, section: str, keys: tuple[str, ...]) -> dict:
     """The settings a paradigm reads (its own ``section``'s ``keys``), from ``TrainingSettings.to_dict()``."""
-    opt, sched, ds = d["optimizer"], d["schedule"], d["dataset"]
-    return {"recipe": d["recipe"], "epochs": d["epochs"], "seed": d["seed"], "device": d["device"],
-            "threads": d["threads"],
-            "early_stopping": dict(d["early_stopping"]) if d["early_stopping"].get("enabled") else {"enabled": False},
-            "dataset": _pick(ds, "name", "params", "val_fraction", "limit", "augment", "path", "target", "download"),
+    return {**common_settings(d),
+            "dataset": pick(d["dataset"], "name", "params", "val_fraction", "limit", "augment", "path", "target",
+                            "download"),
             "batch_size": d["batch_size"], "steps_per_epoch": d["steps_per_epoch"],
-            "optimizer": _pick(opt, "name", "lr", "weight_decay", "l1", *nnloop_parts.OPTIMIZER_KEYS.get(opt["name"], ())),
-            "schedule": _pick(sched, "name", *nnloop_parts.SCHEDULE_KEYS.get(sched["name"], ())),
-            "grad_clip": d["grad_clip"], "init": _pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"],
-            section: _pick(d[section], *keys)}
+            "optimizer": optimizer_settings(d["optimizer"]), "schedule": schedule_settings(d["schedule"]),
+            "grad_clip": d["grad_clip"], "init": pick(d["init"], "scheme", "checkpoint"), "amp": d["amp"],
+            section: pick(d[section], *keys)}
 
 
 def _graph_values(project: Project, registry: Registry, settings: TrainingSettings, graph_name: str,
@@ -115,12 +110,7 @@ def _graph_values(project: Project, registry: Registry, settings: TrainingSettin
     from studio.compile.exporter import export_graph, module_names
     from studio.compile.plan import build_plan
 
-    if not project.graphs:
-        raise ScriptWriterError("the project has no graphs")
-    try:
-        graph = project.graph_by_name(graph_name) if graph_name else project.graphs[0]
-    except KeyError:
-        raise ScriptWriterError(f"training setting '{key}': no graph named '{graph_name}'") from None
+    graph = find_graph(project, graph_name, key, ScriptWriterError)
     module = module_names(project)[graph.id]
     if module in SUPPORT_NAMES:
         raise ScriptWriterError(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs for "
@@ -128,17 +118,10 @@ def _graph_values(project: Project, registry: Registry, settings: TrainingSettin
     exported = export_graph(graph, registry, weights_prefix=module)
     plan = build_plan(graph, registry)
     targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
-    frozen, mult = [], {}
-    for name, ns in settings.node_settings().items():
-        if name not in targets:
-            raise ScriptWriterError(f"training setting 'nodes.{name}': no layer with that name")
-        if ns.freeze:
-            frozen.append(targets[name])
-        if ns.lr_mult != 1.0:
-            mult[targets[name]] = ns.lr_mult
+    frozen, mult = node_tables(settings, targets, ScriptWriterError)
     values = {"__PROJECT__": repr(project.name), "__OPTIONS__": OPTIONS,
               "__MODEL__": repr((module, exported.class_name, exported.weights_prefix, graph.name)),
-              "__FROZEN__": _lit(sorted(frozen)), "__LR_MULT__": _lit(dict(sorted(mult.items())))}
+              "__FROZEN__": literal(frozen), "__LR_MULT__": literal(mult)}
     return graph, plan, exported, values
 
 
@@ -147,10 +130,7 @@ def _finish(template: str, values: dict[str, str], carried: dict, monitor: str) 
 
     watched = sorted({carried["early_stopping"].get("metric", "val_loss"), "val_loss", monitor})
     better = {m: bool(spec.higher_is_better) if (spec := metric_spec(m)) is not None else False for m in watched}
-    values = {**values, "__SETTINGS__": _lit(carried), "__BETTER__": _lit(better)}
-    text = re.sub(r"__[A-Z]+(?:_[A-Z]+)*__", lambda m: values.get(m.group(0), m.group(0)), template)
-    ast.parse(text)
-    return text
+    return fill(template, {**values, "__SETTINGS__": literal(carried), "__BETTER__": literal(better)})
 
 
 def _roles(graph: Any, plan: Any) -> list[str]:
