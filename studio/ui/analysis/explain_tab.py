@@ -61,18 +61,30 @@ def explain_job(loaded, index: int, target: int | None, method: str, node: str |
                            "steps": result.steps,
                            "position": d.position, "index": index,
                            "tokens": [token_label(t, d.vocab) for t in x[0].tolist()] if d.tokens else None}
+    xs = x if d.model.mean is None else (x - d.model.mean) / d.model.std
     if loaded.attention:
-        module = d.model.module
         with torch.no_grad():
-            xs = x if d.model.mean is None else (x - d.model.mean) / d.model.std
-            raw = module(xs)
+            raw = d.model.module(xs)
         name, idx = next(iter(loaded.attention.items()))
         att = raw[idx] if isinstance(raw, tuple | list) else raw
-        a = att[0].float()
-        while a.dim() > 2:
-            a = a.mean(0)
-        out["attention"] = (name, a.numpy())
+        out["attention"] = (f"Output '{name}'", _square(att))
+    elif loaded.layers and loaded.built is not None:  # no attention Output: read the attention layers themselves
+        from studio.train.views import attention_from
+
+        with torch.no_grad(), loaded.built.capture(list(loaded.layers)) as seen:
+            loaded.built.module(xs)
+        found = attention_from(dict(seen), loaded.built, None)
+        if found is not None:
+            out["attention"] = (f"layer '{found['layer']}'", found["weights"])
     return out
+
+
+def _square(att) -> Any:
+    """The first sample's query × key map, heads averaged."""
+    a = att[0].float()
+    while a.dim() > 2:
+        a = a.mean(0)
+    return a.numpy()
 
 
 class ExplainTab(Tab):
@@ -160,7 +172,7 @@ class ExplainTab(Tab):
             model.item(i).setToolTip("" if usable else "needs real-valued inputs; this model reads token ids")
         if d.tokens and self.method.currentData() not in TOKEN_ONLY:
             self.method.setCurrentIndex(self.method.findData("ig"))
-        self.attention.setVisible(bool(loaded.attention))
+        self.attention.setVisible(bool(loaded.attention or loaded.layers))
         self._method_changed()
 
     def _method_changed(self) -> None:
@@ -230,8 +242,8 @@ class ExplainTab(Tab):
                 return f"{i}:{tokens[i]}" if tokens is not None and i < len(tokens) else str(i)
 
             self.attention.set_map(a, [label(i) for i in range(a.shape[0])], [label(j) for j in range(a.shape[1])],
-                                   r.get("position"), f"Attention of '{out_name}', sample {r.get('index', 0)}")
-            self.attention.setToolTip(f"attention weights of Output '{out_name}' (mean over heads); "
+                                   r.get("position"), f"Attention of {out_name}, sample {r.get('index', 0)}")
+            self.attention.setToolTip(f"attention weights of {out_name} (mean over heads); "
                                       "the outlined row is the explained position")
             self.attention.show()
         else:

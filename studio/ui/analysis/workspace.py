@@ -7,7 +7,7 @@ at once, and closing the window cancels what is running and waits for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ class LoadedRun:
     convs: dict[str, Any]  # conv / pooling node name -> module (Grad-CAM)
     attention: dict[str, int]  # attention Output name -> output index
     run_dir: Path
+    layers: dict[str, int] = field(default_factory=dict)  # attention layer name -> index of its weights output
+    built: Any = None  # the run's built model (its attention layers are read through capture hooks)
 
 
 def load_run(project, registry, run: str | Path, max_samples: int = 512) -> LoadedRun:
@@ -41,7 +43,7 @@ def load_run(project, registry, run: str | Path, max_samples: int = 512) -> Load
     built = load_trained(project, registry, data.checkpoint)[data.graph_name]
     attention = dict(built.outputs_with_role("attention"))
     folder = Path(run) if Path(run).is_dir() else Path(run).parent
-    return LoadedRun(data, convs, attention, folder)
+    return LoadedRun(data, convs, attention, folder, dict(built.weight_ports), built)
 
 
 class AnalysisWorkspace(QWidget):

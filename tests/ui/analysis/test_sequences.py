@@ -54,7 +54,7 @@ def test_the_attention_map_of_the_sample_sits_next_to_the_attributions(seq_ws, q
     tab.position.setValue(3)
     r = _explain(seq_ws, qtbot)
     name, weights = r["attention"]
-    assert name == "weights" and weights.shape == (LENGTH, LENGTH)
+    assert name == "Output 'weights'" and weights.shape == (LENGTH, LENGTH)
     assert np.allclose(weights.sum(1), 1.0, atol=1e-4)  # each query's weights are shares of its attention
     m = tab.attention
     assert m.isVisible() and tab.bars.isVisible()
@@ -68,6 +68,12 @@ def test_the_attention_map_of_the_sample_sits_next_to_the_attributions(seq_ws, q
     assert strong_px.lightness() < weak_px.lightness()  # the strongest weight is the darkest cell
     seq_ws.resize(1280, 720)
     assert not seq_ws.grab().isNull()
+    # a graph whose attention layer feeds no attention Output: the map is read from the layer itself
+    seq_ws.loaded.attention = {}
+    r2 = _explain(seq_ws, qtbot)
+    layer, from_layer = r2["attention"]
+    assert layer == "layer 'attention'" and np.allclose(from_layer, weights, atol=1e-6)
+    assert m.isVisible() and "layer 'attention'" in m.toolTip()
 
 
 @pytest.mark.slow
