@@ -2,7 +2,9 @@
 
 ``python -m bench.templates [KEY ...]`` (minutes on a 2-core CPU; not part of the test run).
 The table (template, result vs target, time, throughput) goes to the "Templates" section of
-docs/benchmarks.md. The helpers here (``load``, ``apply_stage``, ``train``, the quality measures)
+docs/benchmarks.md. The gallery's templates (digits, VAE, diffusion, contrastive, clustering) are judged
+by :mod:`bench.gallery` into its "Gallery" section; this entry point runs those too, so one command
+checks every template's bar. The helpers here (``load``, ``apply_stage``, ``train``, the quality measures)
 are shared with ``tests/templates`` so the tests and the benchmark judge templates the same way.
 """
 
@@ -316,7 +318,13 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from bench import gallery
+
     keys = [k for k in (argv or list(CHECKS))]
+    in_gallery = [k for k in (argv or list(gallery.CHECKS)) if k in gallery.CHECKS and k not in CHECKS]
+    keys = [k for k in keys if k not in in_gallery]
+    if argv is not None and not keys:
+        return gallery.main(in_gallery)
     reg = default_registry()
     rows: list[Row] = []
     for key in keys:
@@ -346,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         if kept:
             note += f" Rows of templates not trained in the latest run are from the full run of {stamp} or later."
         write_section("Templates", note + "\n\n" + md + "".join("\n" + line for line in kept))
-    return 0 if all(r.ok for r in rows) else 1
+    gallery_ok = gallery.main(in_gallery if argv is not None else None) == 0 if in_gallery else True
+    return 0 if all(r.ok for r in rows) and gallery_ok else 1
 
 
 def kept_rows(keys: list[str]) -> tuple[list[str], str]:
