@@ -10,6 +10,7 @@ Embedding table and latent Output of the run) both use it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -34,6 +36,8 @@ from studio.ui.analysis.common import Tab
 
 COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899", "#64748b",
           "#84cc16"]
+#: what the nearest-tokens column says before the first query (the tooltip says it in full)
+HINT = "Type a token, press Enter."
 WRITTEN = 25  # tokens written beside their points (spread over the plot); every point shows its own on hover
 
 
@@ -63,6 +67,8 @@ class ProjectorView(QWidget):
         self.rings = pg.ScatterPlotItem(size=15, pen=pg.mkPen("#111827", width=2), brush=None)
         self.plot.addItem(self.rings)
         self.texts: list[pg.TextItem] = []
+        self._bounds: list | None = None  # the points' range, before the room made for their words
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._room_for_words)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -76,8 +82,10 @@ class ProjectorView(QWidget):
         self.find_button = QPushButton("Find")
         self.find_button.clicked.connect(self.find)
         self.results = QListWidget()
-        self.answer = QLabel("Type a token and press Enter: its nearest tokens by cosine similarity.")
+        # short: the column is narrow and, on a 720-line projector, about five lines tall
+        self.answer = QLabel(HINT)
         self.answer.setWordWrap(True)
+        self.answer.setToolTip("Type a token and press Enter: its nearest tokens by cosine similarity.")
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Projection"))
@@ -88,7 +96,8 @@ class ProjectorView(QWidget):
         left.addWidget(self.plot, 1)
         left.addWidget(self.legend)
         side = QVBoxLayout()
-        side.addWidget(QLabel("<b>Nearest</b> (cosine similarity)"))
+        self.side_title = QLabel("<b>Nearest</b> (cosine similarity)")
+        side.addWidget(self.side_title)
         row = QHBoxLayout()
         row.addWidget(self.query, 1)
         row.addWidget(self.k)
@@ -98,7 +107,7 @@ class ProjectorView(QWidget):
         side.addWidget(self.results, 1)
         self.side = QWidget()
         self.side.setLayout(side)
-        self.side.setFixedWidth(230)
+        self._fit_side()
         lay = QHBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(left, 1)
@@ -108,6 +117,15 @@ class ProjectorView(QWidget):
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange:
             self._theme()
+        elif event.type() == event.Type.FontChange:
+            self._fit_side()
+
+    def _fit_side(self) -> None:
+        """The nearest-tokens column is as wide as its title at the current UI scale (230 px at 100 %)."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        need = QFontMetricsF(bold).horizontalAdvance("Nearest (cosine similarity)") + 24
+        self.side.setFixedWidth(max(230, math.ceil(need)))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -208,8 +226,30 @@ class ProjectorView(QWidget):
         item.setLabel("left", "PC 2" if method == "pca" else "t-SNE 2")
         self.status.setText(f"{METHOD_LABELS[method]} of {n} vectors of {source.vectors.shape[1]} numbers")
         self.plot.autoRange()
+        self._bounds = self.plot.getPlotItem().getViewBox().viewRange()
+        self._room_for_words()
         if self.results.count() and self.query.text():
             self._ring(self.query.text())
+
+    def _room_for_words(self) -> None:
+        """Widen the view above and right of the points by a written word's size: a word sits above-right
+        of its point, so the top and right-most words would otherwise be cut at the plot's edge."""
+        if not self.texts:
+            return
+        box = self.plot.getPlotItem().getViewBox()
+        if box.width() < 20 or box.height() < 20:  # not laid out yet: nothing to measure against
+            return
+        (x0, x1), (y0, y1) = self._bounds or box.viewRange()
+        fm = QFontMetricsF(self.texts[0].textItem.font())
+        near_right = [t for t in self.texts if t.pos().x() >= x1 - 0.25 * (x1 - x0)]
+        wide = max((fm.horizontalAdvance(t.toPlainText()) for t in near_right), default=0.0) + 8
+        tall = fm.height() + 6
+        w, h = box.width(), box.height()
+        if tall >= h / 2 or wide >= w / 2:
+            return
+        # solved for the margin in pixels after the new range's own rescale
+        box.setRange(xRange=(x0, x1 + wide / (w - wide) * (x1 - x0)),
+                     yRange=(y0, y1 + tall / (h - tall) * (y1 - y0)), padding=0)
 
     def _write(self, rows: list[int], bold: bool = False) -> None:
         """Write the tokens of ``rows`` beside their points (replacing what was written)."""

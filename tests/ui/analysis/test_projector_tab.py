@@ -105,3 +105,26 @@ def test_a_run_with_nothing_to_project_says_so(workspace, mlp_run):
     ws = workspace(mlp_run)
     assert ws.projector.choice.count() == 0
     assert "no Embedding node and no Output with role 'latent'" in ws.projector.info.text()
+
+
+def test_at_150_percent_the_nearest_column_and_the_written_words_are_whole(qtbot):
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from studio.ui.analysis.projector_tab import ProjectorView
+
+    view = ProjectorView(runner=None)
+    qtbot.addWidget(view)
+    font = QFont(view.font())
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    view.setFont(font)  # presentation mode's scale reaches the view as a font change
+    view.resize(1230, 210)  # the live view's share of a 1280×720 window
+    view.show()
+    view.set_source(_words())
+    title = view.side_title
+    assert title.width() >= title.sizeHint().width()  # "Nearest (cosine similarity)" is not elided
+    box = view.plot.getPlotItem().getViewBox()
+    (x0, x1), (y0, y1) = box.viewRange()
+    fm = QFontMetricsF(view.texts[0].textItem.font())
+    for text in view.texts:  # each word (above-right of its point) lies inside the plot
+        top = text.pos().y() + fm.height() * (y1 - y0) / box.height()
+        assert top <= y1 + 1e-9 and x0 <= text.pos().x() <= x1, text.toPlainText()
