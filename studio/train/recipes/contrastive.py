@@ -22,7 +22,7 @@ from studio.train.build import ModelError
 from studio.train.data import check_input, load_data
 from studio.train.nnloop.contrastive import ContrastiveTask, augment, linear_probe, nt_xent
 from studio.train.nnloop.parts import NothingToTrain
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.loop_recipe import LoopTaskRecipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Float, Int, S, Section, SettingsError, Str
 
@@ -46,7 +46,7 @@ class ContrastiveSettings(Section):
     noise: Float = S(0.1, title="Noise", ge=0.0, le=5.0, help="Standard deviation of Gaussian noise added to each view.")
 
 
-class Contrastive(Recipe):
+class Contrastive(LoopTaskRecipe):
     monitor = "val_probe_accuracy"
 
     def setup(self) -> None:
@@ -71,41 +71,21 @@ class Contrastive(Recipe):
         self.load_initial_weights()
         multipliers = self.node_settings([self.model])
         try:  # steps, views and the probe are nnloop's: the code an exported train.py runs
-            self.loop_task = t = ContrastiveTask(
+            t = ContrastiveTask(
                 s.to_dict(), self.model.module, self._step_outputs(), (self.data.train_x, self.data.train_y),
                 (self.data.val_x, self.data.val_y), multipliers=multipliers, frozen=self.frozen, device=self.device,
                 amp=self.ctx.amp)
         except NothingToTrain as exc:
             raise SettingsError("nodes", str(exc)) from exc
-        self.optimizer, self.schedule = t.optimizer, t.schedule
-        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
+        self.adopt(t)
         self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name,
                          random_probe_accuracy=t.random_probe)
 
     def _step_outputs(self):
-        """(projection, features) at the cost of a bare module call; a failing call runs again through
-        :meth:`forward`, which names the node that failed."""
-        module, i_proj, i_feat = self.model.module, self.model.prediction_index, self.i_features
-
-        def outputs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            try:
-                out = module(x)
-            except Exception:
-                out = self.forward(self.model, x, all_outputs=True)
-            return (out[i_proj], out[i_feat]) if isinstance(out, tuple | list) else (out, out)
-
-        return outputs
-
-    def steps_per_epoch(self) -> int:
-        return self.loop_task.steps_per_epoch()
-
-    def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
-        self.loop_task.step(epoch, index)
-        return self.loop_task.flush()[-1]
-
-    def evaluate(self) -> dict[str, float]:
-        return self.loop_task.evaluate()
+        """(projection, features) at the cost of a bare module call (see :meth:`bare_call`)."""
+        i_proj, i_feat = self.model.prediction_index, self.i_features
+        return self.bare_call(self.model, lambda out: (out[i_proj], out[i_feat]) if isinstance(out, tuple | list)
+                              else (out, out))
 
     @torch.no_grad()
     def views(self, quick: bool = False) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from studio.train.build import ModelError
 from studio.train.data import check_input, load_data
 from studio.train.nnloop.diffusion import FRAMES, DiffusionTask, linear_schedule
 from studio.train.nnloop.parts import NothingToTrain
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.loop_recipe import LoopTaskRecipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Int, S, Section, SettingsError
 
@@ -36,7 +36,7 @@ class DiffusionSettings(Section):
                                "after the last; small datasets have short epochs.")
 
 
-class Diffusion(Recipe):
+class Diffusion(LoopTaskRecipe):
     monitor = "val_high_quality"
 
     def setup(self) -> None:
@@ -60,7 +60,7 @@ class Diffusion(Recipe):
         multipliers = self.node_settings([self.model])
         points = self.data.task == "points" and "centres" in self.data.info
         try:  # steps, sampling and validation are nnloop's: the code an exported train.py runs
-            self.loop_task = t = DiffusionTask(
+            t = DiffusionTask(
                 s.to_dict(), self.model.module, self._step_forward(), self.data.train_x, self.data.val_x,
                 multipliers=multipliers, frozen=self.frozen, device=self.device, amp=self.ctx.amp,
                 centres=self.data.info["centres"] if points else None, std=float(self.data.info.get("std", 0.0)),
@@ -69,8 +69,7 @@ class Diffusion(Recipe):
             raise SettingsError("nodes", str(exc)) from exc
         self.monitor = t.monitor
         self.T = t.T
-        self.optimizer, self.schedule = t.optimizer, t.schedule
-        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
+        self.adopt(t)
         self.info.update(train_samples=len(self.data.train_x), dataset=self.data.name, diffusion_steps=self.T)
 
     def _forward_checked(self, x: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
@@ -78,34 +77,19 @@ class Diffusion(Recipe):
         return self.forward(self.model, *args).float()
 
     def _step_forward(self):
-        """The denoiser at the cost of a bare module call; a failing call runs again through
-        :meth:`forward`, which names the node that failed."""
-        module, index, t_index = self.model.module, self.model.prediction_index, self.t_index
+        """The denoiser at the cost of a bare module call (see :meth:`bare_call`), the time where the graph
+        takes it."""
+        index, t_index = self.model.prediction_index, self.t_index
+        call = self.bare_call(self.model, lambda out: out[index] if isinstance(out, tuple | list) else out)
 
         def forward(x: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-            args = (x, time) if t_index == 1 else (time, x)
-            try:
-                out = module(*args)
-            except Exception:
-                return self.forward(self.model, *args)
-            return out[index] if isinstance(out, tuple | list) else out
+            return call(*((x, time) if t_index == 1 else (time, x)))
 
         return forward
-
-    def steps_per_epoch(self) -> int:
-        return self.loop_task.steps_per_epoch()
-
-    def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
-        self.loop_task.step(epoch, index)
-        return self.loop_task.flush()[-1]
 
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
         """``n`` samples by the reverse process (in the data's range) and snapshots of it (pure noise first)."""
         return self.loop_task.sample(n, seed)
-
-    def evaluate(self) -> dict[str, float]:
-        return self.loop_task.evaluate()
 
     @torch.no_grad()
     def views(self, quick: bool = False) -> dict[str, Any]:

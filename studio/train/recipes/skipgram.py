@@ -31,7 +31,7 @@ from torch import nn
 from studio.train.build import ModelError
 from studio.train.bundled import TEXTS, bundled_text
 from studio.train.nnloop.parts import Schedule, make_optimizer, set_train_mode
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.loop_recipe import LoopTaskRecipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Float, Int, S, Section
 
@@ -220,7 +220,7 @@ class SkipGramTask:
         return float(self.optimizer.param_groups[0]["lr"])
 
 
-class SkipGram(Recipe):
+class SkipGram(LoopTaskRecipe):
     """The app's side: check the graph (errors name the node), then train with :class:`SkipGramTask`."""
 
     monitor = "val_pair_auc"
@@ -246,18 +246,11 @@ class SkipGram(Recipe):
                              "or raise Min count", self.table_node.name, self.table_node.id, name)
         self.load_initial_weights()
         multipliers = self.node_settings([self.model])
-        self.loop_task = t = SkipGramTask(s.to_dict(), self.model.module, self.step_forward(self.model),
-                                          device=self.device, multipliers=multipliers, frozen=self.frozen,
-                                          input_shape=self.model.inputs[0].shape)
-        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
+        t = SkipGramTask(s.to_dict(), self.model.module, self.step_forward(self.model), device=self.device,
+                         multipliers=multipliers, frozen=self.frozen, input_shape=self.model.inputs[0].shape)
+        self.adopt(t)
         self.info.update(vocabulary=len(t.vocab), train_words=len(t.ids), held_out_pairs=len(t.held[0]),
                          text=ks.text, untrained_pair_auc=t.evaluate()["val_pair_auc"])
-
-    def steps_per_epoch(self) -> int:
-        return self.loop_task.steps_per_epoch()
-
-    def evaluate(self) -> dict[str, float]:
-        return self.loop_task.evaluate()
 
     def views(self, quick: bool = False) -> dict[str, Any]:
         t = self.loop_task

@@ -21,7 +21,7 @@ from studio.train.data import check_input, load_data
 from studio.train.nnloop.parts import NothingToTrain
 from studio.train.nnloop.vae import VaeTask, kl_divergence, reconstruction_term, reparameterise
 from studio.train.recipes import metrics_common as M
-from studio.train.recipes.base import Recipe
+from studio.train.recipes.loop_recipe import LoopTaskRecipe
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Float, Int, S, Section, SettingsError, Str
 
@@ -43,7 +43,7 @@ class VaeSettings(Section):
     samples: Int = S(64, title="Shown samples", ge=1, le=1024, help="Codes drawn once from the prior for the sample view.")
 
 
-class Vae(Recipe):
+class Vae(LoopTaskRecipe):
     monitor = "val_loss"
 
     def setup(self) -> None:
@@ -78,13 +78,13 @@ class Vae(Recipe):
         self.load_initial_weights()
         multipliers = self.node_settings([self.enc, self.dec])
         try:  # batches, step and validation are nnloop's: the code an exported train.py runs
-            self.loop_task = t = VaeTask(
+            t = VaeTask(
                 s.to_dict(), self.enc.module, self.dec.module, self._step_encode(), self.step_forward(self.dec),
                 self.data.train_x, self.data.val_x, multipliers=multipliers, frozen=self.frozen, device=self.device)
         except NothingToTrain as exc:
             raise SettingsError("nodes", str(exc)) from exc
-        self.loader, self.optimizer, self.schedule = t.batches, t.optimizer, t.schedule
-        self.optimizers, self.schedules = {"main": t.optimizer}, {"main": t.schedule}
+        self.adopt(t)
+        self.loader = t.batches
         self.beta = vs.beta
         self.fixed_noise = torch.randn((vs.samples, *self.latent_shape),
                                        generator=torch.Generator().manual_seed(s.seed + 17))
@@ -103,29 +103,9 @@ class Vae(Recipe):
         return out[self.i_mean].float(), out[self.i_logvar].float()
 
     def _step_encode(self):
-        """(mean, log-variance) at the cost of a bare module call; a failing call runs again through
-        :meth:`forward`, which names the node that failed."""
-        module, i_mean, i_logvar = self.enc.module, self.i_mean, self.i_logvar
-
-        def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            try:
-                out = module(x)
-            except Exception:
-                out = self.forward(self.enc, x, all_outputs=True)
-            return out[i_mean].float(), out[i_logvar].float()
-
-        return encode
-
-    def steps_per_epoch(self) -> int:
-        return self.loop_task.steps_per_epoch()
-
-    def train_step(self, epoch: int, index: int) -> dict[str, float]:
-        """One step and its metrics (the engine drives ``loop_task`` itself and reads metrics in batches)."""
-        self.loop_task.step(epoch, index)
-        return self.loop_task.flush()[-1]
-
-    def evaluate(self) -> dict[str, float]:
-        return self.loop_task.evaluate()
+        """(mean, log-variance) at the cost of a bare module call (see :meth:`bare_call`)."""
+        i_mean, i_logvar = self.i_mean, self.i_logvar
+        return self.bare_call(self.enc, lambda out: (out[i_mean].float(), out[i_logvar].float()))
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
