@@ -39,3 +39,20 @@ def window(qtbot, registry):
     yield ed
     ed.window.training_panel.shutdown()
     close_editor(ed)  # deleted now: a window left alive slows every later test (restyling, garbage collection)
+
+
+@pytest.fixture
+def failing_relu(monkeypatch):
+    """Every ReLU raises "boom from inside the layer" on real tensors (shape inference on meta tensors still
+    works); returns a function that heals the layers again."""
+    import torch
+
+    real = torch.nn.ReLU.forward
+
+    def boom(self, x):
+        if not x.is_meta:
+            raise ValueError("boom from inside the layer")
+        return real(self, x)
+
+    monkeypatch.setattr(torch.nn.ReLU, "forward", boom)
+    return lambda: monkeypatch.setattr(torch.nn.ReLU, "forward", real)
