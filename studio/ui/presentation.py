@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QToolBar
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar
 
 SCALES = (100, 125, 150, 200)
 #: the docks that are editing chrome (hidden while presenting)
@@ -83,6 +83,7 @@ class Presentation(QObject):
             dock = w.training_dock
             dock.show()
             dock.raise_()
+            dock.setTitleBarWidget(_title_bar(dock))
         if full_screen:
             w.showFullScreen()
         self._apply_scale()
@@ -102,6 +103,10 @@ class Presentation(QObject):
         panel = getattr(w, "training_panel", None)
         if panel is not None:
             panel.settings_scroll.show()
+            title = w.training_dock.titleBarWidget()
+            w.training_dock.setTitleBarWidget(None)  # Qt's own title bar (float and close buttons) again
+            if title is not None:
+                title.deleteLater()
         w.menuBar().setVisible(saved["menu"])
         for bar, shown in saved["bars"].items():
             bar.setVisible(shown)
@@ -182,6 +187,15 @@ class Presentation(QObject):
                     axis.label.setFont(font)
             if item.titleLabel.text:  # the plot's title ("Loss") keeps its own size too
                 item.titleLabel.setText(item.titleLabel.text, size=f"{font.pointSizeF():g}pt")
+
+
+def _title_bar(dock: QDockWidget) -> QLabel:
+    """A dock's title that follows the UI scale: Qt's own title bar keeps the platform's title font
+    from when the dock was made, so at 150 % "Training" stayed small above large curves."""
+    label = QLabel(dock.windowTitle(), dock)
+    label.setObjectName("presentation_title")
+    label.setContentsMargins(6, 3, 6, 3)
+    return label
 
 
 def repolish(app: QApplication) -> None:

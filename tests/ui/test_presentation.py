@@ -41,9 +41,14 @@ def test_f11_enters_and_leaves_presentation_mode(editor, qtbot):
     train = window.training_panel.train_button  # built before: it follows the scale too
     qtbot.waitUntil(lambda: train.font().pointSizeF() == pytest.approx(base * 1.5), timeout=2000)
     assert window.training_dock.height() >= 0.4 * window.height()
+    title = window.training_dock.titleBarWidget()  # the dock's title grows with the rest
+    assert title.text() == "Training"
+    qtbot.waitUntil(lambda: title.font().pointSizeF() == pytest.approx(base * 1.5), timeout=2000)
     pres.set_scale(200)
     assert app.font().pointSizeF() == pytest.approx(base * 2.0)
+    qtbot.waitUntil(lambda: title.font().pointSizeF() == pytest.approx(base * 2.0), timeout=2000)
     pres.action.trigger()  # F11 again leaves
+    assert window.training_dock.titleBarWidget() is None  # Qt's title bar with its buttons again
     assert not pres.active and app.font().pointSizeF() == pytest.approx(base)
     qtbot.waitUntil(lambda: train.font().pointSizeF() == pytest.approx(base), timeout=2000)
     assert window.menuBar().isVisible() and window.docks["palette"].isVisible()
