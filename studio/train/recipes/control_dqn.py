@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from studio.train.recipes.gym_control import GymControl, GymTaskSettings
+from studio.train.recipes.gym_control import SPEC_FIELDS, GymControl, GymTaskSettings, evaluation_metrics
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.replay import ReplayBuffer
 from studio.train.settings import Bool, Float, Int, S
@@ -143,17 +143,9 @@ register(RecipeSpec(
     settings=ControlSettings,
     section="control",
     group="Classic control",
-    uses=("optimizer", "schedule", "grad_clip", "nodes", "init"),
     metrics=(MetricSpec("return", "Return", "reward", True, help="Sum of rewards over an episode."),
              MetricSpec("length", "Episode length", "steps"),
              MetricSpec("epsilon", "Exploration (ε)", plot="none"),
-             MetricSpec("greedy_return", "Greedy return", "reward", True,
-                        help="Mean return of the greedy policy over fresh evaluation episodes."),
-             MetricSpec("greedy_return_min", "Worst greedy return", "reward", True),
-             MetricSpec("return_mean20", "Mean return (last 20)", "reward", True)),
-    monitor="val_greedy_return",
-    unit="episodes",
-    roles=("prediction",),
-    views=("control",),
-    export=False,
+             *evaluation_metrics("Mean return of the greedy policy over fresh evaluation episodes.")),
+    **SPEC_FIELDS,
 ))

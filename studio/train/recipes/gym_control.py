@@ -16,7 +16,20 @@ import torch
 
 from studio.train.build import ModelError
 from studio.train.recipes.base import Recipe
+from studio.train.recipes.registry import MetricSpec
 from studio.train.settings import Bool, Float, Int, S, Section
+
+#: RecipeSpec fields every classic-control paradigm shares (what it uses, what it shows, no train.py)
+SPEC_FIELDS: dict[str, Any] = {"uses": ("optimizer", "schedule", "grad_clip", "nodes", "init"),
+                               "monitor": "val_greedy_return", "unit": "episodes", "roles": ("prediction",),
+                               "views": ("control",), "export": False}
+
+
+def evaluation_metrics(greedy_help: str) -> tuple[MetricSpec, ...]:
+    """The metrics :meth:`GymControl.evaluate` reports (``greedy_help`` says how the paradigm acts greedily)."""
+    return (MetricSpec("greedy_return", "Greedy return", "reward", True, help=greedy_help),
+            MetricSpec("greedy_return_min", "Worst greedy return", "reward", True),
+            MetricSpec("return_mean20", "Mean return (last 20)", "reward", True))
 
 
 class GymTaskSettings(Section):

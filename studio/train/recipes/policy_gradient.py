@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.train.recipes.gym_control import GymControl, GymTaskSettings
+from studio.train.recipes.gym_control import SPEC_FIELDS, GymControl, GymTaskSettings, evaluation_metrics
 from studio.train.recipes.registry import MetricSpec, RecipeSpec, register
 from studio.train.settings import Float, Int, S
 
@@ -156,17 +156,10 @@ register(RecipeSpec(
     settings=PolicyGradientSettings,
     section="pg",
     group="Policy gradient",
-    uses=("optimizer", "schedule", "grad_clip", "nodes", "init"),
     metrics=(MetricSpec("episode_return", "Episode return", "reward", True,
                         help="Sum of rewards over a training episode (actions sampled from the policy)."),
              MetricSpec("length", "Episode length", "steps"),
-             MetricSpec("greedy_return", "Greedy return", "reward", True,
-                        help="Mean return of the greedy policy (most likely action) over fresh evaluation episodes."),
-             MetricSpec("greedy_return_min", "Worst greedy return", "reward", True),
-             MetricSpec("return_mean20", "Mean return (last 20)", "reward", True)),
-    monitor="val_greedy_return",
-    unit="episodes",
-    roles=("prediction",),
-    views=("control",),
-    export=False,
+             *evaluation_metrics("Mean return of the greedy policy (most likely action) over fresh evaluation "
+                                 "episodes.")),
+    **SPEC_FIELDS,
 ))
