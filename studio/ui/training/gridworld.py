@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 TIE = 1e-9
@@ -142,8 +142,10 @@ class GridworldView(QWidget):
         vals = vals[np.isfinite(vals)] if np.isfinite(vals).any() else np.zeros(1)
         lo, hi = float(vals.min()), float(vals.max())
         span = hi - lo or 1.0
-        font = QFont(self.font())
-        font.setPixelSize(max(7, min(16, int(side / (5.5 if self.show_q else 3.6)))))
+        font = self._number_font(side)
+        letter = QFont(self.font())
+        letter.setBold(True)
+        letter.setPixelSize(max(8, int(side * 0.4)))  # S, G, X, C: one letter in a corner reads at any size
         for r in range(h):
             for c in range(w):
                 rect = QRectF(x0 + c * side, y0 + r * side, side, side)
@@ -155,9 +157,7 @@ class GridworldView(QWidget):
                 p.drawRect(rect)
                 label = {2: "G", 3: "X", 4: "C", 5: "S"}.get(code)
                 if label:
-                    f = QFont(font)
-                    f.setBold(True)
-                    p.setFont(f)
+                    p.setFont(letter)
                     p.setPen(QColor("white") if code != 5 else ink_on(fill))
                     p.drawText(rect.adjusted(2, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label)
                 if code in (0, 5):
@@ -170,6 +170,21 @@ class GridworldView(QWidget):
         self._draw_trail(p, x0, y0, side)
         self._colour_bar(p, x0 + w * side + 10, y0, h * side, lo, hi)
         p.end()
+
+    def _number_font(self, side: float) -> QFont:
+        """The largest font at which the widest number fits its place in a cell: the lower half of the cell
+        (a value), or a third of its height and half its width (four Q values around the arrows). Scaling
+        with the cell, numbers stay readable at a presentation's scale where a fixed size came out ~7 px."""
+        font = QFont(self.font())
+        source = self.q if self.show_q and self.q is not None else self.values
+        texts = [number(float(v)) for v in np.asarray(source).reshape(-1)[:400]] if source is not None else []
+        font.setPixelSize(100)
+        fm = QFontMetricsF(font)
+        wide = max((fm.horizontalAdvance(t) for t in texts if t), default=fm.horizontalAdvance("0.00"))
+        room_w, room_h = ((side - 4) / 2, side / 3.2) if self.show_q else (side - 4, side * 0.36)
+        fit = min(100 * room_w / max(wide, 1.0), 100 * room_h / fm.height())
+        font.setPixelSize(max(7, min(int(fit), 28)))
+        return font
 
     def _numbers(self, p: QPainter, rect: QRectF, r: int, c: int, font: QFont, ink: QColor) -> None:
         p.setFont(font)

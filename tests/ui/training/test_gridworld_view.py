@@ -88,3 +88,26 @@ def test_an_evaluated_policy_draws_its_own_arrows_and_says_so(qtbot, registry):
     view.set_world(payload)
     assert view.best_actions(0, 1) == [0]  # one arrow: the policy's (value iteration shows all four tied)
     assert "policy being evaluated" in bar.update_label.text() and "improved" in bar.update_label.text()
+
+
+def test_cell_numbers_grow_with_the_cell_and_fit_it(qtbot, registry):
+    from PySide6.QtGui import QFontMetricsF
+
+    from studio.ui.training.gridworld import number
+
+    view = GridworldView()
+    qtbot.addWidget(view)
+    view.set_world(_payload(registry))
+    sizes = []
+    for size in ((260, 240), (700, 640)):  # a squeezed live view, then a roomy one (a projector at 150 %)
+        view.resize(*size)
+        side = view.geometry_of_grid()[2]
+        for q in (False, True):
+            view.set_q_values(q)
+            font = view._number_font(side)
+            fm = QFontMetricsF(font)
+            widest = max(fm.horizontalAdvance(number(float(v))) for v in np.asarray(view.q if q else view.values).ravel())
+            assert widest <= (side - 4) / (2 if q else 1) + 1, (size, q)  # the numbers stay inside their cell
+            assert fm.height() <= side / 2.5, (size, q)
+        sizes.append(font.pixelSize())
+    assert sizes[1] > 16 > sizes[0] >= 7  # larger cells, larger numbers (the old cap was 16 px)
