@@ -36,11 +36,13 @@ from studio.train import bundled, gridworld, synthetic
 from studio.train.recipes.registry import higher_is_better, recipe_spec
 from studio.train.script_parts import (
     common_settings,
+    export_with_plan,
     fill,
     find_graph,
     literal,
     node_tables,
     optimizer_settings,
+    output_roles,
     pick,
     schedule_settings,
 )
@@ -169,20 +171,11 @@ def _graph(project: Project, name: str, key: str):
 
 def _graph_parts(project: Project, registry: Registry, graph, settings: TrainingSettings, role: str = "") -> dict:
     """Module name, class, weights prefix, input shape, prediction index and node tables of one graph."""
-    from studio.compile.exporter import export_graph, module_names
-    from studio.compile.plan import build_plan
-
-    module = module_names(project)[graph.id]
-    if module in SUPPORT_NAMES:
-        raise ScriptExportError(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs for "
-                                f"itself; rename the graph")
-    exported = export_graph(graph, registry, weights_prefix=module)
-    plan = build_plan(graph, registry)
+    module, exported, plan, targets = export_with_plan(project, registry, graph, SUPPORT_NAMES, ScriptExportError)
     what = f"the {role} '{graph.name}'" if role else f"'{graph.name}'"
     if len(plan.inputs) != 1:
         raise ScriptExportError(f"train.py needs one Input in {what}; it has {len(plan.inputs)}")
-    targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
-    roles = [str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs]
+    roles = output_roles(graph, plan)
     frozen, mult = node_tables(settings, targets, ScriptExportError, skip_unknown=bool(role))  # a GAN's spans both
     return {"module": module, "class": exported.class_name, "prefix": exported.weights_prefix, "graph": graph.name,
             "shape": list(plan.input_info.get(plan.inputs[0][1], ((), "float32"))[0]),

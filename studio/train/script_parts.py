@@ -75,3 +75,24 @@ def fill(template: str, values: dict[str, str]) -> str:
     text = re.sub(r"__[A-Z]+(?:_[A-Z]+)*__", lambda m: values.get(m.group(0), m.group(0)), template)
     ast.parse(text)
     return text
+
+
+def export_with_plan(project: Project, registry: Any, graph: Any, reserved: tuple[str, ...],
+                     error: type[Exception]) -> tuple[str, Any, Any, dict[str, str]]:
+    """(module name, exported model, plan, layer name -> submodule) of ``graph``; a graph whose file would
+    take a name in ``reserved`` (a file train.py needs for itself) is refused."""
+    from studio.compile.exporter import export_graph, module_names
+    from studio.compile.plan import build_plan
+
+    module = module_names(project)[graph.id]
+    if module in reserved:
+        raise error(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs for itself; "
+                    f"rename the graph")
+    exported = export_graph(graph, registry, weights_prefix=module)
+    plan = build_plan(graph, registry)
+    return module, exported, plan, {s.node_name: s.target for s in plan.steps if s.kind == "module"}
+
+
+def output_roles(graph: Any, plan: Any) -> list[str]:
+    """The role of each of the graph's returned values, in order (``prediction`` where none is set)."""
+    return [str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs]

@@ -15,11 +15,13 @@ from studio.core.model import Project
 from studio.core.registry import Registry
 from studio.train.script_parts import (
     common_settings,
+    export_with_plan,
     fill,
     find_graph,
     literal,
     node_tables,
     optimizer_settings,
+    output_roles,
     pick,
     schedule_settings,
 )
@@ -107,17 +109,8 @@ def carried_settings(d: dict, section: str, keys: tuple[str, ...]) -> dict:
 def _graph_values(project: Project, registry: Registry, settings: TrainingSettings, graph_name: str,
                   key: str) -> tuple[Any, Any, Any, dict[str, str]]:
     """(graph, plan, exported model, the shared template values) of the graph a paradigm trains."""
-    from studio.compile.exporter import export_graph, module_names
-    from studio.compile.plan import build_plan
-
     graph = find_graph(project, graph_name, key, ScriptWriterError)
-    module = module_names(project)[graph.id]
-    if module in SUPPORT_NAMES:
-        raise ScriptWriterError(f"graph '{graph.name}' would be exported as {module}.py, which train.py needs for "
-                                f"itself; rename the graph")
-    exported = export_graph(graph, registry, weights_prefix=module)
-    plan = build_plan(graph, registry)
-    targets = {s.node_name: s.target for s in plan.steps if s.kind == "module"}
+    module, exported, plan, targets = export_with_plan(project, registry, graph, SUPPORT_NAMES, ScriptWriterError)
     frozen, mult = node_tables(settings, targets, ScriptWriterError)
     values = {"__PROJECT__": repr(project.name), "__OPTIONS__": OPTIONS,
               "__MODEL__": repr((module, exported.class_name, exported.weights_prefix, graph.name)),
@@ -133,10 +126,6 @@ def _finish(template: str, values: dict[str, str], carried: dict, monitor: str) 
     return fill(template, {**values, "__SETTINGS__": literal(carried), "__BETTER__": literal(better)})
 
 
-def _roles(graph: Any, plan: Any) -> list[str]:
-    return [str(graph.nodes[nid].params.get("role") or "prediction") for nid, _, _ in plan.outputs]
-
-
 def diffusion_script(project: Project, registry: Registry, settings: TrainingSettings) -> str:
     """The diffusion paradigm's ``train.py`` (the exporter calls this through the recipe's ``export``)."""
     graph, plan, _exported, values = _graph_values(project, registry, settings, settings.graph, "graph")
@@ -146,7 +135,7 @@ def diffusion_script(project: Project, registry: Registry, settings: TrainingSet
                                 f"it has {', '.join(names) or 'none'}")
     time_input = names.index("t")
     sample_arg = plan.inputs[1 - time_input][1]
-    roles = _roles(graph, plan)
+    roles = output_roles(graph, plan)
     values.update({"__TIME_INPUT__": repr(time_input),
                    "__PREDICTION__": repr(roles.index("prediction") if "prediction" in roles else 0),
                    "__INPUT_SHAPE__": repr(list(plan.input_info.get(sample_arg, ((), "float32"))[0]))})
@@ -160,7 +149,7 @@ def contrastive_script(project: Project, registry: Registry, settings: TrainingS
     graph, plan, _exported, values = _graph_values(project, registry, settings, cs.encoder, "contrastive.encoder")
     if len(plan.inputs) != 1:
         raise ScriptWriterError(f"the encoder '{graph.name}' needs exactly one Input; it has {len(plan.inputs)}")
-    roles = _roles(graph, plan)
+    roles = output_roles(graph, plan)
     projection = roles.index("prediction") if "prediction" in roles else 0
     values.update({"__PROJECTION__": repr(projection),
                    "__FEATURES__": repr(roles.index("latent") if "latent" in roles else projection),
