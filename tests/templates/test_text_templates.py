@@ -95,6 +95,7 @@ def test_lstm_character_stage_writes_text_too(registry):
     d = r.update.views["text_generation"]
     assert len(d["prompt"]) == 64 and all(len(t) == 200 for t in d["texts"])
     assert "val_perplexity" in r.history[-1]
+    assert r.update.views["predictions"]["text"] is True  # its prediction tiles show characters too
 
 
 def test_the_sequence_paradigm_declares_perplexity_and_the_view():
