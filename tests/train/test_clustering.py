@@ -8,7 +8,7 @@ import pytest
 
 from bench.templates import load, train
 from studio.train.engine import run_to_end
-from studio.train.recipes.clustering import kmeans_purity, purity
+from studio.train.nnloop.clustering import kmeans_purity, purity
 
 SHORT = {"threads": 1, "device": "cpu", "seed": 0}
 
@@ -53,3 +53,35 @@ def test_no_validation_images_is_refused_at_the_setting(registry):
     project.training.update(SHORT, epochs=1, dataset={"name": "digits", "val_fraction": 0.0})
     final = run_to_end(project, registry)
     assert final.kind == "error" and final.setting == "dataset.val_fraction" and "k-means" in final.message
+
+
+def test_the_template_exports_a_ruff_clean_train_py_with_its_settings(registry, tmp_path):
+    import ast
+    import subprocess
+    import sys
+
+    from studio.compile.exporter import export_project
+    from studio.train.script_export import export_train_script
+
+    project = load("digits_clustering", registry).snapshot()
+    project.training.update(SHORT, epochs=1, clustering={"clusters": 7})
+    export_project(project, registry, tmp_path)
+    export_train_script(project, registry, tmp_path)
+    text = (tmp_path / "train.py").read_text()
+    assert "clustering.train_clustering(" in text and (tmp_path / "nnloop" / "clustering.py").exists()
+    settings = next(ast.literal_eval(n.value) for n in ast.parse(text).body
+                    if isinstance(n, ast.Assign) and n.targets[0].id == "SETTINGS")
+    assert settings["clustering"] == {"clusters": 7} and set(settings["loss"]) == {"name", "noise"}
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E,F,W,I,B,UP",
+                        "--line-length", "120", "train.py", "data.py", "nnloop"], cwd=tmp_path, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_an_export_without_a_latent_output_says_what_to_add(registry):
+    from studio.train.script_export import train_source
+
+    project = load("digits_clustering", registry).snapshot()
+    project.graph_by_name("autoencoder").node_by_name("code").params["role"] = "auxiliary"
+    with pytest.raises(ValueError, match="role 'latent'.*k-means"):
+        train_source(project, registry)

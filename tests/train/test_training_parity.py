@@ -54,6 +54,8 @@ def _cases(registry):
         # the bundled scikit-learn digits: an encoder / decoder pair, and a CNN
         "vae": _template(registry, "digits_vae"),
         "digits_cnn": _template(registry, "digits_cnn"),
+        # an autoencoder whose validation adds k-means purity on its codes and on the raw pixels
+        "clustering": _template(registry, "digits_clustering"),
         # a project file holds at least one graph; tabular Q-learning does not read it
         "q_learning_tabular": (project(mlp(registry, "unused", 2, 4, 4), training=dict(BASE, recipe="q_learning_tabular",
                                                      rl={"episodes": 80, "grid": {"slip": 0.1}}))),
@@ -98,7 +100,8 @@ def _train_both(registry, p, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("paradigm", ["classification", "regression", "reconstruction", "adversarial",
-                                      "q_learning_tabular", "label_noise", "fgsm", "pgd", "vae", "digits_cnn"])
+                                      "q_learning_tabular", "label_noise", "fgsm", "pgd", "vae", "digits_cnn",
+                                      "clustering"])
 def test_app_and_exported_script_train_identically(registry, tmp_path, paradigm):
     p = _cases(registry)[paradigm]
     app, exported = _train_both(registry, p, tmp_path)
