@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 TIE = 1e-9
+NUMBERS_FROM = 26  # the cell side (px) from which a cell's numbers are written
 DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # up, right, down, left as (dx, dy)
 
 
@@ -163,7 +164,7 @@ class GridworldView(QWidget):
                 if code in (0, 5):
                     for a in self.best_actions(r, c):
                         self._arrow(p, rect, a, ink_on(fill))
-                    if self.show_numbers and side >= 26:
+                    if self.show_numbers and side >= NUMBERS_FROM:
                         self._numbers(p, rect, r, c, font, ink_on(fill))
         self._draw_teleports(p, x0, y0, side, font)
         self._draw_move(p, x0, y0, side)
@@ -303,10 +304,10 @@ class MoveBar(QWidget):
         self.update_label = QLabel("Step move: one move at a time, with its update")
         self.update_label.setWordWrap(True)
         self.update_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.button)
-        lay.addWidget(self.update_label, 1)
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)  # top to bottom in a narrow column
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.box.addWidget(self.update_label, 1)
         world.move_shown.connect(self.show_move)
 
     def show_move(self, move: dict[str, Any] | None) -> None:
@@ -340,3 +341,59 @@ class MoveBar(QWidget):
             control.step_move()
 
         panel.start_training(prepare=prepare)
+
+
+class GridPage(QWidget):
+    """The grid first: its caption and controls sit in a column beside it when the page is wide (a docked
+    panel, a projector's short page), below it when the page is tall, so the grid, whose cells are square,
+    gets the page's short side in full. The controls scroll rather than being cut when the page is tiny."""
+
+    def __init__(self, world: GridworldView, controls: list[QWidget], move: MoveBar) -> None:
+        super().__init__()
+        self.world, self.move = world, move
+        column = QWidget()
+        lay = QVBoxLayout(column)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w in [*controls, move]:
+            lay.addWidget(w)
+        lay.addStretch(1)
+        self.controls = QScrollArea()
+        self.controls.setWidget(column)
+        self.controls.setWidgetResizable(True)
+        self.controls.setFrameShape(QFrame.Shape.NoFrame)
+        self.controls.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.addWidget(world, 1)
+        self.box.addWidget(self.controls)
+        self._arrange()
+
+    def column_width(self) -> int:
+        """Wide enough for the caption's first half and the speed row at the current UI scale."""
+        return int(QFontMetrics(self.font()).horizontalAdvance("Colour and number: value · arrows") + 40)
+
+    def beside(self) -> bool:
+        return self.width() - self.column_width() >= self.height()
+
+    def _arrange(self) -> None:
+        column = self.controls.widget()
+        if self.beside():
+            self.box.setDirection(QBoxLayout.Direction.LeftToRight)
+            self.move.box.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.controls.setFixedWidth(self.column_width())
+            self.controls.setMaximumHeight(16777215)
+        else:
+            self.box.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.move.box.setDirection(QBoxLayout.Direction.LeftToRight)
+            self.controls.setMinimumWidth(0)
+            self.controls.setMaximumWidth(16777215)
+            self.controls.setMaximumHeight(column.sizeHint().height() + 4)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._arrange()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._arrange()

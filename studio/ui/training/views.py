@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout, QWidget
 
-from studio.ui.training.gridworld import GridworldView, MoveBar, heat
+from studio.ui.training.gridworld import GridPage, GridworldView, MoveBar, heat
 from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, sequence_tile, tile_for
 
 CLASS_COLORS = ["#3b82f6", "#f97316", "#22c55e", "#e11d48", "#a855f7", "#14b8a6", "#eab308", "#ec4899",
@@ -558,7 +558,6 @@ class LiveViews(QTabWidget):
     # -- Q-learning ------------------------------------------------------------------------
     def _build_grid(self, page: QWidget) -> None:
         lay = QHBoxLayout(page)
-        left = QVBoxLayout()
         world = GridworldView()
         speed = QSlider(Qt.Orientation.Horizontal)
         speed.setRange(1, 60)
@@ -576,6 +575,7 @@ class LiveViews(QTabWidget):
         row.addWidget(speed_label)
         row.addWidget(speed, 1)
         caption = QLabel("Colour and number: value · arrows: greedy actions")
+        caption.setWordWrap(True)
         caption.setToolTip("Cell colour and number = value (max Q) · arrows = greedy actions (all ties shown) · "
                            "S start · G goal · X pit · C cliff · orange arrow = teleport with its reward")
         numbers = QCheckBox("Numbers")
@@ -585,15 +585,18 @@ class LiveViews(QTabWidget):
         q_values = QCheckBox("Q values")
         q_values.setToolTip("Show the four action values at the cell's edges instead of its value")
         q_values.toggled.connect(world.set_q_values)
-        row.addWidget(numbers)
-        row.addWidget(q_values)
+        toggles = QHBoxLayout()
+        toggles.addWidget(numbers)
+        toggles.addWidget(q_values)
+        toggles.addStretch(1)
         move = MoveBar(world)
-        left.addWidget(world, 1)
-        left.addWidget(caption)
-        left.addLayout(row)
-        left.addWidget(move)
+        speed_row, toggle_row = QWidget(), QWidget()
+        speed_row.setLayout(row)
+        toggle_row.setLayout(toggles)
+        for r in (row, toggles):
+            r.setContentsMargins(0, 0, 0, 0)
         returns = _plot("Episode return", "episode", "return")
-        lay.addLayout(left, 3)
+        lay.addWidget(GridPage(world, [caption, speed_row, toggle_row], move), 3)
         lay.addWidget(returns, 2)
         self.parts.update(grid_world=world, grid_speed=speed, grid_move=move, returns=returns)
         self.parts["returns_curve"] = returns.plot(pen=pg.mkPen("#94a3b8", width=1))

@@ -111,3 +111,37 @@ def test_cell_numbers_grow_with_the_cell_and_fit_it(qtbot, registry):
             assert fm.height() <= side / 2.5, (size, q)
         sizes.append(font.pixelSize())
     assert sizes[1] > 16 > sizes[0] >= 7  # larger cells, larger numbers (the old cap was 16 px)
+
+
+def test_a_5x5_grid_writes_its_numbers_on_a_720_line_projector_at_150_percent(qtbot, registry):
+    """Presentation mode at 1280x720 and 150 %: the grid's controls sit beside it, so its cells keep the
+    size at which their numbers are written (below them the numbers were ~24 px cells, left blank)."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.io.templates import load_template
+    from studio.ui.training.gridworld import NUMBERS_FROM, GridPage
+    from tests.ui.conftest import close_editor, open_editor
+
+    ed = open_editor(qtbot, registry, load_template("gridworld_5x5", registry))
+    try:
+        window = ed.window
+        window.resize(1280, 720)
+        window.presentation.set_scale(150)
+        window.presentation.enter(full_screen=False)
+        window.presentation.relayout()
+        panel = window.training_panel
+        panel.views.prepare(("gridworld", "returns"))
+        panel.views.show_views({"gridworld": _payload(registry)})
+        panel.tabs.setCurrentWidget(panel.views)
+        QApplication.processEvents()
+        world = panel.views.parts["grid_world"]
+        page = world.parentWidget()
+        assert isinstance(page, GridPage) and page.beside()
+        assert world.cells.shape == (5, 5) and world.isVisible()
+        assert world.geometry_of_grid()[2] >= NUMBERS_FROM
+        move = panel.views.parts["grid_move"]  # the controls are still there to press
+        assert move.button.isVisible() and not move.button.visibleRegion().isEmpty()
+        window.presentation.leave()
+    finally:
+        panel.shutdown()
+        close_editor(ed)
