@@ -21,11 +21,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -87,30 +89,41 @@ class ProjectorView(QWidget):
         self.answer.setWordWrap(True)
         self.answer.setToolTip("Type a token and press Enter: its nearest tokens by cosine similarity.")
 
+        # the plot takes the whole height: the projection switch, its status and the legend sit in the
+        # column beside it with the nearest-token query (a projector's page is ~240 px tall at 150 %)
         top = QHBoxLayout()
         top.addWidget(QLabel("Projection"))
-        top.addWidget(self.method)
-        top.addWidget(self.status, 1)
-        left = QVBoxLayout()
-        left.addLayout(top)
-        left.addWidget(self.plot, 1)
-        left.addWidget(self.legend)
+        top.addWidget(self.method, 1)
         side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 4, 0)
+        side.addLayout(top)
+        side.addWidget(self.status)
+        side.addWidget(self.legend)
+        self.nearest = QWidget()  # the query, for sources with tokens
+        near = QVBoxLayout(self.nearest)
+        near.setContentsMargins(0, 0, 0, 0)
         self.side_title = QLabel("<b>Nearest</b> (cosine similarity)")
-        side.addWidget(self.side_title)
+        near.addWidget(self.side_title)
         row = QHBoxLayout()
         row.addWidget(self.query, 1)
         row.addWidget(self.k)
-        side.addLayout(row)
-        side.addWidget(self.find_button)
-        side.addWidget(self.answer)
-        side.addWidget(self.results, 1)
-        self.side = QWidget()
-        self.side.setLayout(side)
+        near.addLayout(row)
+        near.addWidget(self.find_button)
+        near.addWidget(self.answer)
+        self.results.setMinimumHeight(60)
+        near.addWidget(self.results, 1)
+        side.addWidget(self.nearest, 1)
+        column = QWidget()
+        column.setLayout(side)
+        self.side = QScrollArea()  # scrolls rather than cutting its lowest rows on a short page
+        self.side.setWidget(column)
+        self.side.setWidgetResizable(True)
+        self.side.setFrameShape(QFrame.Shape.NoFrame)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._fit_side()
         lay = QHBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
-        lay.addLayout(left, 1)
+        lay.addWidget(self.plot, 1)
         lay.addWidget(self.side)
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -154,7 +167,7 @@ class ProjectorView(QWidget):
         self.source = source
         self.points = {}
         self.title.setTitle(title or source.name, color=self.palette().windowText().color().name())
-        self.side.setVisible(source.tokens is not None)
+        self.nearest.setVisible(source.tokens is not None)
         if not same:
             self.results.clear()
         self._redraw()

@@ -26,7 +26,7 @@ def test_pca_draws_every_point_and_the_query_lists_its_nearest(qtbot):
     qtbot.addWidget(view)
     view.set_source(_words())
     x, _y = view.scatter.getData()
-    assert len(x) == 9 and not view.side.isHidden()  # tokens: the query box shows
+    assert len(x) == 9 and not view.nearest.isHidden()  # tokens: the query box shows
     view.query.setText("night")
     view.find()
     assert view.neighbour_tokens()[0] == "day"  # row 6 is row 0 plus a little noise
