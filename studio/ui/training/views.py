@@ -558,6 +558,7 @@ class LiveViews(QTabWidget):
     # -- Q-learning ------------------------------------------------------------------------
     def _build_grid(self, page: QWidget) -> None:
         lay = QHBoxLayout(page)
+        lay.setContentsMargins(2, 2, 2, 2)  # the grid's cells, not the margins, get a short page's height
         world = GridworldView()
         speed = QSlider(Qt.Orientation.Horizontal)
         speed.setRange(1, 60)
