@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -110,6 +111,8 @@ class ProjectorView(QWidget):
         near.addLayout(row)
         near.addWidget(self.find_button)
         near.addWidget(self.answer)
+        # the list takes what is left: its own preferred height (~190 px) would make the column scroll early
+        self.results.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.results.setMinimumHeight(60)
         near.addWidget(self.results, 1)
         side.addWidget(self.nearest, 1)
