@@ -128,3 +128,24 @@ def test_at_150_percent_the_nearest_column_and_the_written_words_are_whole(qtbot
     for text in view.texts:  # each word (above-right of its point) lies inside the plot
         top = text.pos().y() + fm.height() * (y1 - y0) / box.height()
         assert top <= y1 + 1e-9 and x0 <= text.pos().x() <= x1, text.toPlainText()
+
+
+def test_on_a_short_page_the_plot_takes_the_whole_height_and_the_controls_stay_reachable(qtbot):
+    """A projector's live page at 150 % is ~240 px tall: the projection switch, its status, the legend and the
+    query sit beside the plot (scrolling if they must), none above or below it."""
+    from studio.ui.analysis.projector_tab import ProjectorView
+
+    view = ProjectorView(runner=None)
+    qtbot.addWidget(view)
+    font = view.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    view.setFont(font)
+    view.resize(1270, 240)
+    view.show()
+    view.set_source(_words())
+    qtbot.waitUntil(lambda: view.plot.height() > 0)
+    assert view.plot.height() >= view.height() - 8
+    assert view.side.geometry().left() >= view.plot.geometry().right()
+    for control in (view.method, view.query, view.find_button, view.results):
+        assert view.side.widget().isAncestorOf(control)  # in the column: scrolled to, never cut away
+    assert view.results.minimumHeight() >= 60
