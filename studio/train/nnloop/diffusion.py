@@ -20,7 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .parts import Batches, OneModelTask, Schedule, autocast_for, make_optimizer, param_groups, pick, set_train_mode
+from .parts import (
+    Batches,
+    OneModelTask,
+    Schedule,
+    autocast_for,
+    make_optimizer,
+    param_groups,
+    pick,
+    set_train_mode,
+)
 from .trainer import fit
 
 FRAMES = 11  # snapshots of the reverse process kept for the view
