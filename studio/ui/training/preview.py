@@ -22,7 +22,7 @@ class DatasetPreview(QWidget):
 
     def __init__(self, panel) -> None:
         super().__init__()
-        from studio.ui.training.views import ScatterView
+        from studio.ui.training.view_widgets import ScatterView
 
         self.panel = panel
         self.key: str | None = None
@@ -94,7 +94,7 @@ class DatasetPreview(QWidget):
         if d["points"] is not None:
             self.grid.hide()
             self.scatter.show()
-            from studio.ui.training.views import _by_class
+            from studio.ui.training.view_widgets import _by_class
 
             labels = d["point_labels"] if d["task"] == "classification" else None
             self.scatter.set_points(_by_class(d["points"], labels, classes, 5))

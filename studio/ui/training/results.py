@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.training.tiles import Tile, TileGrid, array_image, is_image, tile_for
-from studio.ui.training.views import MatrixView
+from studio.ui.training.view_widgets import MatrixView
 
 
 def training_graph(snapshot, settings: dict):
