@@ -520,7 +520,7 @@ def gan_dcgan(reg: Registry) -> Project:
 GRID_EXPLANATION = """
 What it is: reinforcement learning on a gridworld (S start, G goal, # walls, X a pit that ends the
 episode with a penalty). Default recipe: tabular Q-learning - a table Q(state, action) updated with
-Q += alpha * (reward + gamma * max Q(next) - Q). Choose the Stage "Deep Q-learning (q_network graph)"
+Q += alpha * (reward + gamma * max Q(next) - Q). Choose the Stage "Deep Q-learning (network)"
 in the Training panel for deep Q-learning: the 'q_network' graph (one-hot cell in, 4 action values
 out) replaces the table, trained from a replay buffer against a slowly updated target network.
 
@@ -550,7 +550,7 @@ def gridworld_q(reg: Registry) -> Project:
         "graph": "q_network",
         "seed": 0,
     }
-    stages = {"dqn": {"label": "Deep Q-learning (q_network graph)",
+    stages = {"dqn": {"label": "Deep Q-learning (network)",
                       "about": "The q_network graph replaces the table: replay buffer, target network, 500 episodes.",
                       "training": {"recipe": "dqn", "rl": {"episodes": 500, "batch_size": 64,
                                                            "replay_size": 5000, "target_update": 200,

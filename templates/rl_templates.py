@@ -57,7 +57,7 @@ def gridworld_5x5(reg: Registry) -> Project:
                         "training": {"recipe": "sarsa"}},
               "value_iteration": {"label": "Value iteration", "about": "The exact answer, sweep by sweep.",
                                   "training": {"recipe": "value_iteration", "rl": {"episodes": 60}}},
-              "dqn": {"label": "Deep Q-learning (q_network graph)",
+              "dqn": {"label": "Deep Q-learning (network)",
                       "about": "The q_network graph replaces the table.",
                       "training": {"recipe": "dqn", "rl": {"episodes": 400, "epsilon_start": 1.0}}}}
     p = new("gridworld_5x5", "Q-learning on a 5×5 grid",

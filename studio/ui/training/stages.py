@@ -88,10 +88,11 @@ class StageBar(QWidget):
         self.apply_button.setToolTip("Make the project this stage: its graph and settings changes as one undo step")
         self.apply_button.clicked.connect(self.apply_to_project)
         self.preview = StagePreview(self)  # the stage's graph on the canvas, read-only
-        top = QHBoxLayout()
+        top = QVBoxLayout()  # the label above: the choice gets the column's whole width for long stage names
         top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(2)
         top.addWidget(QLabel("Stage"))
-        top.addWidget(self.combo, 1)
+        top.addWidget(self.combo)
         files = QHBoxLayout()
         files.setContentsMargins(0, 0, 0, 0)
         files.addWidget(self.file_label, 1)
