@@ -16,7 +16,8 @@ run: $(STAMP)
 	$(BIN)/python -m studio
 
 # Tests run in xdist workers: a native crash inside Qt (seen rarely in long UI runs) restarts the
-# worker and reruns only that test; ordinary failures are never retried. `make test` uses one worker.
+# worker and reruns only that test; ordinary failures are never retried. Two workers, one per core:
+# each has its own settings folder (tests/conftest.py) and the distributed-export tests take free ports.
 PYTEST_CMD := $(BIN)/python -m pytest -q --reruns 2 --only-rerun "crashed while running"
 
 # The layer contracts (pyproject.toml [tool.importlinter]) run first (a second); the tests run even
@@ -26,7 +27,7 @@ CHECK_BOTH = tests=$$?; [ $$contracts -eq 0 ] || echo "layer contracts broken: s
 	[ $$contracts -eq 0 ] && [ $$tests -eq 0 ]
 
 test: $(STAMP)
-	@$(CONTRACTS_THEN) $(PYTEST_CMD) -n 1; $(CHECK_BOTH)
+	@$(CONTRACTS_THEN) $(PYTEST_CMD) -n 2; $(CHECK_BOTH)
 
 # The inner loop: everything but the tests marked slow, on two workers (the fast set stays under two
 # minutes on two cores; each worker has its own settings folder, see tests/conftest.py).
