@@ -16,9 +16,11 @@ run: $(STAMP)
 	$(BIN)/python -m studio
 
 # Tests run in xdist workers: a native crash inside Qt (seen rarely in long UI runs) restarts the
-# worker and reruns only that test; ordinary failures are never retried. Two workers, one per core:
+# worker and reruns only that test, and so does a native abort of a torchrun child (gloo's threads,
+# seen once with both cores busy); ordinary failures are never retried. Two workers, one per core:
 # each has its own settings folder (tests/conftest.py) and the distributed-export tests take free ports.
-PYTEST_CMD := $(BIN)/python -m pytest -q --reruns 2 --only-rerun "crashed while running"
+PYTEST_CMD := $(BIN)/python -m pytest -q --reruns 2 --only-rerun "crashed while running" \
+	--only-rerun "Signal 6 \(SIGABRT\)"
 
 # The layer contracts (pyproject.toml [tool.importlinter]) run first (a second); the tests run even
 # when a contract is broken, and either failure fails the target.
