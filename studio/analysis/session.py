@@ -69,6 +69,7 @@ class RunData:
     task: str = "classification"  # or "tokens": a class at every position
     vocab: list[str] | None = None  # what the input token ids stand for (characters, digits), when known
     val_labels: torch.Tensor | None = None  # token tasks: all positions' labels (B, T)
+    built: Any = None  # the run's built model (output roles, attention layers), the module ``model`` wraps
     train_labels: torch.Tensor | None = None
 
     @property
@@ -141,7 +142,7 @@ def open_run(project: Project, registry: Registry, run: str | Path, max_samples:
     bounds = (float(data.train_x.min()), float(data.train_x.max())) if x.dim() == 4 else None
     vocab = list(data.classes) if data.name in ("text", "sequences") and not x.is_floating_point() else None
     run = RunData(project, settings, checkpoint, model, name, x, y, data.train_x, data.train_y, data.classes, bounds,
-                  task=data.task, vocab=vocab)
+                  task=data.task, vocab=vocab, built=built)
     if data.task == "tokens":
         if y.dim() != 2:
             raise RunError(f"dataset '{data.name}' has token targets of shape {list(y.shape)}; expected (samples, "

@@ -32,7 +32,6 @@ def load_run(project, registry, run: str | Path, max_samples: int = 512) -> Load
     """Open ``run`` for analysis (call in a background job)."""
     from studio.analysis.explain import conv_layers
     from studio.analysis.session import RunError, open_run
-    from studio.train.engine import load_trained
     from studio.train.recipes.registry import recipe_spec
 
     spec = recipe_spec(str(project.training.get("recipe") or "classification"))
@@ -40,7 +39,7 @@ def load_run(project, registry, run: str | Path, max_samples: int = 512) -> Load
         raise RunError(f"a {spec.label} run has no classifier to explain, attack or compress")
     data = open_run(project, registry, run, max_samples=max_samples)
     convs = {name.removeprefix("module."): m for name, m in conv_layers(data.model).items()}
-    built = load_trained(project, registry, data.checkpoint)[data.graph_name]
+    built = data.built  # loaded once, by open_run
     attention = dict(built.outputs_with_role("attention"))
     folder = Path(run) if Path(run).is_dir() else Path(run).parent
     return LoadedRun(data, convs, attention, folder, dict(built.weight_ports), built)
